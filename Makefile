@@ -1,0 +1,47 @@
+# Parley: the operator interface of SPEC §6.  `make demo` and `make test` work
+# on a fresh Debian 12 machine: they install what is missing first.
+
+BUILD     := $(CURDIR)/build
+PYTHON    := /usr/bin/python3
+JOBS      ?= 2
+PARLEY_PORT ?= 8080
+export PARLEY_PORT
+
+.PHONY: all deps build engine module demo stop test unit integration bench clean
+
+all: build
+
+deps:
+	scripts/deps.sh
+
+build: deps
+	$(MAKE) engine module
+
+engine:
+	cmake -S engine -B $(BUILD)/engine -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD)/engine -j$(JOBS)
+	cp $(BUILD)/engine/parley $(BUILD)/parley
+
+module:
+	scripts/build-module.sh $(CURDIR) $(BUILD)
+
+demo: build
+	$(PYTHON) scripts/parley_stack.py up --demo --dir $(CURDIR)/var --port $(PARLEY_PORT)
+
+stop:
+	$(PYTHON) scripts/parley_stack.py down --dir $(CURDIR)/var
+
+test: build
+	$(MAKE) unit integration
+
+unit:
+	ctest --test-dir $(BUILD)/engine --output-on-failure -j$(JOBS)
+
+integration:
+	$(PYTHON) -m pytest -q t
+
+bench: build
+	bench/run
+
+clean:
+	rm -rf $(BUILD)

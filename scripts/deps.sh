@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs exactly the Debian 12 packages Parley builds, runs and tests with.
+# Idempotent: packages already present are left alone and apt is not touched.
+set -euo pipefail
+
+packages=(
+    # build
+    build-essential cmake pkg-config
+    # the nginx module: nginx's source (with conf_flags) and the stock nginx
+    nginx-dev nginx-core libpcre2-dev zlib1g-dev
+    # engine libraries
+    libboost-dev libpq-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
+    libyaml-cpp-dev libspdlog-dev libfmt-dev libhnswlib-dev
+    # database server for demo and tests
+    postgresql-15
+    # tests and benchmarks
+    libgtest-dev libgmock-dev python3 python3-pytest python3-requests
+    curl wrk libbenchmark-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' \
+        || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    sudo="sudo"
+fi
+
+echo "deps: installing ${missing[*]}"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,440 @@
+#!/usr/bin/env python3
+"""A complete local Parley stack: PostgreSQL, the engine and nginx with the module.
+
+One implementation serves both `make demo` (the stack lives in var/) and the
+integration tests (each session gets its own stack in a temporary directory
+on free ports), so what the tests run is what the demo runs.
+
+    parley_stack.py up   --dir var --port 8080 [--demo]
+    parley_stack.py down --dir var
+"""
+
+import argparse
+import json
+import os
+import pwd
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+PG_BIN = Path("/usr/lib/postgresql/15/bin")
+NGINX = "/usr/sbin/nginx"
+IS_ROOT = os.geteuid() == 0
+
+# The operator paths used in conf.examples/parley-http.conf, replaced by the
+# stack's own when the stack renders its nginx.conf from that file.
+EXAMPLE_ENGINE_SOCKET = "/run/parley/engine.sock"
+EXAMPLE_EDGE_SECRET = "/etc/parley/edge.secret"
+
+
+class StackError(RuntimeError):
+    pass
+
+
+def wait_for(what, predicate, timeout=30.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise StackError(f"timed out waiting for {what}")
+
+
+def port_open(port):
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def unix_http_ok(path, target="/healthz"):
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(1)
+            s.connect(str(path))
+            s.sendall(f"GET {target} HTTP/1.1\r\nHost: engine\r\n"
+                      "Connection: close\r\n\r\n".encode())
+            return s.recv(64).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_secret(path, value):
+    path.write_text(value + "\n")
+    path.chmod(0o600)
+
+
+class Stack:
+    """Paths, processes and CLI of one stack rooted at `root`."""
+
+    def __init__(self, root, port, build=REPO / "build", edge_overrides=None):
+        self.root = Path(root).resolve()
+        self.port = port
+        self.build = Path(build).resolve()
+        self.parley_bin = self.build / "parley"
+        self.module_so = self.build / "ngx_http_parley_module.so"
+        # directive -> value, replacing the examples' values (tests use short
+        # TTLs and small limits so that they run in seconds)
+        self.edge_overrides = edge_overrides or {}
+        self.secrets = self.root / "secrets"
+        self.pg_dir = self.root / "pg"
+        self.run_dir = self.root / "run"
+        self.log_dir = self.root / "log"
+        self.nginx_dir = self.root / "nginx"
+        self.config = self.root / "parley.yaml"
+        self.engine_socket = self.run_dir / "engine.sock"
+        self.engine_log = self.log_dir / "engine.log"
+        self.engine_env = {}
+        self.engine_proc = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def up(self):
+        self.down()
+        for d in (self.root, self.secrets, self.run_dir, self.log_dir,
+                  self.nginx_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        # postgres and nginx's workers run as other users: they must reach
+        # their files (each file keeps its own tight mode)
+        self.root.chmod(0o755)
+        self.secrets.chmod(0o700)
+        self._make_secrets()
+        self._start_postgres()
+        self._write_engine_config()
+        self.parley("migrate", dsn_role="owner")
+        self.start_engine()
+        self._start_nginx()
+
+    def down(self):
+        self._stop_pidfile(self.nginx_dir / "nginx.pid", signal.SIGQUIT)
+        self.stop_engine()
+        if (self.pg_dir / "data" / "postmaster.pid").exists():
+            self._as_postgres([PG_BIN / "pg_ctl", "-D", self.pg_dir / "data",
+                               "-m", "fast", "-w", "stop"], check=False)
+
+    # -- secrets -------------------------------------------------------------
+
+    def _make_secrets(self):
+        for name, value in (
+                ("edge.secret", secrets.token_urlsafe(48)),
+                ("admin.token", secrets.token_urlsafe(48)),
+                ("master.key", secrets.token_hex(32)),
+                ("pg-superuser", secrets.token_urlsafe(24)),
+                ("pg-owner", secrets.token_urlsafe(24)),
+                ("pg-app", secrets.token_urlsafe(24))):
+            path = self.secrets / name
+            if not path.exists():
+                write_secret(path, value)
+        pgpass = self.secrets / "pgpass"
+        lines = [f"*:*:*:parley_owner:{self.secret('pg-owner')}",
+                 f"*:*:*:parley_app:{self.secret('pg-app')}"]
+        write_secret(pgpass, "\n".join(lines))
+
+    def secret(self, name):
+        return (self.secrets / name).read_text().strip()
+
+    # -- PostgreSQL ----------------------------------------------------------
+
+    def _as_postgres(self, argv, check=True, **kw):
+        argv = [str(a) for a in argv]
+        if IS_ROOT:
+            argv = ["runuser", "-u", "postgres", "--"] + argv
+        return subprocess.run(argv, check=check, capture_output=True,
+                              text=True, **kw)
+
+    def _start_postgres(self):
+        data = self.pg_dir / "data"
+        self.pg_dir.mkdir(exist_ok=True)
+        if IS_ROOT:
+            shutil.chown(self.pg_dir, user="postgres", group="postgres")
+        if not (data / "PG_VERSION").exists():
+            # initdb reads the password from a file its own user can open
+            pwfile = self.pg_dir / "initdb.pw"
+            write_secret(pwfile, self.secret("pg-superuser"))
+            if IS_ROOT:
+                shutil.chown(pwfile, user="postgres")
+            try:
+                self._as_postgres([PG_BIN / "initdb", "-D", data,
+                                   "-U", "postgres", "--pwfile", pwfile,
+                                   "--auth-local=scram-sha-256",
+                                   "--auth-host=scram-sha-256",
+                                   "-E", "UTF8", "--locale=C.UTF-8"])
+            finally:
+                pwfile.unlink()
+        log = self.log_dir / "postgres.log"
+        log.touch()
+        if IS_ROOT:
+            shutil.chown(log, user="postgres")
+        # Unix socket only, in the stack's own directory: no port to collide
+        self._as_postgres([PG_BIN / "pg_ctl", "-D", data, "-l", log, "-w",
+                           "-o", f"-k {self.pg_dir} -c listen_addresses=''",
+                           "start"])
+        self._bootstrap_database()
+
+    def psql(self, sql, user="postgres", db="postgres"):
+        return self.psql_session([sql], user=user, db=db)
+
+    def psql_session(self, statements, user="parley_owner", db="parley"):
+        """Runs statements in one psql session; returns their rows as text."""
+        env = dict(os.environ, PGPASSWORD=self.secret_for(user))
+        argv = [PG_BIN / "psql", "-h", self.pg_dir, "-U", user, "-d", db,
+                "-v", "ON_ERROR_STOP=1", "-qAtX"]
+        for sql in statements:
+            argv += ["-c", sql]
+        r = subprocess.run(argv, env=env, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise StackError(f"psql failed: {r.stderr.strip()}")
+        return r.stdout
+
+    def secret_for(self, user):
+        return self.secret({"postgres": "pg-superuser",
+                            "parley_owner": "pg-owner",
+                            "parley_app": "pg-app"}[user])
+
+    def _bootstrap_database(self):
+        exists = self.psql("SELECT 1 FROM pg_database WHERE datname='parley'")
+        if exists.strip():
+            return
+        owner, app = self.secret("pg-owner"), self.secret("pg-app")
+        self.psql(f"CREATE ROLE parley_owner LOGIN PASSWORD '{owner}'")
+        # the engine's role: not the owner of anything, never bypasses RLS
+        self.psql(f"CREATE ROLE parley_app LOGIN NOBYPASSRLS PASSWORD '{app}'")
+        self.psql("CREATE DATABASE parley OWNER parley_owner")
+        self.psql("REVOKE ALL ON DATABASE parley FROM PUBLIC")
+        self.psql("GRANT CONNECT ON DATABASE parley TO parley_app")
+
+    def dsn(self, role):
+        user = {"owner": "parley_owner", "app": "parley_app"}[role]
+        return (f"host={self.pg_dir} dbname=parley user={user} "
+                f"passfile={self.secrets / 'pgpass'}")
+
+    # -- engine --------------------------------------------------------------
+
+    def _write_engine_config(self):
+        config = {
+            "server": {"socket": str(self.engine_socket),
+                       "socket_mode": "0660", "threads": 2},
+            "database": {"dsn": self.dsn("app"),
+                         "migrate_dsn": self.dsn("owner"), "pool_size": 8},
+            "edge": {"secret_file": str(self.secrets / "edge.secret")},
+            "security": {
+                "admin_token_file": str(self.secrets / "admin.token"),
+                "master_key_file": str(self.secrets / "master.key")},
+            "llm": {"provider": "extractive"},
+            "logging": {"level": "info", "file": str(self.engine_log)},
+        }
+        # JSON is valid YAML: no YAML writer needed on the Python side
+        self.config.write_text(json.dumps(config, indent=2) + "\n")
+
+    def parley(self, *args, dsn_role=None, check=True, input=None):
+        """Runs the CLI; with --json output, returns the parsed answer."""
+        env = dict(os.environ, PARLEY_CONFIG=str(self.config))
+        env.update(self.engine_env)
+        if dsn_role == "owner":
+            env["PARLEY__DATABASE__DSN"] = self.dsn("owner")
+        argv = [str(self.parley_bin)] + [str(a) for a in args]
+        r = subprocess.run(argv, env=env, capture_output=True, text=True,
+                           input=input)
+        if check and r.returncode != 0:
+            raise StackError(f"parley {' '.join(map(str, args))} failed "
+                             f"({r.returncode}): {r.stderr.strip()}")
+        if "--json" in argv and r.returncode == 0:
+            return json.loads(r.stdout)
+        return r
+
+    def start_engine(self, env=None):
+        """Starts (or restarts with other environment overrides) the engine."""
+        self.stop_engine()
+        if env is not None:
+            self.engine_env = dict(env)
+        self.engine_socket.unlink(missing_ok=True)
+        full_env = dict(os.environ, PARLEY_CONFIG=str(self.config))
+        full_env.update(self.engine_env)
+        out = open(self.log_dir / "engine.out", "ab")
+        self.engine_proc = subprocess.Popen(
+            [str(self.parley_bin), "serve"], env=full_env, stdout=out,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            start_new_session=True)
+        (self.run_dir / "engine.pid").write_text(f"{self.engine_proc.pid}\n")
+        wait_for("the engine socket",
+                 lambda: self._engine_alive() and unix_http_ok(self.engine_socket))
+        if IS_ROOT:
+            # nginx's workers (www-data) reach the engine through the group
+            shutil.chown(self.engine_socket, group="www-data")
+
+    def _engine_alive(self):
+        if self.engine_proc is not None and self.engine_proc.poll() is not None:
+            tail = (self.log_dir / "engine.out").read_text()[-2000:]
+            raise StackError(f"the engine exited: {tail}")
+        return True
+
+    def stop_engine(self):
+        self._stop_pidfile(self.run_dir / "engine.pid", signal.SIGTERM)
+        self.engine_proc = None
+
+    # -- nginx ---------------------------------------------------------------
+
+    def _render_http_block(self):
+        text = (REPO / "conf.examples" / "parley-http.conf").read_text()
+        text = text.replace(EXAMPLE_ENGINE_SOCKET, str(self.engine_socket))
+        text = text.replace(EXAMPLE_EDGE_SECRET,
+                            str(self.secrets / "edge.secret"))
+        for directive, value in self.edge_overrides.items():
+            text += f"{directive} {value};\n"
+        return text
+
+    def _write_nginx_config(self):
+        tmp = self.nginx_dir / "tmp"
+        tmp.mkdir(exist_ok=True)
+        user = "user www-data;" if IS_ROOT else ""
+        if IS_ROOT:
+            shutil.chown(tmp, user="www-data")
+        conf = f"""\
+load_module {self.module_so};
+{user}
+worker_processes 2;
+pid {self.nginx_dir / 'nginx.pid'};
+error_log {self.log_dir / 'nginx-error.log'} info;
+events {{ worker_connections 4096; }}
+http {{
+    access_log {self.log_dir / 'nginx-access.log'};
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    default_type application/octet-stream;
+
+{self._render_http_block()}
+    server {{
+        listen 127.0.0.1:{self.port};
+        include {REPO / 'conf.examples' / 'parley-locations.conf'};
+    }}
+}}
+"""
+        path = self.nginx_dir / "nginx.conf"
+        path.write_text(conf)
+        return path
+
+    def _nginx(self, *args):
+        conf = self.nginx_dir / "nginx.conf"
+        argv = [NGINX, "-p", str(self.nginx_dir), "-c", str(conf),
+                "-e", str(self.log_dir / "nginx-error.log")] + list(args)
+        r = subprocess.run(argv, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise StackError(f"nginx {' '.join(args)} failed: {r.stderr}")
+        return r
+
+    def _start_nginx(self):
+        self._write_nginx_config()
+        self._nginx("-t", "-q")
+        self._nginx()
+        wait_for(f"nginx on port {self.port}", lambda: port_open(self.port))
+
+    def reload_nginx(self):
+        self._write_nginx_config()
+        self._nginx("-s", "reload")
+
+    # -- helpers ---------------------------------------------------------------
+
+    @staticmethod
+    def _stop_pidfile(pidfile, sig):
+        try:
+            pid = int(Path(pidfile).read_text())
+        except (OSError, ValueError):
+            return
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            Path(pidfile).unlink(missing_ok=True)
+            return
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            os.kill(pid, signal.SIGKILL)
+        Path(pidfile).unlink(missing_ok=True)
+
+
+# -- the demo ------------------------------------------------------------------
+
+DEMO_DIR = REPO / "demo"
+
+
+def load_demo(stack):
+    stack.parley("tenant", "create", "--slug", "demo",
+                 "--name", "Northwind Outfitters", "--json")
+    key = stack.parley("key", "create", "--tenant", "demo", "--kind", "secret",
+                       "--json")
+    stack.parley("agent", "create", "--tenant", "demo", "--code", "support",
+                 "--name", "Northwind Support",
+                 "--persona-file", DEMO_DIR / "persona.md", "--json")
+    stack.parley("ingest", "--tenant", "demo", "--agent", "support",
+                 DEMO_DIR / "handbook", "--json")
+    return key["key"]
+
+
+def demo_curl(stack, key):
+    body = json.dumps({
+        "model": "support", "stream": True,
+        "messages": [{"role": "user",
+                      "content": "How many vacation days do new employees get?"}]})
+    return (f"curl -N {stack.url}/v1/chat/completions \\\n"
+            f"  -H 'Authorization: Bearer {key}' \\\n"
+            f"  -H 'Content-Type: application/json' \\\n"
+            f"  -d '{body}'")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("action", choices=["up", "down"])
+    ap.add_argument("--dir", default=str(REPO / "var"))
+    ap.add_argument("--port", type=int,
+                    default=int(os.environ.get("PARLEY_PORT", "8080")))
+    ap.add_argument("--demo", action="store_true",
+                    help="load the demo tenant and print how to call it")
+    args = ap.parse_args()
+    stack = Stack(args.dir, args.port)
+    try:
+        stack.down()
+        if args.action == "down":
+            return 0
+        if args.demo:
+            # a demo always starts from scratch: same data, same answers
+            shutil.rmtree(stack.root, ignore_errors=True)
+        stack.up()
+        if args.demo:
+            key = load_demo(stack)
+            print(f"PARLEY_URL={stack.url}")
+            print(f"PARLEY_DEMO_KEY={key}")
+            print("\nAsk the demo assistant (streams a cited answer):\n")
+            print(demo_curl(stack, key))
+    except (StackError, subprocess.CalledProcessError) as e:
+        detail = getattr(e, "stderr", "") or ""
+        print(f"parley stack: {e} {detail}".strip(), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

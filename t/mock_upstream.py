@@ -1,0 +1,154 @@
+"""A mock OpenAI-compatible upstream speaking the real wire format.
+
+POST /v1/chat/completions answers like api.openai.com does: with
+`"stream": true` an HTTP/1.1 chunked `text/event-stream` of
+`chat.completion.chunk` objects, a usage chunk with empty `choices` when
+`stream_options.include_usage` is set, then `data: [DONE]`.
+
+Tests steer it through `script` (what the next answers do) and read what it
+received through `requests`. A gate lets a test hold the stream after the
+first token, to prove that tokens reach the client while the upstream is
+still sending.
+"""
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class Script:
+    def __init__(self):
+        self.tokens = ["Vacation ", "is ", "twenty ", "days ", "[1]."]
+        self.mode = "ok"          # ok | gated | http_error | drop | silent
+        self.status = 500         # for http_error
+        self.delay = 0.0          # seconds between tokens
+        self.usage = {"prompt_tokens": 321, "completion_tokens": 5,
+                      "total_tokens": 326}
+
+
+class MockUpstream:
+    def __init__(self):
+        self.script = Script()
+        self.requests = []         # (headers dict, parsed body)
+        self.gate = threading.Event()
+        self.first_token_sent = threading.Event()
+        self.finished = threading.Event()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+
+    @property
+    def base_url(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.gate.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reset(self, **script):
+        self.script = Script()
+        for k, v in script.items():
+            setattr(self.script, k, v)
+        self.requests.clear()
+        self.gate.clear()
+        self.first_token_sent.clear()
+        self.finished.clear()
+
+    def _handler(self):
+        mock = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                mock.requests.append((dict(self.headers), body))
+                if self.path != "/v1/chat/completions":
+                    return self._json(404, {"error": {
+                        "message": "not found", "type": "invalid_request_error",
+                        "code": "not_found"}})
+                s = mock.script
+                if s.mode == "http_error":
+                    return self._json(s.status, {"error": {
+                        "message": "The upstream is overloaded",
+                        "type": "server_error", "code": "overloaded"}})
+                if not body.get("stream"):
+                    return self._json(200, self._completion(body))
+                self._stream(body, s)
+
+            def _json(self, status, obj):
+                data = json.dumps(obj).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _completion(self, body):
+                s = mock.script
+                return {"id": "chatcmpl-mock", "object": "chat.completion",
+                        "created": int(time.time()), "model": body.get("model"),
+                        "choices": [{"index": 0, "finish_reason": "stop",
+                                     "message": {"role": "assistant",
+                                                 "content": "".join(s.tokens)}}],
+                        "usage": s.usage}
+
+            def _chunk(self, body, delta, finish=None):
+                return {"id": "chatcmpl-mock", "object": "chat.completion.chunk",
+                        "created": int(time.time()), "model": body.get("model"),
+                        "choices": [{"index": 0, "delta": delta,
+                                     "finish_reason": finish}]}
+
+            def _send(self, raw):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
+                self.wfile.flush()
+
+            def _event(self, obj):
+                self._send(b"data: " + json.dumps(obj).encode() + b"\n\n")
+
+            def _stream(self, body, s):
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                if s.mode == "silent":
+                    mock.gate.wait(60)
+                    return
+                self._event(self._chunk(body, {"role": "assistant",
+                                               "content": ""}))
+                for i, token in enumerate(s.tokens):
+                    self._event(self._chunk(body, {"content": token}))
+                    if i == 0:
+                        mock.first_token_sent.set()
+                        if s.mode == "gated":
+                            mock.gate.wait(30)
+                        if s.mode == "drop":
+                            # the connection dies mid-stream
+                            self.close_connection = True
+                            self.wfile.flush()
+                            self.connection.shutdown(2)
+                            return
+                    time.sleep(s.delay)
+                self._event(self._chunk(body, {}, "stop"))
+                if body.get("stream_options", {}).get("include_usage"):
+                    self._event({"id": "chatcmpl-mock",
+                                 "object": "chat.completion.chunk",
+                                 "created": int(time.time()),
+                                 "model": body.get("model"), "choices": [],
+                                 "usage": s.usage})
+                self._send(b"data: [DONE]\n\n")
+                self._send(b"")
+                mock.finished.set()
+
+        return Handler

@@ -1,0 +1,130 @@
+"""The `openai` provider against a mock OpenAI-compatible upstream: tokens
+stream through as they arrive, usage is recorded, and upstream failures are
+explicit errors, never an answer without the knowledge base (NO FALLBACK)."""
+
+import threading
+
+import pytest
+
+from conftest import chat, db_rows, sse_events
+
+QUESTION = "How many vacation days do new employees get?"
+
+
+@pytest.fixture(scope="module")
+def openai_engine(stack, mock_upstream):
+    """The engine restarted with the openai provider pointed at the mock."""
+    stack.start_engine(env={
+        "PARLEY__LLM__PROVIDER": "openai",
+        "PARLEY__LLM__BASE_URL": mock_upstream.base_url,
+        "PARLEY__LLM__MODEL": "mock-model",
+        "PARLEY__LLM__API_KEY_ENV": "PARLEY_TEST_UPSTREAM_KEY",
+        "PARLEY__LLM__FIRST_TOKEN_TIMEOUT_MS": "3000",
+        "PARLEY_TEST_UPSTREAM_KEY": "sk-upstream-test-0123456789",
+    })
+    yield mock_upstream
+    stack.start_engine(env={})
+
+
+@pytest.fixture
+def handbook_tenant(stack):
+    from conftest import REPO, make_tenant
+    return make_tenant(stack, REPO / "demo" / "handbook")
+
+
+def content_of(events):
+    return "".join(e["choices"][0]["delta"].get("content") or ""
+                   for e in events if isinstance(e, dict) and e.get("choices"))
+
+
+def test_first_token_reaches_client_before_upstream_finishes(
+        stack, openai_engine, handbook_tenant):
+    mock = openai_engine
+    mock.reset(mode="gated")
+    r = chat(stack, handbook_tenant.key, QUESTION, stream=True)
+    assert r.status_code == 200
+    seen_first = threading.Event()
+    events = []
+    for event in sse_events(r):
+        events.append(event)
+        if content_of(events) and not seen_first.is_set():
+            # the upstream is still holding the rest of its answer
+            assert not mock.finished.is_set()
+            seen_first.set()
+            mock.gate.set()
+    assert seen_first.is_set()
+    assert events[-1] == "[DONE]"
+    assert content_of(events) == "Vacation is twenty days [1]."
+    final = [e for e in events[:-1] if e["choices"]
+             and e["choices"][0]["finish_reason"] == "stop"][0]
+    assert final["citations"][0]["title"] == "Time off and leave"
+
+
+def test_upstream_receives_grounded_prompt_and_usage_request(
+        stack, openai_engine, handbook_tenant):
+    mock = openai_engine
+    mock.reset()
+    r = chat(stack, handbook_tenant.key, QUESTION)
+    assert r.status_code == 200, r.text
+    headers, body = mock.requests[-1]
+    assert headers["Authorization"] == "Bearer sk-upstream-test-0123456789"
+    assert body["stream"] is True
+    assert body["stream_options"] == {"include_usage": True}
+    prompt = "\n".join(m["content"] for m in body["messages"])
+    assert "20 paid vacation days" in prompt
+    assert body["messages"][-1]["content"].endswith(QUESTION)
+
+
+def test_upstream_usage_lands_in_llm_requests(stack, openai_engine, handbook_tenant):
+    openai_engine.reset()
+    r = chat(stack, handbook_tenant.key, QUESTION, stream=True)
+    assert list(sse_events(r))[-1] == "[DONE]"
+    session = r.headers["X-Parley-Session-Id"]
+    rows = db_rows(stack, "SELECT provider, model, prompt_tokens, "
+                          "completion_tokens, usage_estimated, status, "
+                          "computed_cost IS NOT NULL, ttft_ms IS NOT NULL "
+                          f"FROM llm_requests WHERE session_id = '{session}'")
+    assert rows == [["openai", "mock-model", "321", "5", "f", "ok", "t", "t"]]
+
+
+def test_upstream_http_error_is_an_explicit_error(stack, openai_engine, handbook_tenant):
+    openai_engine.reset(mode="http_error", status=503)
+    r = chat(stack, handbook_tenant.key, QUESTION)
+    assert r.status_code == 502
+    assert r.json()["error"]["code"] == "upstream_error"
+    assert "20 paid vacation days" not in r.text
+
+
+def test_upstream_error_while_streaming_is_an_explicit_error(
+        stack, openai_engine, handbook_tenant):
+    openai_engine.reset(mode="http_error", status=500)
+    r = chat(stack, handbook_tenant.key, QUESTION, stream=True)
+    events = list(sse_events(r)) if r.status_code == 200 else []
+    if r.status_code == 200:
+        assert any(isinstance(e, dict) and "error" in e for e in events)
+        assert "[DONE]" not in events
+        assert content_of(events) == ""
+    else:
+        assert r.status_code == 502
+        assert r.json()["error"]["code"] == "upstream_error"
+
+
+def test_upstream_dying_mid_stream_ends_with_an_error(stack, openai_engine, handbook_tenant):
+    openai_engine.reset(mode="drop")
+    r = chat(stack, handbook_tenant.key, QUESTION, stream=True)
+    assert r.status_code == 200
+    events = list(sse_events(r))
+    assert content_of(events) == "Vacation "
+    assert isinstance(events[-1], dict) and "error" in events[-1]
+    session = r.headers["X-Parley-Session-Id"]
+    assert db_rows(stack, "SELECT status FROM llm_requests WHERE "
+                          f"session_id = '{session}'") == [["error"]]
+
+
+def test_silent_upstream_times_out_with_an_error(stack, openai_engine, handbook_tenant):
+    openai_engine.reset(mode="silent")
+    r = chat(stack, handbook_tenant.key, QUESTION, stream=True)
+    events = list(sse_events(r))
+    openai_engine.gate.set()
+    assert isinstance(events[-1], dict)
+    assert events[-1]["error"]["code"] == "upstream_timeout"
