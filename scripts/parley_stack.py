@@ -132,8 +132,6 @@ class Stack:
     def _make_secrets(self):
         for name, value in (
                 ("edge.secret", secrets.token_urlsafe(48)),
-                ("admin.token", secrets.token_urlsafe(48)),
-                ("master.key", secrets.token_hex(32)),
                 ("pg-superuser", secrets.token_urlsafe(24)),
                 ("pg-owner", secrets.token_urlsafe(24)),
                 ("pg-app", secrets.token_urlsafe(24))):
@@ -232,9 +230,6 @@ class Stack:
             "database": {"dsn": self.dsn("app"),
                          "migrate_dsn": self.dsn("owner"), "pool_size": 8},
             "edge": {"secret_file": str(self.secrets / "edge.secret")},
-            "security": {
-                "admin_token_file": str(self.secrets / "admin.token"),
-                "master_key_file": str(self.secrets / "master.key")},
             "llm": {"provider": "extractive"},
             "logging": {"level": "info", "file": str(self.engine_log)},
         }
