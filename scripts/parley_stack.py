@@ -113,12 +113,17 @@ class Stack:
         # their files (each file keeps its own tight mode)
         self.root.chmod(0o755)
         self.secrets.chmod(0o700)
-        self._make_secrets()
-        self._start_postgres()
-        self._write_engine_config()
-        self.parley("migrate", dsn_role="owner")
-        self.start_engine()
-        self._start_nginx()
+        try:
+            self._make_secrets()
+            self._start_postgres()
+            self._write_engine_config()
+            self.parley("migrate", dsn_role="owner")
+            self.start_engine()
+            self._start_nginx()
+        except BaseException:
+            # never leave half a stack running behind a failed start
+            self.down()
+            raise
 
     def down(self):
         self._stop_pidfile(self.nginx_dir / "nginx.pid", signal.SIGQUIT)
