@@ -1,0 +1,325 @@
+
+/*
+ * Copyright (C) Parley
+ *
+ * Headers: removal of every client-sent X-Parley-* request header, and a
+ * header filter adding the security headers and the RateLimit headers.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_parley.h"
+
+
+typedef struct {
+    ngx_str_t                  name;
+    ngx_str_t                  value;
+} ngx_http_parley_header_t;
+
+
+static ngx_uint_t ngx_http_parley_is_parley_header(ngx_str_t *name);
+static ngx_int_t ngx_http_parley_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_parley_rate_headers(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx);
+static ngx_int_t ngx_http_parley_set_header(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value);
+
+
+static ngx_http_parley_header_t  ngx_http_parley_api_headers[] = {
+
+    { ngx_string("X-Content-Type-Options"), ngx_string("nosniff") },
+
+    { ngx_string("Referrer-Policy"), ngx_string("no-referrer") },
+
+    { ngx_string("Permissions-Policy"),
+      ngx_string("accelerometer=(), camera=(), geolocation=(), "
+                 "gyroscope=(), microphone=(), payment=(), usb=()") },
+
+    { ngx_string("Cross-Origin-Resource-Policy"), ngx_string("same-origin") },
+
+    { ngx_string("Content-Security-Policy"),
+      ngx_string("default-src 'none'; frame-ancestors 'none'") },
+
+    { ngx_null_string, ngx_null_string }
+};
+
+
+#if (NGX_HTTP_SSL)
+
+static ngx_http_parley_header_t  ngx_http_parley_hsts = {
+    ngx_string("Strict-Transport-Security"), ngx_string("max-age=31536000")
+};
+
+#endif
+
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+
+
+/*
+ * Removes every client-sent X-Parley-* header (and its X_Parley_* twin,
+ * which a backend may read as the same name) so that proxying cannot pass
+ * it on.  The kept headers must not move: headers_in points at some of
+ * them (host, authorization, ...).  Instead each run of kept headers
+ * becomes a list part of its own, and the removed ones fall between the
+ * parts.  Users of lists expect no empty part but the first, and
+ * ngx_list_push() fills the last part up to nalloc elements: nalloc is
+ * cut to what is left of the last run's array.
+ */
+
+ngx_int_t
+ngx_http_parley_strip_headers(ngx_http_request_t *r)
+{
+    ngx_uint_t        i, start, found;
+    ngx_list_t       *list;
+    ngx_list_part_t  *part, *next, head, *tail;
+    ngx_table_elt_t  *h, *tail_base;
+
+    list = &r->headers_in.headers;
+
+    found = 0;
+    part = &list->part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (ngx_http_parley_is_parley_header(&h[i].key)) {
+            found = 1;
+            break;
+        }
+    }
+
+    if (!found) {
+        return NGX_OK;
+    }
+
+    head.next = NULL;
+    tail = &head;
+    tail_base = NULL;
+
+    for (part = &list->part; part; part = next) {
+        next = part->next;
+        h = part->elts;
+        start = 0;
+
+        for (i = 0; i <= part->nelts; i++) {
+
+            if (i < part->nelts
+                && !ngx_http_parley_is_parley_header(&h[i].key))
+            {
+                continue;
+            }
+
+            if (i > start) {
+                tail->next = ngx_palloc(r->pool, sizeof(ngx_list_part_t));
+                if (tail->next == NULL) {
+                    return NGX_ERROR;
+                }
+
+                tail = tail->next;
+                tail->elts = &h[start];
+                tail->nelts = i - start;
+                tail->next = NULL;
+                tail_base = h;
+            }
+
+            if (i < part->nelts) {
+                ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                               "parley removed client header \"%V: %V\"",
+                               &h[i].key, &h[i].value);
+            }
+
+            start = i + 1;
+        }
+    }
+
+    if (head.next == NULL) {
+        list->part.nelts = 0;
+        list->part.next = NULL;
+        list->last = &list->part;
+        return NGX_OK;
+    }
+
+    list->nalloc -= (ngx_table_elt_t *) tail->elts - tail_base;
+
+    /* the list's first part is embedded in the list itself */
+
+    list->part = *head.next;
+    list->last = (tail == head.next) ? &list->part : tail;
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_parley_is_parley_header(ngx_str_t *name)
+{
+    u_char  *p;
+
+    if (name->len < sizeof(PARLEY_HEADER_PREFIX) - 1) {
+        return 0;
+    }
+
+    p = name->data;
+
+    return (p[0] == 'x' || p[0] == 'X')
+           && (p[1] == '-' || p[1] == '_')
+           && ngx_strncasecmp(p + 2, (u_char *) "parley", 6) == 0
+           && (p[8] == '-' || p[8] == '_');
+}
+
+
+static ngx_int_t
+ngx_http_parley_header_filter(ngx_http_request_t *r)
+{
+    ngx_http_parley_ctx_t       *ctx;
+    ngx_http_parley_header_t    *hdr;
+    ngx_http_parley_loc_conf_t  *plcf;
+
+    if (r != r->main) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_parley_module);
+
+    if (plcf->headers == NGX_HTTP_PARLEY_HEADERS_API) {
+
+        for (hdr = ngx_http_parley_api_headers; hdr->name.len; hdr++) {
+            if (ngx_http_parley_set_header(r, &hdr->name, &hdr->value)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+#if (NGX_HTTP_SSL)
+        if (r->connection->ssl
+            && ngx_http_parley_set_header(r, &ngx_http_parley_hsts.name,
+                                          &ngx_http_parley_hsts.value)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+#endif
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_parley_module);
+
+    if (ctx && ctx->limited) {
+        if (ngx_http_parley_rate_headers(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/* the IETF httpapi RateLimit headers (draft -11), as structured fields */
+
+static ngx_int_t
+ngx_http_parley_rate_headers(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
+{
+    ngx_str_t  name, value;
+
+    value.data = ngx_pnalloc(r->pool,
+                             sizeof("\"tenant\";q=;w=60") - 1 + NGX_INT_T_LEN);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.len = ngx_sprintf(value.data, "\"tenant\";q=%ui;w=60",
+                            ctx->rate_quota)
+                - value.data;
+
+    ngx_str_set(&name, "RateLimit-Policy");
+
+    if (ngx_http_parley_set_header(r, &name, &value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    value.data = ngx_pnalloc(r->pool,
+                             sizeof("\"tenant\";r=;t=") - 1
+                             + 2 * NGX_INT_T_LEN);
+    if (value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    value.len = ngx_sprintf(value.data, "\"tenant\";r=%ui;t=%ui",
+                            ctx->rate_remaining, ctx->rate_reset)
+                - value.data;
+
+    ngx_str_set(&name, "RateLimit");
+
+    return ngx_http_parley_set_header(r, &name, &value);
+}
+
+
+/* the edge's value wins over one the upstream may have sent */
+
+static ngx_int_t
+ngx_http_parley_set_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash != 0
+            && h[i].key.len == name->len
+            && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
+        {
+            h[i].value = *value;
+            return NGX_OK;
+        }
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = *name;
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_parley_header_filter_init(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_parley_header_filter;
+
+    return NGX_OK;
+}

@@ -1,0 +1,145 @@
+"""Secret key authentication at the edge (SPEC 3.1): refusals are 401 JSON,
+answers of the engine's introspection are cached positively and negatively,
+revocation takes effect within the positive TTL, and the edge fails closed
+when the engine cannot answer."""
+
+import base64
+import secrets
+import time
+
+import pytest
+import requests
+
+from conftest import (NEGATIVE_TTL, POSITIVE_TTL, auth, chat,
+                      engine_log_events, make_tenant)
+
+
+def random_key():
+    """A key of the right shape that no tenant has."""
+    secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=")
+    return f"sk_{secrets.token_hex(6)}_{secret.decode()}"
+
+
+def introspections(stack):
+    return len(engine_log_events(stack, "introspect"))
+
+
+def wait_for_introspections(stack, count, timeout=3.0):
+    """The engine's log may trail its answer by a moment."""
+    deadline = time.monotonic() + timeout
+    while introspections(stack) < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return introspections(stack)
+
+
+def models(stack, key):
+    return requests.get(f"{stack.url}/v1/models", headers=auth(key),
+                        timeout=10)
+
+
+def assert_invalid_api_key(r):
+    assert r.status_code == 401
+    assert r.headers["Content-Type"] == "application/json"
+    assert r.headers["WWW-Authenticate"] == "Bearer"
+    error = r.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert error["code"] == "invalid_api_key"
+    assert error["message"]
+
+
+def test_missing_key_is_refused(stack):
+    r = requests.post(f"{stack.url}/v1/chat/completions",
+                      json={"model": "support", "messages": []}, timeout=10)
+    assert_invalid_api_key(r)
+    assert "Authorization: Bearer" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("value", [
+    "Basic dXNlcjpwYXNz",
+    "Bearer",
+    "Bearer not-a-key",
+    "Bearer pk_" + "a" * 12 + "_" + "b" * 43,
+])
+def test_malformed_credentials_are_refused(stack, value):
+    r = requests.get(f"{stack.url}/v1/models",
+                     headers={"Authorization": value}, timeout=10)
+    assert_invalid_api_key(r)
+
+
+def test_wrong_key_is_refused(stack):
+    assert_invalid_api_key(chat(stack, random_key(), "Hello?"))
+
+
+def test_a_key_with_one_character_changed_is_refused(stack):
+    key = make_tenant(stack).key
+    altered = key[:-1] + ("A" if key[-1] != "A" else "B")
+    assert_invalid_api_key(models(stack, altered))
+
+
+def test_wrong_key_repeated_within_negative_ttl_asks_the_engine_once(stack):
+    key = random_key()
+    before = introspections(stack)
+    started = time.monotonic()
+    for _ in range(5):
+        assert_invalid_api_key(models(stack, key))
+    assert time.monotonic() - started < NEGATIVE_TTL
+    assert wait_for_introspections(stack, before + 1) == before + 1
+    time.sleep(0.5)
+    assert introspections(stack) == before + 1
+
+    # past the negative TTL the engine is asked again: a key created
+    # meanwhile would not stay refused
+    time.sleep(NEGATIVE_TTL + 0.5 - (time.monotonic() - started))
+    assert_invalid_api_key(models(stack, key))
+    assert wait_for_introspections(stack, before + 2) == before + 2
+
+
+def test_valid_key_is_cached_within_positive_ttl(stack):
+    tenant = make_tenant(stack)
+    before = introspections(stack)
+    started = time.monotonic()
+    for _ in range(3):
+        assert models(stack, tenant.key).status_code != 401
+    assert time.monotonic() - started < POSITIVE_TTL
+    assert wait_for_introspections(stack, before + 1) == before + 1
+    time.sleep(0.5)
+    assert introspections(stack) == before + 1
+
+
+def test_revoked_key_stops_working_within_positive_ttl(stack):
+    tenant = make_tenant(stack)
+    assert models(stack, tenant.key).status_code == 200
+
+    stack.parley("key", "revoke", "--key-id", tenant.key_id, "--json")
+    revoked = time.monotonic()
+    while True:
+        r = models(stack, tenant.key)
+        if r.status_code == 401:
+            break
+        assert time.monotonic() - revoked < POSITIVE_TTL + 1, \
+            "a revoked key still works after the positive TTL"
+        time.sleep(0.2)
+    assert_invalid_api_key(r)
+
+
+def test_edge_fails_closed_when_the_engine_is_down(stack):
+    tenant = make_tenant(stack)
+    assert models(stack, tenant.key).status_code != 401
+    stack.stop_engine()
+    try:
+        # a key the edge does not know cannot be checked: 503, not a pass
+        r = models(stack, random_key())
+        assert r.status_code == 503
+        assert r.headers["Content-Type"] == "application/json"
+        error = r.json()["error"]
+        assert (error["type"], error["code"]) == \
+            ("server_error", "auth_unavailable")
+
+        # a key still cached passes the edge (502: no engine behind it)
+        # or, once its TTL is over, cannot be checked either (503)
+        r = models(stack, tenant.key)
+        assert r.status_code in (502, 503)
+        assert r.json()["error"]["type"] == "server_error"
+    finally:
+        stack.start_engine()
+    assert models(stack, random_key()).status_code == 401

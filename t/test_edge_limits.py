@@ -1,0 +1,87 @@
+"""Per-tenant rate limits at the edge (SPEC 3.2): a burst past the tenant's
+plan is refused with 429, Retry-After and the RateLimit headers, a retry
+after Retry-After passes, and other tenants are not affected."""
+
+import time
+
+import requests
+
+from conftest import auth, make_tenant
+
+SECURITY_HEADERS = ("X-Content-Type-Options", "Referrer-Policy",
+                    "Permissions-Policy", "Cross-Origin-Resource-Policy",
+                    "Content-Security-Policy")
+
+
+def models(stack, key):
+    return requests.get(f"{stack.url}/v1/models", headers=auth(key),
+                        timeout=10)
+
+
+def rate_limit(r):
+    """The RateLimit header as {"r": remaining, "t": seconds}."""
+    name, *params = r.headers["RateLimit"].split(";")
+    assert name == '"tenant"'
+    return {k: int(v) for k, v in (p.split("=") for p in params)}
+
+
+def test_burst_past_the_plan_is_refused_with_429(stack):
+    # 30 requests a minute: one every 2 s, plus a burst of 1
+    tenant = make_tenant(stack, rpm=30, burst=1)
+
+    allowed = [models(stack, tenant.key) for _ in range(2)]
+    refused = models(stack, tenant.key)
+
+    for r in allowed:
+        assert r.status_code != 429
+        assert r.headers["RateLimit-Policy"] == '"tenant";q=30;w=60'
+    assert [rate_limit(r)["r"] for r in allowed] == [1, 0]
+
+    assert refused.status_code == 429
+    assert refused.headers["Content-Type"] == "application/json"
+    assert refused.json() == {"error": {
+        "message": refused.json()["error"]["message"],
+        "type": "rate_limit_error", "code": "rate_limited"}}
+    retry_after = int(refused.headers["Retry-After"])
+    assert 1 <= retry_after <= 2
+    assert refused.headers["RateLimit-Policy"] == '"tenant";q=30;w=60'
+    assert rate_limit(refused) == {"r": 0, "t": retry_after}
+    for name in SECURITY_HEADERS:
+        assert name in refused.headers
+
+    # Retry-After is never too early: a retry after it passes
+    time.sleep(retry_after)
+    assert models(stack, tenant.key).status_code != 429
+
+
+def test_other_tenants_are_not_affected(stack):
+    busy = make_tenant(stack, rpm=30, burst=1)
+    calm = make_tenant(stack, rpm=30, burst=1)
+
+    statuses = [models(stack, busy.key).status_code for _ in range(4)]
+    assert statuses.count(429) >= 2
+
+    r = models(stack, calm.key)
+    assert r.status_code != 429
+    assert rate_limit(r)["r"] == 1
+
+
+def test_tenants_without_a_plan_get_the_edge_defaults(stack):
+    tenant = make_tenant(stack)
+    r = models(stack, tenant.key)
+    assert r.status_code != 429
+    # parley-locations.conf: parley_limit tenant ... rate=600r/m burst=50
+    assert r.headers["RateLimit-Policy"] == '"tenant";q=600;w=60'
+    assert rate_limit(r)["r"] == 50
+
+
+def test_limits_survive_a_reload(stack):
+    # one request every 10 s plus a burst of 1: a third within 10 s is over
+    tenant = make_tenant(stack, rpm=6, burst=1)
+    for _ in range(2):
+        assert models(stack, tenant.key).status_code != 429
+    stack.reload_nginx()
+    time.sleep(1)   # the old workers have stopped accepting by now
+    r = models(stack, tenant.key)
+    assert r.status_code == 429
+    assert 1 <= int(r.headers["Retry-After"]) <= 10
