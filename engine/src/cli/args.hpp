@@ -1,0 +1,35 @@
+#pragma once
+
+// Command-line options of one subcommand: "--name value" pairs, bare flags, and
+// positional words. Unknown options are errors, so typos never pass silently.
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace parley::cli {
+
+class args {
+ public:
+  // `words`: everything after the subcommand. `flags`: options that take no value.
+  // Throws usage_error on "--x" without a value.
+  args(std::vector<std::string> words, std::set<std::string> flags);
+
+  std::optional<std::string> get(const std::string& name) const;
+  std::string require(const std::string& name) const;         // usage_error if missing
+  std::optional<long long> get_int(const std::string& name, long long min, long long max) const;
+  bool flag(const std::string& name) const;
+  const std::vector<std::string>& positional() const noexcept { return positional_; }
+
+  // Throws usage_error naming any option not in `known` (flags included).
+  void allow_only(const std::set<std::string>& known) const;
+
+ private:
+  std::map<std::string, std::string> values_;
+  std::set<std::string> flags_set_;
+  std::vector<std::string> positional_;
+};
+
+}  // namespace parley::cli

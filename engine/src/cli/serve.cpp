@@ -1,0 +1,95 @@
+#include <utility>  // before Asio under g++ 12 / Boost 1.74
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include <csignal>
+#include <thread>
+#include <vector>
+
+#include "api/models.hpp"
+#include "api/ops.hpp"
+#include "chat/service.hpp"
+#include "cli/command.hpp"
+#include "edge/context.hpp"
+#include "edge/introspect.hpp"
+#include "http/server.hpp"
+#include "obs/log.hpp"
+#include "store/db.hpp"
+#include "store/migrations.hpp"
+
+namespace parley::cli {
+namespace {
+
+namespace asio = boost::asio;
+
+// RLS is the second wall between tenants; a role that bypasses it (superuser,
+// BYPASSRLS, or the tables' owner without FORCE) would silently remove that wall.
+void refuse_privileged_role(store::database& db) {
+  try {
+    db.with_platform([](store::transaction& tx) {
+      const auto r = tx.exec(R"sql(
+        SELECT r.rolsuper OR r.rolbypassrls AS bypasses,
+               EXISTS (SELECT 1 FROM pg_tables
+                        WHERE schemaname = 'public' AND tableowner = current_user) AS owns
+          FROM pg_roles r WHERE r.rolname = current_user)sql");
+      if (r.empty()) return;
+      if (r.boolean(0, "bypasses") || r.boolean(0, "owns")) {
+        throw command_error("unsafe_database_role",
+                            "database.dsn connects as a role that is superuser, has BYPASSRLS or "
+                            "owns the tables; serve needs the unprivileged engine role (parley_app)");
+      }
+    });
+  } catch (const store::db_error& e) {
+    // Not reachable yet: serve anyway, /readyz reports it until the database is back.
+    obs::warn("database_unavailable", {{"error", e.what()}});
+  }
+}
+
+}  // namespace
+
+int serve(const invocation& inv) {
+  inv.opts.allow_only({"config", "json"});
+  config::secrets secrets;
+  const auto cfg = load_config(inv, &secrets);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  // Declared before the database so it is destroyed after it: the database joins its
+  // threads first, and their last results may still be posted to this context.
+  asio::io_context io(static_cast<int>(cfg.server.threads));
+  store::database db(cfg.database.dsn, cfg.database.pool_size);
+  refuse_privileged_role(db);
+  const edge::context_verifier verifier(
+      secrets.edge_secret, {cfg.edge.context_max_age_ms, cfg.edge.context_max_skew_ms});
+
+  http::router routes;
+  api::add_ops_routes(routes, db);
+  edge::add_introspection_route(routes, db, cfg.edge);
+  api::add_models_routes(routes, db);
+  chat::service chat(io, db, cfg, secrets);
+  chat.add_routes(routes);
+
+  http::server server(io, cfg.server, routes, verifier);
+  server.listen();
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    if (ec) return;
+    obs::info("shutdown", {{"signal", signal}});
+    server.stop();
+    io.stop();
+  });
+
+  obs::info("listening", {{"socket", cfg.server.socket},
+                          {"threads", cfg.server.threads},
+                          {"schema_version", store::latest_migration_version()},
+                          {"llm_provider", cfg.llm.provider}});
+  std::vector<std::thread> threads;
+  for (unsigned i = 1; i < cfg.server.threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  inv.out.result({{"status", "stopped"}}, "");
+  return 0;
+}
+
+}  // namespace parley::cli

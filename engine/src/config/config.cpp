@@ -1,0 +1,479 @@
+#include "config/config.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <sstream>
+#include <string_view>
+
+extern char** environ;
+
+namespace parley::config {
+namespace {
+
+constexpr std::string_view env_prefix = "PARLEY__";
+
+using problems = std::vector<std::string>;
+
+std::string join_lines(const problems& list) {
+  std::string out = "invalid configuration:";
+  for (const auto& p : list) out += "\n  - " + p;
+  return out;
+}
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::ranges::transform(out, out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+std::vector<std::string> split(std::string_view text, std::string_view sep) {
+  std::vector<std::string> parts;
+  for (;;) {
+    const auto pos = text.find(sep);
+    parts.emplace_back(text.substr(0, pos));
+    if (pos == std::string_view::npos) return parts;
+    text.remove_prefix(pos + sep.size());
+  }
+}
+
+// ---- environment overrides ---------------------------------------------------------
+
+// Sets root[path...] = value, creating maps on the way.
+void set_path(YAML::Node node, const std::vector<std::string>& path, std::size_t at,
+              const YAML::Node& value) {
+  if (at + 1 == path.size()) {
+    node[path[at]] = value;
+    return;
+  }
+  set_path(node[path[at]], path, at + 1, value);
+}
+
+// The first segment of `path` (but the last) that holds a scalar, if any. Const
+// access and copies only: probing creates nothing (and yaml-cpp's reset() throws on
+// a missing key).
+std::optional<std::string> scalar_in_the_way(const YAML::Node& node,
+                                             const std::vector<std::string>& path,
+                                             std::size_t at = 0) {
+  if (at + 1 >= path.size() || !node.IsDefined() || !node.IsMap()) return std::nullopt;
+  const YAML::Node child = node[path[at]];
+  if (!child.IsDefined() || child.IsNull()) return std::nullopt;
+  if (!child.IsMap()) return path[at];
+  return scalar_in_the_way(child, path, at + 1);
+}
+
+// PARLEY__LLM__MODEL=x sets llm.model. A value starting with '{' or '[' is parsed as
+// YAML flow (PARLEY__LLM__PRICES='{"m": {prompt_per_1k: 0.1, completion_per_1k: 0.2}}');
+// anything else is taken verbatim as a string, so DSNs need no quoting.
+void apply_env(YAML::Node& root, const environment& env, problems& out) {
+  for (const auto& [name, value] : env) {
+    if (!name.starts_with(env_prefix)) continue;
+    auto path = split(std::string_view(name).substr(env_prefix.size()), "__");
+    for (auto& seg : path) seg = lower(seg);
+    if (path.size() < 2 || std::ranges::any_of(path, [](const auto& s) { return s.empty(); })) {
+      out.push_back(name + ": expected PARLEY__SECTION__KEY");
+      continue;
+    }
+    if (const auto blocked = scalar_in_the_way(root, path)) {
+      out.push_back(name + ": '" + *blocked + "' is a value, not a section");
+      continue;
+    }
+    try {
+      const bool structured = !value.empty() && (value.front() == '{' || value.front() == '[');
+      const YAML::Node parsed = structured ? YAML::Load(value) : YAML::Node(value);
+      if (!root.IsMap()) root = YAML::Node(YAML::NodeType::Map);
+      set_path(root, path, 0, parsed);
+    } catch (const YAML::Exception& e) {
+      out.push_back(name + ": " + e.msg);
+    }
+  }
+}
+
+// ---- typed readers -------------------------------------------------------------------
+
+struct reader {
+  std::string where;  // "server.threads"
+  const YAML::Node& node;
+  problems& out;
+
+  bool scalar() const {
+    if (node.IsScalar()) return true;
+    out.push_back(where + ": expected a single value");
+    return false;
+  }
+
+  void text(std::string& dst) const {
+    if (node.IsNull()) {
+      dst.clear();
+      return;
+    }
+    if (scalar()) dst = node.Scalar();
+  }
+
+  template <class T>
+  void integer(T& dst, T min, T max) const {
+    if (!scalar()) return;
+    const std::string& s = node.Scalar();
+    T v{};
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || end != s.data() + s.size()) {
+      out.push_back(where + ": expected an integer, got '" + s + "'");
+    } else if (v < min || v > max) {
+      out.push_back(where + ": " + s + " is out of range [" + std::to_string(min) + ", " +
+                    std::to_string(max) + "]");
+    } else {
+      dst = v;
+    }
+  }
+
+  void real(double& dst, double min, double max) const {
+    if (!scalar()) return;
+    const std::string& s = node.Scalar();
+    double v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc{} || end != s.data() + s.size()) {
+      out.push_back(where + ": expected a number, got '" + s + "'");
+    } else if (v < min || v > max) {
+      out.push_back(where + ": " + s + " is out of range");
+    } else {
+      dst = v;
+    }
+  }
+
+  void boolean(bool& dst) const {
+    if (!scalar()) return;
+    const std::string s = lower(node.Scalar());
+    if (s == "true" || s == "yes" || s == "on" || s == "1") {
+      dst = true;
+    } else if (s == "false" || s == "no" || s == "off" || s == "0") {
+      dst = false;
+    } else {
+      out.push_back(where + ": expected true or false, got '" + node.Scalar() + "'");
+    }
+  }
+
+  // File modes are octal whether written "0660", "660" or "0o660".
+  void mode(unsigned& dst) const {
+    if (!scalar()) return;
+    std::string_view s = node.Scalar();
+    if (s.starts_with("0o")) s.remove_prefix(2);
+    unsigned v = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 8);
+    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v > 0777) {
+      out.push_back(where + ": expected an octal file mode like \"0660\", got '" +
+                    node.Scalar() + "'");
+    } else {
+      dst = v;
+    }
+  }
+};
+
+using field_reader = std::function<void(const reader&)>;
+using section_fields = std::vector<std::pair<std::string_view, field_reader>>;
+
+void read_section(const YAML::Node& root, std::string_view section,
+                  const section_fields& fields, problems& out) {
+  const YAML::Node node = root[std::string(section)];
+  if (!node.IsDefined() || node.IsNull()) return;
+  if (!node.IsMap()) {
+    out.push_back(std::string(section) + ": expected a mapping");
+    return;
+  }
+  for (const auto& item : node) {
+    const std::string key = item.first.as<std::string>();
+    const auto found = std::ranges::find(fields, key, [](const auto& f) { return f.first; });
+    const std::string where = std::string(section) + "." + key;
+    if (found == fields.end()) {
+      out.push_back(where + ": unknown setting");
+      continue;
+    }
+    found->second(reader{where, item.second, out});
+  }
+}
+
+void read_prices(const reader& r, std::map<std::string, price>& dst) {
+  if (r.node.IsNull()) {
+    dst.clear();
+    return;
+  }
+  if (!r.node.IsMap()) {
+    r.out.push_back(r.where + ": expected a mapping of model -> {prompt_per_1k, completion_per_1k}");
+    return;
+  }
+  std::map<std::string, price> prices;
+  for (const auto& item : r.node) {
+    const std::string model = item.first.as<std::string>();
+    const std::string where = r.where + "." + model;
+    if (!item.second.IsMap()) {
+      r.out.push_back(where + ": expected {prompt_per_1k, completion_per_1k}");
+      continue;
+    }
+    // A model already priced (by default) may be overridden one field at a time,
+    // e.g. PARLEY__LLM__PRICES__GPT-4O-MINI__PROMPT_PER_1K; a new one needs both.
+    const auto known = dst.find(model);
+    price p = known != dst.end() ? known->second : price{};
+    bool has_prompt = known != dst.end();
+    bool has_completion = known != dst.end();
+    for (const auto& f : item.second) {
+      const std::string key = f.first.as<std::string>();
+      const reader fr{where + "." + key, f.second, r.out};
+      const double max = std::numeric_limits<double>::max();
+      if (key == "prompt_per_1k") {
+        fr.real(p.prompt_per_1k, 0, max);
+        has_prompt = true;
+      } else if (key == "completion_per_1k") {
+        fr.real(p.completion_per_1k, 0, max);
+        has_completion = true;
+      } else {
+        r.out.push_back(fr.where + ": unknown setting");
+      }
+    }
+    if (!has_prompt || !has_completion) {
+      r.out.push_back(where + ": needs both prompt_per_1k and completion_per_1k");
+    }
+    prices[model] = p;
+  }
+  dst = std::move(prices);
+}
+
+void decode(const YAML::Node& root, config& c, problems& out) {
+  constexpr auto u32max = std::numeric_limits<std::uint32_t>::max();
+  read_section(root, "server", {
+      {"socket", [&](const reader& r) { r.text(c.server.socket); }},
+      {"socket_mode", [&](const reader& r) { r.mode(c.server.socket_mode); }},
+      {"threads", [&](const reader& r) { r.integer(c.server.threads, 1u, 256u); }},
+      {"max_body_bytes", [&](const reader& r) {
+         r.integer<std::size_t>(c.server.max_body_bytes, 1024, std::size_t{1} << 30); }},
+      {"idle_timeout_ms", [&](const reader& r) { r.integer(c.server.idle_timeout_ms, 100u, u32max); }},
+      {"read_timeout_ms", [&](const reader& r) { r.integer(c.server.read_timeout_ms, 100u, u32max); }},
+      {"write_timeout_ms", [&](const reader& r) { r.integer(c.server.write_timeout_ms, 100u, u32max); }},
+      {"sse_queue_bytes", [&](const reader& r) {
+         r.integer<std::size_t>(c.server.sse_queue_bytes, 1024, std::size_t{64} << 20); }},
+  }, out);
+  read_section(root, "database", {
+      {"dsn", [&](const reader& r) { r.text(c.database.dsn); }},
+      {"migrate_dsn", [&](const reader& r) { r.text(c.database.migrate_dsn); }},
+      {"pool_size", [&](const reader& r) { r.integer(c.database.pool_size, 1u, 1000u); }},
+  }, out);
+  read_section(root, "edge", {
+      {"secret_file", [&](const reader& r) { r.text(c.edge.secret_file); }},
+      {"context_max_age_ms", [&](const reader& r) {
+         r.integer<std::int64_t>(c.edge.context_max_age_ms, 1000, 30000); }},
+      {"context_max_skew_ms", [&](const reader& r) {
+         r.integer<std::int64_t>(c.edge.context_max_skew_ms, 0, 5000); }},
+      {"introspect_cache_ttl_s", [&](const reader& r) {
+         r.integer(c.edge.introspect_cache_ttl_s, 1u, 3600u); }},
+  }, out);
+  read_section(root, "retrieval", {
+      {"embedder", [&](const reader& r) { r.text(c.retrieval.embedder); }},
+      {"dimensions", [&](const reader& r) { r.integer(c.retrieval.dimensions, 8u, 8192u); }},
+      {"chunk_tokens", [&](const reader& r) { r.integer(c.retrieval.chunk_tokens, 16u, 8192u); }},
+      {"chunk_overlap", [&](const reader& r) { r.integer(c.retrieval.chunk_overlap, 0u, 8191u); }},
+      {"top_k", [&](const reader& r) { r.integer(c.retrieval.top_k, 1u, 100u); }},
+      {"min_score", [&](const reader& r) { r.real(c.retrieval.min_score, -1.0, 1.0); }},
+  }, out);
+  read_section(root, "llm", {
+      {"provider", [&](const reader& r) { r.text(c.llm.provider); }},
+      {"base_url", [&](const reader& r) { r.text(c.llm.base_url); }},
+      {"model", [&](const reader& r) { r.text(c.llm.model); }},
+      {"api_key_file", [&](const reader& r) { r.text(c.llm.api_key_file); }},
+      {"api_key_env", [&](const reader& r) { r.text(c.llm.api_key_env); }},
+      {"connect_timeout_ms", [&](const reader& r) { r.integer(c.llm.connect_timeout_ms, 1u, u32max); }},
+      {"first_token_timeout_ms", [&](const reader& r) {
+         r.integer(c.llm.first_token_timeout_ms, 1u, u32max); }},
+      {"idle_timeout_ms", [&](const reader& r) { r.integer(c.llm.idle_timeout_ms, 1u, u32max); }},
+      {"heartbeat_ms", [&](const reader& r) { r.integer(c.llm.heartbeat_ms, 100u, u32max); }},
+      {"prices", [&](const reader& r) { read_prices(r, c.llm.prices); }},
+  }, out);
+  read_section(root, "logging", {
+      {"level", [&](const reader& r) { r.text(c.logging.level); }},
+      {"file", [&](const reader& r) { r.text(c.logging.file); }},
+      {"log_prompts", [&](const reader& r) { r.boolean(c.logging.log_prompts); }},
+  }, out);
+  if (root.IsMap()) {
+    for (const auto& item : root) {
+      const std::string key = item.first.as<std::string>();
+      static const std::vector<std::string> known{"server", "database", "edge",
+                                                  "retrieval", "llm", "logging"};
+      if (std::ranges::find(known, key) == known.end()) out.push_back(key + ": unknown section");
+    }
+  }
+}
+
+// ---- semantic checks -----------------------------------------------------------------
+
+bool one_of(const std::string& value, std::initializer_list<std::string_view> allowed) {
+  return std::ranges::find(allowed, value) != allowed.end();
+}
+
+// A password written into the YAML file would be a secret in a config file; libpq
+// reads it from a passfile (passfile=... / ~/.pgpass) or PGPASSWORD instead.
+bool dsn_has_password(const std::string& dsn) {
+  const std::string l = lower(dsn);
+  if (l.find("password") != std::string::npos) return true;
+  const auto scheme = l.find("://");
+  if (scheme == std::string::npos) return false;
+  const auto at = l.find('@', scheme);
+  const auto colon = l.find(':', scheme + 3);
+  return at != std::string::npos && colon != std::string::npos && colon < at;
+}
+
+// yaml-cpp throws from IsMap()/IsScalar() on a missing key; IsDefined() first.
+bool is_map(const YAML::Node& node) { return node.IsDefined() && node.IsMap(); }
+bool is_scalar(const YAML::Node& node) { return node.IsDefined() && node.IsScalar(); }
+
+void check_file_secrets(const YAML::Node& file_root, problems& out) {
+  if (!is_map(file_root)) return;
+  const YAML::Node db = file_root["database"];
+  if (!is_map(db)) return;
+  for (const char* key : {"dsn", "migrate_dsn"}) {
+    const YAML::Node v = db[key];
+    if (is_scalar(v) && dsn_has_password(v.Scalar())) {
+      out.push_back(std::string("database.") + key +
+                    ": holds a password; use a passfile (passfile=... or ~/.pgpass) or "
+                    "PARLEY__DATABASE__" + (std::string_view(key) == "dsn" ? "DSN" : "MIGRATE_DSN") +
+                    " / PGPASSWORD from the environment");
+    }
+  }
+  const YAML::Node llm = file_root["llm"];
+  if (is_map(llm) && llm["api_key"].IsDefined()) {
+    out.push_back("llm.api_key: secrets are read from llm.api_key_file or llm.api_key_env only");
+  }
+}
+
+void validate(const config& c, problems& out) {
+  if (c.server.socket.empty() || c.server.socket.front() != '/') {
+    out.push_back("server.socket: must be an absolute path");
+  } else if (c.server.socket.size() >= 108) {
+    out.push_back("server.socket: longer than a Unix socket path may be (107 bytes)");
+  }
+  if (c.database.dsn.empty()) out.push_back("database.dsn: must not be empty");
+  if (c.database.migrate_dsn.empty()) out.push_back("database.migrate_dsn: must not be empty");
+  if (c.edge.secret_file.empty()) out.push_back("edge.secret_file: must not be empty");
+  if (!one_of(c.retrieval.embedder, {"hashing", "openai"})) {
+    out.push_back("retrieval.embedder: must be hashing or openai, got '" + c.retrieval.embedder + "'");
+  }
+  if (c.retrieval.chunk_overlap >= c.retrieval.chunk_tokens) {
+    out.push_back("retrieval.chunk_overlap: must be smaller than retrieval.chunk_tokens");
+  }
+  if (!one_of(c.llm.provider, {"extractive", "openai"})) {
+    out.push_back("llm.provider: must be extractive or openai, got '" + c.llm.provider + "'");
+  }
+  if (!c.llm.base_url.starts_with("http://") && !c.llm.base_url.starts_with("https://")) {
+    out.push_back("llm.base_url: must start with http:// or https://");
+  }
+  if (c.llm.model.empty()) out.push_back("llm.model: must not be empty");
+  if (!c.llm.api_key_file.empty() && !c.llm.api_key_env.empty()) {
+    out.push_back("llm: set api_key_file or api_key_env, not both");
+  }
+  if (!one_of(c.logging.level, {"debug", "info", "warn", "error"})) {
+    out.push_back("logging.level: must be debug, info, warn or error, got '" + c.logging.level + "'");
+  }
+}
+
+std::string trim_right(std::string text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+  return text;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return buf.str();
+}
+
+secrets read_secrets(const config& cfg, const environment& env, problems& out) {
+  secrets s;
+  if (const auto text = read_file(cfg.edge.secret_file); !text) {
+    out.push_back("edge.secret_file: cannot read '" + cfg.edge.secret_file + "'");
+  } else {
+    s.edge_secret = trim_right(*text);
+    if (s.edge_secret.size() < 32) {
+      out.push_back("edge.secret_file: the secret must be at least 32 bytes");
+    }
+  }
+  if (!cfg.llm.api_key_file.empty()) {
+    if (const auto text = read_file(cfg.llm.api_key_file); !text) {
+      out.push_back("llm.api_key_file: cannot read '" + cfg.llm.api_key_file + "'");
+    } else if ((s.llm_api_key = trim_right(*text)).empty()) {
+      out.push_back("llm.api_key_file: '" + cfg.llm.api_key_file + "' is empty");
+    }
+  }
+  if (!cfg.llm.api_key_env.empty()) {
+    const auto it = env.find(cfg.llm.api_key_env);
+    if (it == env.end() || trim_right(it->second).empty()) {
+      out.push_back("llm.api_key_env: environment variable " + cfg.llm.api_key_env + " is not set");
+    } else {
+      s.llm_api_key = trim_right(it->second);
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+config_error::config_error(std::vector<std::string> list)
+    : std::runtime_error(join_lines(list)), problems_(std::move(list)) {}
+
+environment process_environment() {
+  environment env;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    std::string_view entry(*e);
+    const auto eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    env.emplace(std::string(entry.substr(0, eq)), std::string(entry.substr(eq + 1)));
+  }
+  return env;
+}
+
+config parse(const std::string& yaml_text, const environment& env, secrets* secrets_out) {
+  problems out;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    throw config_error({"YAML syntax: " + e.msg + " (line " + std::to_string(e.mark.line + 1) + ")"});
+  }
+  if (root.IsDefined() && !root.IsNull() && !root.IsMap()) {
+    throw config_error({"the configuration must be a mapping of sections"});
+  }
+  check_file_secrets(root, out);
+  apply_env(root, env, out);
+  config c;
+  decode(root, c, out);
+  validate(c, out);
+  if (secrets_out) *secrets_out = read_secrets(c, env, out);
+  if (!out.empty()) throw config_error(std::move(out));
+  return c;
+}
+
+config load(const std::string& path, const environment& env, secrets* secrets_out) {
+  const auto text = read_file(path);
+  if (!text) throw config_error({"cannot read configuration file '" + path + "'"});
+  return parse(*text, env, secrets_out);
+}
+
+std::string resolve_path(const std::string& flag_value, const environment& env) {
+  if (!flag_value.empty()) return flag_value;
+  if (const auto it = env.find("PARLEY_CONFIG"); it != env.end() && !it->second.empty()) {
+    return it->second;
+  }
+  return "var/parley.yaml";
+}
+
+secrets load_secrets(const config& cfg, const environment& env) {
+  problems out;
+  secrets s = read_secrets(cfg, env, out);
+  if (!out.empty()) throw config_error(std::move(out));
+  return s;
+}
+
+}  // namespace parley::config

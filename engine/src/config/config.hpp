@@ -1,0 +1,118 @@
+#pragma once
+
+// The engine's configuration: one YAML file, every value overridable by a
+// PARLEY__SECTION__KEY environment variable (see conf.examples/parley.yaml).
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace parley::config {
+
+struct server_config {
+  std::string socket = "/run/parley/engine.sock";
+  unsigned socket_mode = 0660;            // written in YAML as an octal string, "0660"
+  unsigned threads = 2;                   // threads running the one io_context
+  std::size_t max_body_bytes = 8 * 1024 * 1024;
+  std::uint32_t idle_timeout_ms = 75000;  // keep-alive wait for the next request
+  std::uint32_t read_timeout_ms = 30000;  // a started request must arrive within this
+  std::uint32_t write_timeout_ms = 30000; // a write making no progress means the client is gone
+  std::size_t sse_queue_bytes = 64 * 1024;  // SSE frames buffered before writers wait
+};
+
+struct database_config {
+  std::string dsn = "host=/var/run/postgresql dbname=parley user=parley_app";
+  std::string migrate_dsn = "host=/var/run/postgresql dbname=parley user=parley_owner";
+  unsigned pool_size = 8;  // connections, and threads running DB calls
+};
+
+struct edge_config {
+  std::string secret_file = "/etc/parley/edge.secret";
+  std::int64_t context_max_age_ms = 30000;
+  std::int64_t context_max_skew_ms = 5000;
+  unsigned introspect_cache_ttl_s = 30;   // X-Parley-Cache-Ttl
+};
+
+struct retrieval_config {
+  std::string embedder = "hashing";
+  unsigned dimensions = 384;
+  unsigned chunk_tokens = 500;
+  unsigned chunk_overlap = 50;
+  unsigned top_k = 5;
+  double min_score = 0.2;
+};
+
+struct price {
+  double prompt_per_1k = 0;
+  double completion_per_1k = 0;
+};
+
+struct llm_config {
+  std::string provider = "extractive";   // extractive | openai
+  std::string base_url = "https://api.openai.com/v1";
+  std::string model = "gpt-4o-mini";
+  std::string api_key_file;               // secrets only from a file ...
+  std::string api_key_env;                // ... or the environment
+  std::uint32_t connect_timeout_ms = 5000;
+  std::uint32_t first_token_timeout_ms = 30000;
+  std::uint32_t idle_timeout_ms = 30000;
+  std::uint32_t heartbeat_ms = 15000;
+  std::map<std::string, price> prices{{"gpt-4o-mini", {0.00015, 0.0006}}};
+};
+
+struct logging_config {
+  std::string level = "info";             // debug | info | warn | error
+  std::string file;                       // empty: stderr
+  bool log_prompts = false;
+};
+
+struct config {
+  server_config server;
+  database_config database;
+  edge_config edge;
+  retrieval_config retrieval;
+  llm_config llm;
+  logging_config logging;
+};
+
+// Thrown by load(); what() joins every problem, problems() lists them one by one.
+class config_error : public std::runtime_error {
+ public:
+  explicit config_error(std::vector<std::string> problems);
+  const std::vector<std::string>& problems() const noexcept { return problems_; }
+
+ private:
+  std::vector<std::string> problems_;
+};
+
+using environment = std::map<std::string, std::string>;
+
+// The process environment (only PARLEY__* and variables named by *_env keys matter).
+environment process_environment();
+
+struct secrets;
+
+// Parses `yaml_text`, applies PARLEY__SECTION__KEY overrides from `env`, checks every
+// value and throws config_error listing every problem found. With `secrets_out`, the
+// secrets are read too and their problems join the same list.
+config parse(const std::string& yaml_text, const environment& env, secrets* secrets_out = nullptr);
+
+// Reads `path` (which must exist) and parses it as above.
+config load(const std::string& path, const environment& env, secrets* secrets_out = nullptr);
+
+// Path from --config, else PARLEY_CONFIG, else var/parley.yaml.
+std::string resolve_path(const std::string& flag_value, const environment& env);
+
+// Secrets a serving process needs, read from their files / environment variables.
+struct secrets {
+  std::string edge_secret;   // raw bytes, trailing whitespace removed
+  std::string llm_api_key;   // empty when the provider needs none
+};
+
+// Reads the secrets; throws config_error listing every problem (missing file, too short).
+secrets load_secrets(const config& cfg, const environment& env);
+
+}  // namespace parley::config

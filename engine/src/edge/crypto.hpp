@@ -1,0 +1,26 @@
+#pragma once
+
+// The few OpenSSL primitives the edge contract needs, as plain functions.
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace parley::edge {
+
+// Lowercase hex SHA-256 of `data` (64 chars).
+std::string sha256_hex(std::string_view data);
+
+// Raw 32-byte HMAC-SHA256.
+std::string hmac_sha256(std::string_view key, std::string_view data);
+
+// base64url without padding.
+std::string base64url(std::string_view bytes);
+
+// Cryptographically random bytes; throws std::runtime_error if the CSPRNG fails.
+std::string random_bytes(std::size_t count);
+
+// Equal length and equal bytes, in time independent of where they differ.
+bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
+
+}  // namespace parley::edge

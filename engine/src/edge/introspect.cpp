@@ -1,0 +1,84 @@
+#include "edge/introspect.hpp"
+
+#include <chrono>
+
+#include "edge/api_key.hpp"
+#include "http/api_error.hpp"
+#include "obs/log.hpp"
+#include "shared/parley_context.h"
+#include "store/db.hpp"
+#include "store/key_repo.hpp"
+
+namespace parley::edge {
+
+namespace asio = boost::asio;
+namespace {
+
+nlohmann::json optional_number(const std::optional<std::int64_t>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json();
+}
+
+http::response grant_response(const store::key_grant& g, unsigned ttl) {
+  auto res = http::response::json({{"tenant_id", g.tenant_id},
+                                   {"tenant_slug", g.tenant_slug},
+                                   {"key_id", g.key_id},
+                                   {"kind", g.kind},
+                                   {"scopes", g.scopes},
+                                   {"rate", {{"rpm", optional_number(g.rate_rpm)},
+                                             {"burst", optional_number(g.rate_burst)}}},
+                                   {"max_streams", optional_number(g.max_streams)},
+                                   {"allowed_origins", g.allowed_origins},
+                                   {"cache_ttl", ttl}});
+  res.headers.push_back({PARLEY_HDR_TENANT_ID, g.tenant_id});
+  res.headers.push_back({PARLEY_HDR_KEY_ID, g.key_id});
+  res.headers.push_back({PARLEY_HDR_KEY_KIND, g.kind});
+  // Absent plan values mean "use the edge's directive defaults".
+  if (g.rate_rpm) res.headers.push_back({PARLEY_HDR_RATE_RPM, std::to_string(*g.rate_rpm)});
+  if (g.rate_burst) res.headers.push_back({PARLEY_HDR_RATE_BURST, std::to_string(*g.rate_burst)});
+  if (g.max_streams) res.headers.push_back({PARLEY_HDR_MAX_STREAMS, std::to_string(*g.max_streams)});
+  res.headers.push_back({PARLEY_HDR_CACHE_TTL, std::to_string(ttl)});
+  return res;
+}
+
+}  // namespace
+
+void add_introspection_route(http::router& routes, store::database& db,
+                             const config::edge_config& cfg) {
+  const unsigned ttl = cfg.introspect_cache_ttl_s;
+  routes.add("GET", PARLEY_INTROSPECT_PATH, {principal_kind::edge},
+             [&db, ttl](http::request& req, http::responder& res) -> asio::awaitable<void> {
+               const auto hash = req.query_param("key_hash");
+               if (!hash || !is_key_hash(*hash)) {
+                 throw http::api_error::bad_request("invalid_key_hash",
+                                                    "key_hash must be 64 lowercase hex characters.");
+               }
+               const auto started = std::chrono::steady_clock::now();
+               std::optional<store::key_grant> grant;
+               auto lookup = [h = std::string(*hash)](store::transaction& tx) {
+                 return store::introspect_secret_key(tx, h);
+               };
+               try {
+                 grant = co_await db.async_platform(std::move(lookup));
+               } catch (const store::db_error& e) {
+                 obs::error("introspect", {{"request_id", req.identity.request_id},
+                                           {"result", "error"}, {"error", e.what()}});
+                 throw http::api_error::unavailable("database_unavailable",
+                                                    "The key store is unavailable.");
+               }
+               const double latency =
+                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+               obs::info("introspect", {{"request_id", req.identity.request_id},
+                                        {"result", grant ? "found" : "not_found"},
+                                        {"tenant_id", grant ? grant->tenant_id : ""},
+                                        {"key_id", grant ? grant->key_id : ""},
+                                        {"latency_ms", latency}});
+               if (!grant) {
+                 throw http::api_error::not_found("key_not_found",
+                                                  "No active key has this hash.");
+               }
+               auto answer = grant_response(*grant, ttl);
+               co_await res.send(std::move(answer));
+             });
+}
+
+}  // namespace parley::edge

@@ -1,0 +1,28 @@
+#include "llm/provider.hpp"
+
+#include "rag/text.hpp"
+
+namespace parley::llm {
+
+std::string_view to_string(role r) noexcept {
+  switch (r) {
+    case role::system: return "system";
+    case role::user: return "user";
+    case role::assistant: return "assistant";
+  }
+  return "user";
+}
+
+std::int64_t estimate_tokens(std::string_view text) {
+  return static_cast<std::int64_t>(rag::tokenize(text).size());
+}
+
+std::int64_t estimate_prompt_tokens(const std::vector<message>& messages) {
+  // OpenAI's chat format costs a few tokens per message for the role markers.
+  constexpr std::int64_t per_message = 4;
+  std::int64_t total = 0;
+  for (const auto& m : messages) total += per_message + estimate_tokens(m.content);
+  return total;
+}
+
+}  // namespace parley::llm

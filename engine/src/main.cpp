@@ -1,0 +1,83 @@
+// The `parley` command: subcommand dispatch only.
+
+#include <iostream>
+#include <string_view>
+#include <utility>
+
+#include "cli/command.hpp"
+#include "store/db.hpp"
+
+namespace {
+
+using parley::cli::invocation;
+
+struct subcommand {
+  std::string_view name;
+  int (*run)(const invocation&);
+  std::string_view usage;
+};
+
+constexpr subcommand subcommands[] = {
+    {"serve", parley::cli::serve, "serve                                    run the engine"},
+    {"migrate", parley::cli::migrate, "migrate                                  apply database migrations"},
+    {"tenant", parley::cli::tenant,
+     "tenant create --slug S --name N [--rpm R] [--burst B] [--max-streams M]\n"
+     "  tenant list"},
+    {"key", parley::cli::key,
+     "key create --tenant SLUG [--kind secret|publishable]\n"
+     "  key revoke --key-id UUID | --prefix PREFIX"},
+    {"agent", parley::cli::agent,
+     "agent create --tenant SLUG --code CODE [--name NAME] [--persona-file FILE]\n"
+     "  agent list --tenant SLUG"},
+    {"ingest", parley::cli::ingest,
+     "ingest --tenant SLUG --agent CODE PATH...  load txt/md files or folders"},
+};
+
+void print_usage(std::ostream& os) {
+  os << "usage: parley <command> [options] [--config FILE] [--json]\n\ncommands:\n";
+  for (const auto& c : subcommands) os << "  " << c.usage << '\n';
+  os << "\nConfiguration: --config FILE, else $PARLEY_CONFIG, else var/parley.yaml.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "help") {
+    print_usage(argc < 2 ? std::cerr : std::cout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string_view name = argv[1];
+  std::vector<std::string> words(argv + 2, argv + argc);
+  parley::cli::output out;
+  for (const auto& w : words) out.json = out.json || w == "--json";
+
+  const subcommand* cmd = nullptr;
+  for (const auto& c : subcommands) {
+    if (c.name == name) cmd = &c;
+  }
+  if (cmd == nullptr) {
+    out.error("usage", "unknown command '" + std::string(name) + "' (see parley --help)");
+    return 2;
+  }
+  try {
+    const invocation inv{parley::cli::args(std::move(words), {"json"}), out,
+                         parley::config::process_environment()};
+    return cmd->run(inv);
+  } catch (const parley::cli::usage_error& e) {
+    out.error("usage", e.what());
+    if (!out.json) std::cerr << "usage: parley " << cmd->usage << '\n';
+    return 2;
+  } catch (const parley::config::config_error& e) {
+    out.error("invalid_config", "invalid configuration", e.problems());
+    return 1;
+  } catch (const parley::cli::command_error& e) {
+    out.error(e.code(), e.what());
+    return 1;
+  } catch (const parley::store::db_error& e) {
+    out.error("database_error", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    out.error("error", e.what());
+    return 1;
+  }
+}

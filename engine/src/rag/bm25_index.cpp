@@ -1,0 +1,51 @@
+#include "rag/bm25_index.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <stdexcept>
+
+namespace parley::rag {
+
+void bm25_index::add(const std::vector<std::string>& row_terms) {
+  const auto row = static_cast<std::uint32_t>(lengths_.size());
+  std::unordered_map<std::string_view, std::uint32_t> counts;
+  for (const auto& term : row_terms) ++counts[term];
+  for (const auto& [term, count] : counts) postings_[std::string(term)].push_back({row, count});
+  lengths_.push_back(static_cast<std::uint32_t>(row_terms.size()));
+  total_length_ += row_terms.size();
+}
+
+std::vector<scored_row> bm25_index::search(const std::vector<std::string>& query_terms,
+                                           std::span<const std::uint8_t> allowed) const {
+  if (allowed.size() != lengths_.size()) {
+    throw std::invalid_argument("allowed mask has the wrong size");
+  }
+  std::vector<scored_row> out;
+  if (lengths_.empty()) return out;
+  const double n = static_cast<double>(lengths_.size());
+  const double average_length = std::max(1.0, static_cast<double>(total_length_) / n);
+  std::unordered_map<std::uint32_t, double> scores;
+  const std::set<std::string_view> unique_terms(query_terms.begin(), query_terms.end());
+  for (const auto term : unique_terms) {
+    const auto it = postings_.find(std::string(term));
+    if (it == postings_.end()) continue;
+    const double df = static_cast<double>(it->second.size());
+    // Lucene's IDF: never negative, so a very common term still counts a little.
+    const double idf = std::log(1.0 + (n - df + 0.5) / (df + 0.5));
+    for (const auto& p : it->second) {
+      if (allowed[p.row] == 0) continue;
+      const double tf = p.frequency;
+      const double norm = k1 * (1.0 - b + b * lengths_[p.row] / average_length);
+      scores[p.row] += idf * tf * (k1 + 1.0) / (tf + norm);
+    }
+  }
+  out.reserve(scores.size());
+  for (const auto& [row, score] : scores) out.push_back({row, static_cast<float>(score)});
+  std::sort(out.begin(), out.end(), [](const scored_row& x, const scored_row& y) {
+    return x.score > y.score || (x.score == y.score && x.row < y.row);
+  });
+  return out;
+}
+
+}  // namespace parley::rag

@@ -1,0 +1,44 @@
+#pragma once
+
+// Okapi BM25 lexical ranking (k1 = 1.2, b = 0.75) over the same chunks as the
+// vector index. Rows are added as term lists (rag::terms), so lexical matching,
+// the embedder and the relevance gate share one notion of a term.
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "rag/exact_index.hpp"
+
+namespace parley::rag {
+
+class bm25_index {
+ public:
+  static constexpr double k1 = 1.2;
+  static constexpr double b = 0.75;
+
+  std::size_t size() const noexcept { return lengths_.size(); }
+
+  // Appends a row made of `row_terms`; its number is the previous size().
+  void add(const std::vector<std::string>& row_terms);
+
+  // Every allowed row sharing at least one of `query_terms` (so with a score > 0),
+  // best first; equal scores keep row order. Repeated query terms count once.
+  std::vector<scored_row> search(const std::vector<std::string>& query_terms,
+                                 std::span<const std::uint8_t> allowed) const;
+
+ private:
+  struct posting {
+    std::uint32_t row;
+    std::uint32_t frequency;
+  };
+
+  std::unordered_map<std::string, std::vector<posting>> postings_;
+  std::vector<std::uint32_t> lengths_;
+  std::uint64_t total_length_ = 0;
+};
+
+}  // namespace parley::rag

@@ -1,0 +1,43 @@
+#pragma once
+
+// The built-in embedder: deterministic, offline, no model file. Feature hashing
+// ("the hashing trick") of lowercase words and of character trigrams of each word
+// into a fixed number of dimensions, with a sign bit from the hash so that
+// collisions cancel out on average instead of piling up, then L2-normalised so a
+// dot product is a cosine. Trigrams make "refund" and "refunds" neighbours.
+//
+// The hash is defined here (FNV-1a + a 64-bit finaliser), not std::hash, because
+// stored embeddings must stay comparable across builds and machines.
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parley::rag {
+
+class hashing_embedder {
+ public:
+  explicit hashing_embedder(std::size_t dimensions);
+
+  // Stored with every chunk; a query is only compared with chunks of the same model.
+  const std::string& model() const noexcept { return model_; }
+  std::size_t dimensions() const noexcept { return dimensions_; }
+
+  // A unit vector, or all zeros for text without any term (rag::terms).
+  std::vector<float> embed(std::string_view text) const;
+
+ private:
+  void add_feature(std::span<float> v, std::string_view feature, float weight) const;
+
+  std::size_t dimensions_;
+  std::string model_;
+};
+
+// The embedder named by retrieval.embedder. Only "hashing" is built in so far; any
+// other name throws std::invalid_argument rather than silently embedding with
+// something else (stored vectors and queries must come from the same model).
+hashing_embedder configured_embedder(std::string_view name, std::size_t dimensions);
+
+}  // namespace parley::rag

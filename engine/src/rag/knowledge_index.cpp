@@ -1,0 +1,99 @@
+#include "rag/knowledge_index.hpp"
+
+#include <algorithm>
+#include <array>
+
+#include "rag/fusion.hpp"
+#include "rag/text.hpp"
+
+namespace parley::rag {
+
+namespace {
+
+// How deep each ranking is read before fusion: enough that a passage ranked well by
+// one method but poorly by the other can still win.
+std::size_t candidate_depth(std::size_t top_k) { return std::max<std::size_t>(top_k * 4, 50); }
+
+}  // namespace
+
+knowledge_index::knowledge_index(corpus source, hashing_embedder embedder)
+    : embedder_(std::move(embedder)), dense_(embedder_.dimensions()) {
+  std::unordered_map<std::string, std::uint32_t> document_index;
+  documents_ = std::move(source.documents);
+  for (std::uint32_t i = 0; i < documents_.size(); ++i) document_index.emplace(documents_[i].id, i);
+
+  chunks_.reserve(source.chunks.size());
+  for (auto& c : source.chunks) {
+    const auto doc = document_index.find(c.document_id);
+    if (doc == document_index.end()) continue;  // cannot happen with the foreign key
+    chunk_entry entry{std::move(c.id), doc->second, c.ordinal, std::move(c.content), -1};
+    if (c.embedding_model == embedder_.model() && c.embedding.size() == embedder_.dimensions()) {
+      entry.dense_row = static_cast<std::int64_t>(dense_.size());
+      dense_.add(c.embedding);
+      dense_to_chunk_.push_back(static_cast<std::uint32_t>(chunks_.size()));
+    }
+    lexical_.add(terms(entry.content));
+    chunks_.push_back(std::move(entry));
+    c.embedding = {};  // the matrix holds a copy; free the row as we go
+  }
+
+  // Which documents each agent may see, then the rows of each index that follow.
+  std::unordered_map<std::string, std::vector<std::uint8_t>> enabled_documents;
+  for (const auto& a : source.assignments) {
+    const auto doc = document_index.find(a.document_id);
+    if (doc == document_index.end()) continue;
+    auto& docs = enabled_documents[a.agent_id];
+    docs.resize(documents_.size(), 0);
+    docs[doc->second] = 1;
+  }
+  for (const auto& [agent, docs] : enabled_documents) {
+    agent_masks m{std::vector<std::uint8_t>(dense_.size(), 0),
+                  std::vector<std::uint8_t>(chunks_.size(), 0)};
+    for (std::uint32_t i = 0; i < chunks_.size(); ++i) {
+      if (docs[chunks_[i].document] == 0) continue;
+      m.lexical[i] = 1;
+      if (chunks_[i].dense_row >= 0) m.dense[static_cast<std::size_t>(chunks_[i].dense_row)] = 1;
+    }
+    masks_.emplace(agent, std::move(m));
+  }
+}
+
+std::vector<retrieved_passage> knowledge_index::search(std::string_view agent_id,
+                                                       std::string_view query,
+                                                       const retrieval_options& options) const {
+  const auto masks = masks_.find(std::string(agent_id));
+  const auto query_terms = terms(query);
+  // Without a content word there is nothing to match on, lexically or semantically.
+  if (masks == masks_.end() || query_terms.empty() || options.top_k == 0) return {};
+
+  const auto depth = candidate_depth(options.top_k);
+  const auto lexical_hits = lexical_.search(query_terms, masks->second.lexical);
+  std::unordered_map<std::uint32_t, float> bm25_of;
+  for (const auto& h : lexical_hits) bm25_of.emplace(h.row, h.score);
+
+  const auto query_vector = embedder_.embed(query);
+  std::array<std::vector<std::uint32_t>, 2> rankings;
+  for (const auto& h : dense_.search(query_vector, depth, masks->second.dense)) {
+    const auto chunk = dense_to_chunk_[h.row];
+    if (h.score >= options.min_score || bm25_of.contains(chunk)) rankings[0].push_back(chunk);
+  }
+  for (std::size_t i = 0; i < lexical_hits.size() && i < depth; ++i) {
+    rankings[1].push_back(lexical_hits[i].row);
+  }
+
+  std::vector<retrieved_passage> out;
+  for (const auto& f : reciprocal_rank_fusion(rankings)) {
+    if (out.size() == options.top_k) break;
+    const auto& c = chunks_[f.row];
+    const auto& d = documents_[c.document];
+    const auto bm25 = bm25_of.find(f.row);
+    out.push_back({c.id, d.id, d.title, d.source_uri, c.ordinal, c.content, f.score,
+                   c.dense_row >= 0
+                       ? dense_.score(query_vector, static_cast<std::uint32_t>(c.dense_row))
+                       : 0.0F,
+                   bm25 == bm25_of.end() ? 0.0F : bm25->second});
+  }
+  return out;
+}
+
+}  // namespace parley::rag

@@ -1,0 +1,110 @@
+#pragma once
+
+// One tenant's searchable knowledge: every chunk of the tenant in an exact vector
+// index and a BM25 index, fused by reciprocal rank fusion, searched on behalf of
+// one agent (only the documents enabled for it). Built from a corpus read from
+// PostgreSQL, which stays the source of truth; immutable once built, so queries
+// share it without locks while a newer version is being built.
+//
+// Relevance gate: a chunk is a candidate only if it shares a term with the query
+// (BM25 > 0) or its cosine similarity reaches min_score. When nothing passes the
+// result is empty, and the agent answers with its refusal text instead of
+// stretching unrelated context into an answer.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "rag/bm25_index.hpp"
+#include "rag/exact_index.hpp"
+#include "rag/hashing_embedder.hpp"
+
+namespace parley::rag {
+
+struct corpus_document {
+  std::string id;
+  std::string title;
+  std::string source_uri;
+};
+
+struct corpus_chunk {
+  std::string id;
+  std::string document_id;
+  int ordinal = 0;
+  std::string content;
+  std::string embedding_model;
+  std::vector<float> embedding;
+};
+
+// An enabled agent_documents row.
+struct corpus_assignment {
+  std::string agent_id;
+  std::string document_id;
+};
+
+struct corpus {
+  std::vector<corpus_document> documents;
+  std::vector<corpus_chunk> chunks;
+  std::vector<corpus_assignment> assignments;
+};
+
+struct retrieval_options {
+  std::size_t top_k = 5;
+  double min_score = 0.2;  // cosine a chunk without a shared term must reach
+};
+
+struct retrieved_passage {
+  std::string chunk_id;
+  std::string document_id;
+  std::string title;
+  std::string source_uri;
+  int ordinal = 0;
+  std::string content;
+  double score = 0;   // fused RRF score: what the ranking is by
+  float cosine = 0;   // 0 for chunks embedded by another model
+  float bm25 = 0;
+};
+
+class knowledge_index {
+ public:
+  // Chunks whose embedding_model differs from the embedder's (or whose vector has
+  // the wrong length) take part in lexical ranking only: a query vector is never
+  // compared with another model's vectors.
+  knowledge_index(corpus source, hashing_embedder embedder);
+
+  std::size_t chunk_count() const noexcept { return chunks_.size(); }
+  std::size_t embedded_count() const noexcept { return dense_.size(); }
+
+  // The best passages for `query` among the documents enabled for `agent_id`,
+  // best first, at most options.top_k.
+  std::vector<retrieved_passage> search(std::string_view agent_id, std::string_view query,
+                                        const retrieval_options& options) const;
+
+ private:
+  struct chunk_entry {
+    std::string id;
+    std::uint32_t document = 0;  // index into documents_
+    int ordinal = 0;
+    std::string content;
+    std::int64_t dense_row = -1;  // row in dense_, -1 when not embedded by our model
+  };
+
+  // Per agent, which rows of each index it may see.
+  struct agent_masks {
+    std::vector<std::uint8_t> dense;
+    std::vector<std::uint8_t> lexical;
+  };
+
+  hashing_embedder embedder_;
+  std::vector<corpus_document> documents_;
+  std::vector<chunk_entry> chunks_;
+  exact_index dense_;
+  std::vector<std::uint32_t> dense_to_chunk_;
+  bm25_index lexical_;  // rows are indexes into chunks_
+  std::unordered_map<std::string, agent_masks> masks_;
+};
+
+}  // namespace parley::rag

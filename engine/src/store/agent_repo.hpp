@@ -1,0 +1,43 @@
+#pragma once
+
+// Agents and their personas (per-tenant tables: call inside a tenant transaction).
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parley::store {
+
+class transaction;
+
+struct agent {
+  std::string id;
+  std::string code;                           // the OpenAI "model" clients send
+  std::string name;
+  std::optional<std::string> persona_id;
+  std::optional<std::string> persona_prompt;  // the persona's system prompt
+  std::optional<std::string> greeting;
+  std::string refusal_text;
+  std::string model_settings;                 // JSON object text
+  std::string retrieval_settings;             // JSON object text
+  bool is_enabled = true;
+  std::int64_t created_unix = 0;
+};
+
+struct new_agent {
+  std::string code;
+  std::string name;
+  std::optional<std::string> persona_prompt;  // creates or updates persona `code`
+};
+
+// [a-z0-9][a-z0-9._-]{0,63}: a valid OpenAI model name, safe everywhere.
+bool is_valid_agent_code(std::string_view code) noexcept;
+
+// Throws db_error (is_unique_violation() when the code is taken).
+agent create_agent(transaction& tx, std::string_view tenant_id, const new_agent& a);
+std::optional<agent> find_agent(transaction& tx, std::string_view code);
+std::vector<agent> list_agents(transaction& tx, bool enabled_only);
+
+}  // namespace parley::store

@@ -1,0 +1,62 @@
+#include "store/chat_repo.hpp"
+
+#include "store/db.hpp"
+
+namespace parley::store {
+
+std::optional<session_row> find_session(transaction& tx, std::string_view session_id) {
+  const auto r = tx.exec("SELECT id, agent_id FROM sessions WHERE id = $1::uuid", {session_id});
+  if (r.empty()) return std::nullopt;
+  return session_row{r.str(0, 0), r.opt_str(0, 1)};
+}
+
+std::string create_session(transaction& tx, std::string_view tenant_id, std::string_view agent_id,
+                           std::string_view channel, const std::optional<std::string>& external_user) {
+  return tx.exec(R"sql(
+      INSERT INTO sessions (tenant_id, agent_id, channel, external_user, is_anonymous)
+      VALUES ($1::uuid, $2::uuid, $3, $4, true) RETURNING id)sql",
+                 {tenant_id, agent_id, channel, external_user})
+      .str(0, 0);
+}
+
+void touch_session(transaction& tx, std::string_view session_id) {
+  tx.exec("UPDATE sessions SET last_activity_at = now() WHERE id = $1::uuid", {session_id});
+}
+
+std::vector<stored_message> recent_messages(transaction& tx, std::string_view session_id, int limit) {
+  const auto r = tx.exec(R"sql(
+      SELECT role, content FROM (
+        SELECT role, content, created_at, id FROM messages
+         WHERE session_id = $1::uuid AND role IN ('user', 'assistant')
+         ORDER BY created_at DESC, id DESC LIMIT $2) recent
+      ORDER BY created_at, id)sql",
+                         {session_id, limit});
+  std::vector<stored_message> out;
+  out.reserve(r.rows());
+  for (int i = 0; i < r.rows(); ++i) out.push_back({r.str(i, 0), r.str(i, 1)});
+  return out;
+}
+
+std::string insert_message(transaction& tx, std::string_view tenant_id, std::string_view session_id,
+                           std::string_view role, std::string_view content,
+                           std::string_view metadata_json) {
+  return tx.exec(R"sql(
+      INSERT INTO messages (tenant_id, session_id, role, content, metadata)
+      VALUES ($1::uuid, $2::uuid, $3, $4, $5::jsonb) RETURNING id)sql",
+                 {tenant_id, session_id, role, content, metadata_json})
+      .str(0, 0);
+}
+
+void insert_llm_request(transaction& tx, std::string_view tenant_id, const llm_request_row& row) {
+  tx.exec(R"sql(
+      INSERT INTO llm_requests (tenant_id, session_id, message_id, provider, model, prompt_tokens,
+                                completion_tokens, total_tokens, usage_estimated, unit_cost_prompt,
+                                unit_cost_completion, computed_cost, latency_ms, ttft_ms, status, error)
+      VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16))sql",
+          {tenant_id, row.session_id, row.message_id, row.provider, row.model, row.prompt_tokens,
+           row.completion_tokens, row.prompt_tokens + row.completion_tokens, row.usage_estimated,
+           row.unit_cost_prompt, row.unit_cost_completion, row.computed_cost, row.latency_ms,
+           row.ttft_ms, row.status, row.error});
+}
+
+}  // namespace parley::store

@@ -1,0 +1,62 @@
+#pragma once
+
+// Conversations and their accounting: sessions, messages (citations in the
+// metadata) and one llm_requests row per LLM call. Per-tenant tables: call inside
+// a tenant transaction. JSON columns take and return JSON text; callers convert.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parley::store {
+
+class transaction;
+
+struct session_row {
+  std::string id;
+  std::optional<std::string> agent_id;
+};
+
+std::optional<session_row> find_session(transaction& tx, std::string_view session_id);
+
+// A new session; `channel` is "api" or "widget".
+std::string create_session(transaction& tx, std::string_view tenant_id, std::string_view agent_id,
+                           std::string_view channel, const std::optional<std::string>& external_user);
+
+void touch_session(transaction& tx, std::string_view session_id);
+
+struct stored_message {
+  std::string role;  // system | user | assistant
+  std::string content;
+};
+
+// The session's last `limit` user and assistant messages, oldest first.
+std::vector<stored_message> recent_messages(transaction& tx, std::string_view session_id, int limit);
+
+// Returns the new message's id.
+std::string insert_message(transaction& tx, std::string_view tenant_id, std::string_view session_id,
+                           std::string_view role, std::string_view content,
+                           std::string_view metadata_json);
+
+struct llm_request_row {
+  std::string session_id;
+  std::optional<std::string> message_id;
+  std::string provider;
+  std::string model;
+  std::int64_t prompt_tokens = 0;
+  std::int64_t completion_tokens = 0;
+  bool usage_estimated = false;
+  std::optional<double> unit_cost_prompt;      // per 1k tokens, from llm.prices
+  std::optional<double> unit_cost_completion;
+  std::optional<double> computed_cost;
+  std::int64_t latency_ms = 0;
+  std::optional<std::int64_t> ttft_ms;
+  std::string status;                          // ok | error | cancelled
+  std::optional<std::string> error;
+};
+
+void insert_llm_request(transaction& tx, std::string_view tenant_id, const llm_request_row& row);
+
+}  // namespace parley::store

@@ -1,0 +1,309 @@
+#include "store/db.hpp"
+
+#include <charconv>
+#include <cstring>
+
+#include "obs/log.hpp"
+
+namespace parley::store {
+namespace {
+
+std::string connection_message(PGconn* conn) {
+  std::string msg = conn ? PQerrorMessage(conn) : "out of memory";
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  return msg;
+}
+
+// libpq prints notices ("relation ... already exists, skipping") to stderr by default,
+// which would break the JSON-line log. Runs inside libpq: must not throw.
+void log_notice(void*, const char* message) noexcept {
+  std::string text = message ? message : "";
+  while (!text.empty() && text.back() == '\n') text.pop_back();
+  obs::debug("db_notice", {{"message", text}});
+}
+
+result checked(PGconn* conn, PGresult* raw) {
+  result res(raw);
+  if (raw == nullptr) throw db_error(connection_message(conn), "");
+  const auto status = PQresultStatus(raw);
+  if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) return res;
+  const char* state = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
+  std::string msg = PQresultErrorMessage(raw);
+  while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+  throw db_error(msg, state ? state : "");
+}
+
+// Elements of a one-dimensional text array literal: {a,"b c",NULL}.
+std::vector<std::string> parse_text_array(std::string_view s) {
+  std::vector<std::string> out;
+  if (s.size() < 2 || s.front() != '{' || s.back() != '}') {
+    throw db_error("not an array value: " + std::string(s), "");
+  }
+  s = s.substr(1, s.size() - 2);
+  std::size_t i = 0;
+  while (i < s.size()) {
+    std::string item;
+    if (s[i] == '"') {
+      for (++i; i < s.size() && s[i] != '"'; ++i) {
+        if (s[i] == '\\' && i + 1 < s.size()) ++i;
+        item += s[i];
+      }
+      ++i;  // closing quote
+    } else {
+      const auto comma = s.find(',', i);
+      item = std::string(s.substr(i, comma == std::string_view::npos ? s.size() - i : comma - i));
+      i = comma == std::string_view::npos ? s.size() : comma;
+    }
+    out.push_back(std::move(item));
+    if (i < s.size() && s[i] == ',') ++i;
+  }
+  return out;
+}
+
+}  // namespace
+
+db_error::db_error(const std::string& message, std::string sqlstate)
+    : std::runtime_error(message), sqlstate_(std::move(sqlstate)) {}
+
+// ---- param -------------------------------------------------------------------------
+
+param::param(double value) {
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
+  value_ = std::string(buf, ec == std::errc{} ? end : buf);
+}
+
+param::param(const std::vector<std::string>& array) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : array[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  value_ = std::move(out);
+}
+
+param param::bytea(std::span<const std::byte> bytes) {
+  param p(std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+  p.binary_ = true;
+  return p;
+}
+
+// ---- result ------------------------------------------------------------------------
+
+int result::rows() const noexcept { return res_ ? PQntuples(res_.get()) : 0; }
+
+std::int64_t result::affected() const {
+  const char* n = PQcmdTuples(res_.get());
+  std::int64_t v = 0;
+  if (n && *n) std::from_chars(n, n + std::strlen(n), v);
+  return v;
+}
+
+int result::column(std::string_view name) const {
+  const int col = PQfnumber(res_.get(), std::string(name).c_str());
+  if (col < 0) throw db_error("no column named " + std::string(name) + " in the result", "");
+  return col;
+}
+
+bool result::is_null(int row, int col) const {
+  if (row < 0 || row >= rows() || col < 0 || col >= PQnfields(res_.get())) {
+    throw db_error("result cell out of range", "");
+  }
+  return PQgetisnull(res_.get(), row, col) == 1;
+}
+
+std::string_view result::text(int row, int col) const {
+  if (is_null(row, col)) return {};
+  return {PQgetvalue(res_.get(), row, col),
+          static_cast<std::size_t>(PQgetlength(res_.get(), row, col))};
+}
+
+std::optional<std::string> result::opt_str(int row, int col) const {
+  if (is_null(row, col)) return std::nullopt;
+  return str(row, col);
+}
+
+std::int64_t result::i64(int row, int col) const {
+  const auto t = text(row, col);
+  std::int64_t v = 0;
+  const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (t.empty() || ec != std::errc{} || end != t.data() + t.size()) {
+    throw db_error("not an integer: '" + std::string(t) + "'", "");
+  }
+  return v;
+}
+
+std::optional<std::int64_t> result::opt_i64(int row, int col) const {
+  if (is_null(row, col)) return std::nullopt;
+  return i64(row, col);
+}
+
+double result::f64(int row, int col) const {
+  const auto t = text(row, col);
+  double v = 0;
+  const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+  if (t.empty() || ec != std::errc{} || end != t.data() + t.size()) {
+    throw db_error("not a number: '" + std::string(t) + "'", "");
+  }
+  return v;
+}
+
+bool result::boolean(int row, int col) const {
+  const auto t = text(row, col);
+  if (t == "t") return true;
+  if (t == "f") return false;
+  throw db_error("not a boolean: '" + std::string(t) + "'", "");
+}
+
+std::string result::bytea(int row, int col) const {
+  if (is_null(row, col)) return {};
+  std::size_t len = 0;
+  unsigned char* raw = PQunescapeBytea(
+      reinterpret_cast<const unsigned char*>(PQgetvalue(res_.get(), row, col)), &len);
+  if (raw == nullptr) throw db_error("cannot decode a bytea value", "");
+  std::string out(reinterpret_cast<const char*>(raw), len);
+  PQfreemem(raw);
+  return out;
+}
+
+std::vector<std::string> result::text_array(int row, int col) const {
+  if (is_null(row, col)) return {};
+  return parse_text_array(text(row, col));
+}
+
+// ---- transaction -------------------------------------------------------------------
+
+result transaction::exec(std::string_view sql, std::initializer_list<param> params) {
+  return exec(sql, std::span<const param>(params.begin(), params.size()));
+}
+
+result transaction::exec(std::string_view sql, std::span<const param> params) {
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+  values.reserve(params.size());
+  lengths.reserve(params.size());
+  formats.reserve(params.size());
+  for (const auto& p : params) {
+    values.push_back(p.value() ? p.value()->data() : nullptr);
+    lengths.push_back(p.value() ? static_cast<int>(p.value()->size()) : 0);
+    formats.push_back(p.binary() ? 1 : 0);
+  }
+  const std::string text(sql);
+  return checked(conn_, PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()),
+                                     nullptr, values.data(), lengths.data(), formats.data(), 0));
+}
+
+void transaction::exec_script(std::string_view sql) {
+  const std::string text(sql);
+  checked(conn_, PQexec(conn_, text.c_str()));
+}
+
+// ---- pool --------------------------------------------------------------------------
+
+class database::connection_pool {
+ public:
+  connection_pool(std::string dsn, unsigned size) : dsn_(std::move(dsn)), size_(size) {}
+
+  ~connection_pool() {
+    for (PGconn* c : idle_) PQfinish(c);
+  }
+
+  // Waits while every connection is in use; opens a new one below the bound.
+  PGconn* acquire() {
+    std::unique_lock lock(mutex_);
+    available_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
+    if (!idle_.empty()) {
+      PGconn* c = idle_.back();
+      idle_.pop_back();
+      return c;
+    }
+    ++open_;
+    lock.unlock();
+    PGconn* c = PQconnectdb(dsn_.c_str());
+    if (c == nullptr || PQstatus(c) != CONNECTION_OK) {
+      const std::string msg = "cannot connect to PostgreSQL: " + connection_message(c);
+      PQfinish(c);
+      forget();
+      throw db_error(msg, "");
+    }
+    PQsetNoticeProcessor(c, log_notice, nullptr);
+    return c;
+  }
+
+  // Healthy connections go back to the pool; broken ones are closed.
+  void release(PGconn* c) {
+    if (PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE) {
+      PQfinish(c);
+      forget();
+      return;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      idle_.push_back(c);
+    }
+    available_.notify_one();
+  }
+
+ private:
+  void forget() {
+    {
+      std::lock_guard lock(mutex_);
+      --open_;
+    }
+    available_.notify_one();
+  }
+
+  std::string dsn_;
+  unsigned size_;
+  std::mutex mutex_;
+  std::condition_variable available_;
+  std::vector<PGconn*> idle_;
+  unsigned open_ = 0;
+};
+
+database::database(std::string dsn, unsigned pool_size)
+    : pool_(std::make_unique<connection_pool>(std::move(dsn), pool_size)), threads_(pool_size) {}
+
+database::~database() { threads_.join(); }
+
+void database::run_transaction(std::string_view tenant_id,
+                               const std::function<void(transaction&)>& body) {
+  // A pooled connection may have died with a database restart; BEGIN finds out before
+  // anything ran, so one retry on a fresh connection is safe and makes it transparent.
+  for (int attempt = 0;; ++attempt) {
+    PGconn* conn = pool_->acquire();
+    struct give_back {
+      connection_pool& pool;
+      PGconn* conn;
+      ~give_back() {
+        if (PQtransactionStatus(conn) == PQTRANS_INTRANS ||
+            PQtransactionStatus(conn) == PQTRANS_INERROR) {
+          PQclear(PQexec(conn, "ROLLBACK"));
+        }
+        pool.release(conn);
+      }
+    } guard{*pool_, conn};
+    transaction tx(conn);
+    try {
+      tx.exec("BEGIN");
+    } catch (const db_error&) {
+      if (attempt == 0 && PQstatus(conn) != CONNECTION_OK) continue;
+      throw;
+    }
+    if (!tenant_id.empty()) {
+      tx.exec("SELECT set_config('parley.tenant_id', $1, true)", {tenant_id});
+    }
+    body(tx);
+    tx.exec("COMMIT");
+    return;
+  }
+}
+
+}  // namespace parley::store

@@ -1,0 +1,49 @@
+#pragma once
+
+// API keys (platform table): issue, revoke, and the introspection lookup by hash.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parley::store {
+
+class transaction;
+
+struct api_key_record {
+  std::string id;
+  std::string tenant_id;
+  std::string prefix;
+  std::string kind;                           // secret | publishable
+  std::vector<std::string> scopes;
+  std::int64_t created_unix = 0;
+  std::optional<std::int64_t> revoked_unix;
+};
+
+// Stores prefix and hash only; the key itself is never passed here.
+api_key_record insert_key(transaction& tx, std::string_view tenant_id, std::string_view prefix,
+                          std::string_view key_hash, std::string_view kind);
+
+// Sets revoked_at once; returns the key (revoked) or nothing if no such key.
+std::optional<api_key_record> revoke_key_by_id(transaction& tx, std::string_view key_id);
+std::optional<api_key_record> revoke_key_by_prefix(transaction& tx, std::string_view prefix);
+
+struct key_grant {
+  std::string tenant_id;
+  std::string tenant_slug;
+  std::string key_id;
+  std::string kind;
+  std::vector<std::string> scopes;
+  std::optional<std::int64_t> rate_rpm;
+  std::optional<std::int64_t> rate_burst;
+  std::optional<std::int64_t> max_streams;
+  std::vector<std::string> allowed_origins;
+};
+
+// The live secret key with this SHA-256 hex, if it is not revoked and its tenant is
+// active. Marks the key used (at most once a minute, in the same round trip).
+std::optional<key_grant> introspect_secret_key(transaction& tx, std::string_view key_hash);
+
+}  // namespace parley::store

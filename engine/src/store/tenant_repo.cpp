@@ -1,0 +1,68 @@
+#include "store/tenant_repo.hpp"
+
+#include <algorithm>
+
+#include "store/db.hpp"
+
+namespace parley::store {
+namespace {
+
+constexpr std::string_view columns =
+    "id, slug, name, tier, is_active, rate_rpm, rate_burst, max_streams, allowed_origins, "
+    "knowledge_version, extract(epoch FROM created_at)::bigint AS created_unix";
+
+tenant from_row(const result& r, int row) {
+  tenant t;
+  t.id = r.str(row, "id");
+  t.slug = r.str(row, "slug");
+  t.name = r.str(row, "name");
+  t.tier = r.str(row, "tier");
+  t.is_active = r.boolean(row, "is_active");
+  t.rate_rpm = r.opt_i64(row, "rate_rpm");
+  t.rate_burst = r.opt_i64(row, "rate_burst");
+  t.max_streams = r.opt_i64(row, "max_streams");
+  t.allowed_origins = r.text_array(row, "allowed_origins");
+  t.knowledge_version = r.i64(row, "knowledge_version");
+  t.created_unix = r.i64(row, "created_unix");
+  return t;
+}
+
+std::optional<tenant> first(const result& r) {
+  if (r.empty()) return std::nullopt;
+  return from_row(r, 0);
+}
+
+}  // namespace
+
+bool is_valid_slug(std::string_view slug) noexcept {
+  if (slug.size() < 2 || slug.size() > 63 || slug.front() == '-') return false;
+  return std::ranges::all_of(slug, [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+  });
+}
+
+tenant create_tenant(transaction& tx, const new_tenant& t) {
+  const auto r = tx.exec(
+      "INSERT INTO tenants (slug, name, rate_rpm, rate_burst, max_streams) "
+      "VALUES ($1, $2, $3, $4, $5) RETURNING " + std::string(columns),
+      {t.slug, t.name, t.rate_rpm, t.rate_burst, t.max_streams});
+  return from_row(r, 0);
+}
+
+std::optional<tenant> find_tenant_by_slug(transaction& tx, std::string_view slug) {
+  return first(tx.exec("SELECT " + std::string(columns) + " FROM tenants WHERE slug = $1", {slug}));
+}
+
+std::optional<tenant> find_tenant_by_id(transaction& tx, std::string_view id) {
+  return first(tx.exec("SELECT " + std::string(columns) + " FROM tenants WHERE id = $1::uuid", {id}));
+}
+
+std::vector<tenant> list_tenants(transaction& tx) {
+  const auto r = tx.exec("SELECT " + std::string(columns) + " FROM tenants ORDER BY slug");
+  std::vector<tenant> out;
+  out.reserve(r.rows());
+  for (int i = 0; i < r.rows(); ++i) out.push_back(from_row(r, i));
+  return out;
+}
+
+}  // namespace parley::store

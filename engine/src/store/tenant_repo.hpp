@@ -1,0 +1,46 @@
+#pragma once
+
+// Tenants (platform table, no RLS): creation, lookup and listing.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parley::store {
+
+class transaction;
+
+struct tenant {
+  std::string id;
+  std::string slug;
+  std::string name;
+  std::string tier;                          // shared | dedicated
+  bool is_active = true;
+  std::optional<std::int64_t> rate_rpm;      // absent: the edge's defaults
+  std::optional<std::int64_t> rate_burst;
+  std::optional<std::int64_t> max_streams;
+  std::vector<std::string> allowed_origins;
+  std::int64_t knowledge_version = 0;
+  std::int64_t created_unix = 0;
+};
+
+struct new_tenant {
+  std::string slug;
+  std::string name;
+  std::optional<std::int64_t> rate_rpm;
+  std::optional<std::int64_t> rate_burst;
+  std::optional<std::int64_t> max_streams;
+};
+
+// [a-z0-9][a-z0-9-]{1,62}: safe in URLs, logs and file names.
+bool is_valid_slug(std::string_view slug) noexcept;
+
+// Throws db_error (is_unique_violation() when the slug is taken).
+tenant create_tenant(transaction& tx, const new_tenant& t);
+std::optional<tenant> find_tenant_by_slug(transaction& tx, std::string_view slug);
+std::optional<tenant> find_tenant_by_id(transaction& tx, std::string_view id);
+std::vector<tenant> list_tenants(transaction& tx);
+
+}  // namespace parley::store

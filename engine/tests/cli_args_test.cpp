@@ -1,0 +1,38 @@
+// Subcommand option parsing: values, flags, positionals and refusals.
+
+#include <gtest/gtest.h>
+
+#include "cli/args.hpp"
+#include "cli/output.hpp"
+
+namespace parley::cli {
+namespace {
+
+TEST(Args, ReadsValuesFlagsAndPositionals) {
+  const args a({"create", "--slug", "acme", "--name=Acme Inc", "--json", "--rpm", "-5"}, {"json"});
+  EXPECT_EQ(a.positional(), std::vector<std::string>{"create"});
+  EXPECT_EQ(a.get("slug"), "acme");
+  EXPECT_EQ(a.get("name"), "Acme Inc");
+  EXPECT_TRUE(a.flag("json"));
+  EXPECT_FALSE(a.get("missing").has_value());
+  EXPECT_THROW(a.get_int("rpm", 1, 100), usage_error);
+  EXPECT_THROW(a.require("missing"), usage_error);
+}
+
+TEST(Args, IntegersAreRangeChecked) {
+  const args a({"--rpm", "600", "--burst", "abc"}, {});
+  EXPECT_EQ(a.get_int("rpm", 1, 1000), 600);
+  EXPECT_THROW(a.get_int("rpm", 1, 100), usage_error);
+  EXPECT_THROW(a.get_int("burst", 1, 100), usage_error);
+  EXPECT_FALSE(a.get_int("absent", 1, 100).has_value());
+}
+
+TEST(Args, UnknownOptionsAndMissingValuesAreRefused) {
+  EXPECT_THROW(args({"--slug"}, {}), usage_error);
+  const args a({"--slug", "x", "--colour", "red"}, {});
+  EXPECT_THROW(a.allow_only({"slug"}), usage_error);
+  EXPECT_NO_THROW(a.allow_only({"slug", "colour"}));
+}
+
+}  // namespace
+}  // namespace parley::cli

@@ -1,0 +1,235 @@
+// Configuration: defaults, every problem listed at once, PARLEY__SECTION__KEY
+// overrides, and secrets only from files or the environment.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "config/config.hpp"
+
+namespace parley::config {
+namespace {
+
+std::vector<std::string> problems_of(const std::string& yaml, const environment& env = {}) {
+  try {
+    parse(yaml, env);
+  } catch (const config_error& e) {
+    return e.problems();
+  }
+  return {};
+}
+
+bool mentions(const std::vector<std::string>& problems, const std::string& text) {
+  return std::ranges::any_of(problems, [&](const auto& p) { return p.find(text) != std::string::npos; });
+}
+
+class temp_file {
+ public:
+  explicit temp_file(const std::string& content) {
+    char name[] = "/tmp/parley-config-test-XXXXXX";
+    const int fd = mkstemp(name);
+    path_ = name;
+    ::close(fd);
+    std::ofstream(path_) << content;
+  }
+  ~temp_file() { std::filesystem::remove(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+TEST(Config, EmptyFileGivesTheDocumentedDefaults) {
+  const auto c = parse("", {});
+  EXPECT_EQ(c.server.socket, "/run/parley/engine.sock");
+  EXPECT_EQ(c.server.socket_mode, 0660u);
+  EXPECT_EQ(c.server.threads, 2u);
+  EXPECT_EQ(c.database.pool_size, 8u);
+  EXPECT_EQ(c.edge.context_max_age_ms, 30000);
+  EXPECT_EQ(c.retrieval.embedder, "hashing");
+  EXPECT_EQ(c.retrieval.dimensions, 384u);
+  EXPECT_EQ(c.llm.provider, "extractive");
+  EXPECT_EQ(c.llm.heartbeat_ms, 15000u);
+  EXPECT_DOUBLE_EQ(c.llm.prices.at("gpt-4o-mini").completion_per_1k, 0.0006);
+  EXPECT_EQ(c.logging.level, "info");
+  EXPECT_FALSE(c.logging.log_prompts);
+}
+
+TEST(Config, TheExampleFileIsValid) {
+  std::ifstream in(std::string(PARLEY_SOURCE_DIR) + "/conf.examples/parley.yaml");
+  ASSERT_TRUE(in);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NO_THROW(parse(text, {}));
+}
+
+TEST(Config, ValuesAreRead) {
+  const auto c = parse(R"(
+server: {socket: /tmp/p.sock, socket_mode: "0600", threads: 4}
+database: {dsn: "host=/tmp dbname=x user=parley_app", pool_size: 3}
+llm:
+  provider: openai
+  base_url: http://127.0.0.1:9/v1
+  prices: {m1: {prompt_per_1k: 0.5, completion_per_1k: 1.5}}
+logging: {level: debug, log_prompts: true}
+)", {});
+  EXPECT_EQ(c.server.socket, "/tmp/p.sock");
+  EXPECT_EQ(c.server.socket_mode, 0600u);
+  EXPECT_EQ(c.server.threads, 4u);
+  EXPECT_EQ(c.database.pool_size, 3u);
+  EXPECT_EQ(c.llm.provider, "openai");
+  ASSERT_EQ(c.llm.prices.size(), 1u);
+  EXPECT_DOUBLE_EQ(c.llm.prices.at("m1").prompt_per_1k, 0.5);
+  EXPECT_TRUE(c.logging.log_prompts);
+}
+
+TEST(Config, EveryProblemIsListed) {
+  const auto problems = problems_of(R"(
+server: {threads: 0, socket: relative.sock, socket_mode: "999"}
+database: {pool_size: lots}
+retrieval: {embedder: magic, chunk_tokens: 100, chunk_overlap: 100}
+llm: {provider: psychic, base_url: ftp://x, api_key_file: /a, api_key_env: B}
+logging: {level: loud, log_prompts: maybe, colour: true}
+extras: {}
+)");
+  for (const char* expected :
+       {"server.threads", "server.socket:", "server.socket_mode", "database.pool_size",
+        "retrieval.embedder", "retrieval.chunk_overlap", "llm.provider", "llm.base_url",
+        "api_key_file or api_key_env", "logging.level", "logging.log_prompts",
+        "logging.colour: unknown setting", "extras: unknown section"}) {
+    EXPECT_TRUE(mentions(problems, expected)) << "missing problem: " << expected;
+  }
+  EXPECT_EQ(problems.size(), 13u);
+}
+
+TEST(Config, LoadThrowsWithAllProblemsInTheMessage) {
+  try {
+    parse("server: {threads: 0}\nlogging: {level: loud}\n", {});
+    FAIL() << "expected config_error";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.problems().size(), 2u);
+    EXPECT_NE(std::string(e.what()).find("server.threads"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("logging.level"), std::string::npos);
+  }
+}
+
+TEST(Config, SyntaxErrorsAreReportedNotThrownRaw) {
+  EXPECT_TRUE(mentions(problems_of("server: [unclosed"), "YAML syntax"));
+  EXPECT_TRUE(mentions(problems_of("- a\n- b\n"), "mapping"));
+}
+
+TEST(Config, EnvironmentOverridesEveryKindOfValue) {
+  const environment env{
+      {"PARLEY__SERVER__THREADS", "6"},
+      {"PARLEY__SERVER__SOCKET_MODE", "0666"},
+      {"PARLEY__DATABASE__DSN", "host=/x dbname=y user=z"},
+      {"PARLEY__LOGGING__LOG_PROMPTS", "true"},
+      {"PARLEY__LLM__PRICES", R"({"m2": {"prompt_per_1k": 1, "completion_per_1k": 2}})"},
+      {"PARLEY__RETRIEVAL__MIN_SCORE", "0.5"},
+      {"UNRELATED", "1"},
+  };
+  const auto c = parse("server: {threads: 2}\n", env);
+  EXPECT_EQ(c.server.threads, 6u);
+  EXPECT_EQ(c.server.socket_mode, 0666u);
+  EXPECT_EQ(c.database.dsn, "host=/x dbname=y user=z");
+  EXPECT_TRUE(c.logging.log_prompts);
+  ASSERT_EQ(c.llm.prices.count("m2"), 1u);
+  EXPECT_DOUBLE_EQ(c.llm.prices.at("m2").completion_per_1k, 2);
+  EXPECT_DOUBLE_EQ(c.retrieval.min_score, 0.5);
+}
+
+TEST(Config, EnvironmentCanSetOneNestedValue) {
+  const auto c = parse("", {{"PARLEY__LLM__PRICES__GPT-4O-MINI__PROMPT_PER_1K", "0.25"}});
+  EXPECT_DOUBLE_EQ(c.llm.prices.at("gpt-4o-mini").prompt_per_1k, 0.25);
+  EXPECT_DOUBLE_EQ(c.llm.prices.at("gpt-4o-mini").completion_per_1k, 0.0006);
+}
+
+TEST(Config, ANewPricedModelNeedsBothPrices) {
+  EXPECT_TRUE(mentions(problems_of("", {{"PARLEY__LLM__PRICES__NEW__PROMPT_PER_1K", "1"}}),
+                       "llm.prices.new: needs both"));
+}
+
+TEST(Config, BadEnvironmentOverridesAreProblemsToo) {
+  const auto problems = problems_of("", {{"PARLEY__SERVER__THREADS", "many"},
+                                         {"PARLEY__SERVER__TYPO", "1"},
+                                         {"PARLEY__NOSECTION", "1"},
+                                         {"PARLEY__SERVER__SOCKET__X", "1"}});
+  EXPECT_TRUE(mentions(problems, "server.threads"));
+  EXPECT_TRUE(mentions(problems, "server.typo: unknown setting"));
+  EXPECT_TRUE(mentions(problems, "PARLEY__NOSECTION"));
+  EXPECT_TRUE(mentions(problems, "server.socket: expected a single value"));
+}
+
+TEST(Config, PasswordsAreRefusedInTheFileButAllowedFromTheEnvironment) {
+  EXPECT_TRUE(mentions(problems_of("database: {dsn: \"host=/x password=hunter2\"}"), "database.dsn"));
+  EXPECT_TRUE(mentions(problems_of("database: {migrate_dsn: \"postgresql://u:pw@h/db\"}"),
+                       "database.migrate_dsn"));
+  EXPECT_TRUE(mentions(problems_of("llm: {api_key: sk-123}"), "llm.api_key"));
+  const auto c = parse("", {{"PARLEY__DATABASE__DSN", "host=/x password=hunter2"}});
+  EXPECT_EQ(c.database.dsn, "host=/x password=hunter2");
+}
+
+TEST(Config, ResolvePathPrefersFlagThenEnvironment) {
+  EXPECT_EQ(resolve_path("a.yaml", {{"PARLEY_CONFIG", "b.yaml"}}), "a.yaml");
+  EXPECT_EQ(resolve_path("", {{"PARLEY_CONFIG", "b.yaml"}}), "b.yaml");
+  EXPECT_EQ(resolve_path("", {}), "var/parley.yaml");
+}
+
+TEST(Config, LoadReportsAMissingFile) {
+  try {
+    load("/nonexistent/parley.yaml", {});
+    FAIL() << "expected config_error";
+  } catch (const config_error& e) {
+    EXPECT_TRUE(mentions(e.problems(), "/nonexistent/parley.yaml"));
+  }
+}
+
+TEST(Config, SecretsComeFromFilesAndEnvironment) {
+  temp_file edge(std::string(40, 's') + "\n\n");
+  temp_file llm_key("sk-upstream\n");
+  config c;
+  c.edge.secret_file = edge.path();
+  c.llm.api_key_file = llm_key.path();
+  const auto s = load_secrets(c, {});
+  EXPECT_EQ(s.edge_secret, std::string(40, 's'));
+  EXPECT_EQ(s.llm_api_key, "sk-upstream");
+
+  c.llm.api_key_file.clear();
+  c.llm.api_key_env = "UPSTREAM_KEY";
+  EXPECT_EQ(load_secrets(c, {{"UPSTREAM_KEY", "from-env"}}).llm_api_key, "from-env");
+}
+
+TEST(Config, SecretProblemsAreAllListed) {
+  temp_file short_secret("too-short\n");
+  config c;
+  c.edge.secret_file = short_secret.path();
+  c.llm.api_key_env = "MISSING_KEY";
+  try {
+    load_secrets(c, {});
+    FAIL() << "expected config_error";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.problems().size(), 2u);
+    EXPECT_TRUE(mentions(e.problems(), "at least 32 bytes"));
+    EXPECT_TRUE(mentions(e.problems(), "MISSING_KEY"));
+  }
+  c.edge.secret_file = "/nonexistent/edge.secret";
+  c.llm.api_key_env.clear();
+  EXPECT_THROW(load_secrets(c, {}), config_error);
+}
+
+TEST(Config, ServingListsConfigurationAndSecretProblemsTogether) {
+  secrets s;
+  try {
+    parse("server: {threads: 0}\nedge: {secret_file: /nonexistent/edge.secret}\n", {}, &s);
+    FAIL() << "expected config_error";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.problems().size(), 2u);
+    EXPECT_TRUE(mentions(e.problems(), "server.threads"));
+    EXPECT_TRUE(mentions(e.problems(), "edge.secret_file"));
+  }
+}
+
+}  // namespace
+}  // namespace parley::config

@@ -1,0 +1,369 @@
+#include "llm/openai_provider.hpp"
+
+#include <arpa/inet.h>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_future.hpp>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <functional>
+#include <future>
+#include <thread>
+
+namespace parley::llm {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A one-connection HTTP server on 127.0.0.1 in a thread: reads one request, then
+// lets the test's script write whatever bytes the scenario needs.
+class fake_upstream {
+ public:
+  using script = std::function<void(int fd)>;
+
+  explicit fake_upstream(script s) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::listen(listen_fd_, 1);
+    socklen_t len = sizeof addr;
+    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this, s = std::move(s)] {
+      const int fd = ::accept(listen_fd_, nullptr, nullptr);
+      if (fd < 0) return;
+      request_ = read_request(fd);
+      s(fd);
+      ::close(fd);
+    });
+  }
+
+  ~fake_upstream() {
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(listen_fd_);
+  }
+
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
+  const std::string& request() const { return request_; }  // valid after the exchange
+
+  static void send_all(int fd, std::string_view bytes) {
+    while (!bytes.empty()) {
+      const auto n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+      if (n <= 0) return;
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+
+  static void send_stream_head(int fd) {
+    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n");
+  }
+
+ private:
+  static std::string read_request(int fd) {
+    std::string req;
+    char buf[4096];
+    std::size_t body_start = std::string::npos;
+    std::size_t content_length = 0;
+    for (;;) {
+      const auto n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return req;
+      req.append(buf, static_cast<std::size_t>(n));
+      if (body_start == std::string::npos) {
+        const auto end = req.find("\r\n\r\n");
+        if (end == std::string::npos) continue;
+        body_start = end + 4;
+        const auto cl = req.find("Content-Length: ");
+        if (cl != std::string::npos) content_length = std::stoul(req.substr(cl + 16));
+      }
+      if (req.size() >= body_start + content_length) return req;
+    }
+  }
+
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::thread thread_;
+  std::string request_;
+};
+
+std::string chunk(std::string_view content) {
+  return "data: " + nlohmann::json{{"choices", {{{"index", 0}, {"delta", {{"content", content}}}, {"finish_reason", nullptr}}}}}.dump() + "\n\n";
+}
+
+const std::string finish_and_usage =
+    "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
+    "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":2,\"total_tokens\":13}}\n\n"
+    "data: [DONE]\n\n";
+
+generation_request make_request() {
+  generation_request r;
+  r.messages = {{role::system, "Be brief."}, {role::user, "Hi"}};
+  r.model = "gpt-test";
+  r.temperature = 0.2;
+  return r;
+}
+
+struct outcome {
+  std::vector<event> events;
+  int empty_waits = 0;
+};
+
+// Runs a generation to its end on a two-thread loop, consuming on a strand like a
+// chat handler. `before_each` may delay or cancel.
+outcome run(openai_settings settings,
+            std::function<void(generation&, std::size_t)> after_event = {},
+            std::chrono::milliseconds start_delay = 0ms) {
+  asio::io_context io;
+  curl_multi multi(io);
+  openai_provider provider(multi, std::move(settings));
+  auto strand = asio::make_strand(io);
+  auto f = asio::co_spawn(
+      strand,
+      [&]() -> asio::awaitable<outcome> {
+        auto g = provider.start(make_request(), co_await asio::this_coro::executor);
+        if (start_delay > 0ms) {
+          asio::steady_timer t(co_await asio::this_coro::executor, start_delay);
+          co_await t.async_wait(asio::use_awaitable);
+        }
+        outcome out;
+        for (;;) {
+          auto e = co_await g->next(std::chrono::milliseconds(50));
+          if (!e) {
+            ++out.empty_waits;  // nothing yet: a handler would send a heartbeat here
+            continue;
+          }
+          out.events.push_back(std::move(*e));
+          if (!std::holds_alternative<token_event>(out.events.back())) break;
+          if (after_event) after_event(*g, out.events.size());
+        }
+        co_return out;
+      },
+      asio::use_future);
+  std::thread second([&] { io.run(); });
+  io.run();
+  second.join();
+  return f.get();
+}
+
+openai_settings settings_for(const fake_upstream& up) {
+  openai_settings s;
+  s.base_url = up.base_url();
+  s.api_key = "sk-test-key";
+  s.connect_timeout = 2000ms;
+  s.first_token_timeout = 2000ms;
+  s.idle_timeout = 2000ms;
+  return s;
+}
+
+std::string tokens_of(const outcome& o) {
+  std::string text;
+  for (const auto& e : o.events) {
+    if (const auto* t = std::get_if<token_event>(&e)) text += t->text;
+  }
+  return text;
+}
+
+const error_event* error_of(const outcome& o) { return std::get_if<error_event>(&o.events.back()); }
+
+TEST(LlmOpenaiProvider, StreamsTokensAndUsage) {
+  fake_upstream up([](int fd) {
+    fake_upstream::send_stream_head(fd);
+    fake_upstream::send_all(fd, ": keep-alive\n\n" + chunk("Hel"));
+    std::this_thread::sleep_for(20ms);
+    fake_upstream::send_all(fd, chunk("lo") + finish_and_usage);
+  });
+  const auto o = run(settings_for(up));
+  EXPECT_EQ(tokens_of(o), "Hello");
+  const auto* done = std::get_if<done_event>(&o.events.back());
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->finish_reason, "stop");
+  ASSERT_TRUE(done->usage);
+  EXPECT_EQ(done->usage->prompt_tokens, 11);
+  EXPECT_EQ(done->usage->completion_tokens, 2);
+
+  const auto& req = up.request();
+  EXPECT_NE(req.find("POST /v1/chat/completions HTTP/1.1"), std::string::npos);
+  EXPECT_NE(req.find("Authorization: Bearer sk-test-key"), std::string::npos);
+  const auto body = nlohmann::json::parse(req.substr(req.find("\r\n\r\n") + 4));
+  EXPECT_EQ(body["model"], "gpt-test");
+  EXPECT_EQ(body["stream"], true);
+  EXPECT_EQ(body["stream_options"]["include_usage"], true);
+  EXPECT_EQ(body["messages"][0]["role"], "system");
+  EXPECT_EQ(body["messages"][1]["content"], "Hi");
+}
+
+TEST(LlmOpenaiProvider, HttpErrorBecomesAnErrorEvent) {
+  fake_upstream up([](int fd) {
+    const std::string body = R"({"error":{"message":"The upstream is overloaded","type":"server_error"}})";
+    fake_upstream::send_all(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  });
+  const auto o = run(settings_for(up));
+  ASSERT_NE(error_of(o), nullptr);
+  EXPECT_EQ(error_of(o)->message, "the LLM provider answered HTTP 503: The upstream is overloaded");
+}
+
+TEST(LlmOpenaiProvider, ConnectionRefused) {
+  openai_settings s;
+  {
+    fake_upstream closed([](int) {});
+    s.base_url = closed.base_url();
+    // Connect once so the server thread ends; the port is closed afterwards.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<std::uint16_t>(std::stoi(s.base_url.substr(17))));
+    ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    ::close(fd);
+  }
+  const auto o = run(s);
+  ASSERT_EQ(o.events.size(), 1U);
+  ASSERT_NE(error_of(o), nullptr);
+  EXPECT_EQ(error_of(o)->message, "could not connect to the LLM provider");
+}
+
+TEST(LlmOpenaiProvider, FirstTokenTimeout) {
+  std::promise<void> release;
+  auto released = release.get_future();
+  fake_upstream up([&](int fd) {
+    fake_upstream::send_stream_head(fd);
+    released.wait_for(5s);
+  });
+  auto s = settings_for(up);
+  s.first_token_timeout = 300ms;
+  const auto started = std::chrono::steady_clock::now();
+  const auto o = run(s);
+  release.set_value();
+  ASSERT_NE(error_of(o), nullptr);
+  EXPECT_NE(error_of(o)->message.find("first-token timeout"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
+  EXPECT_GE(o.empty_waits, 3);  // next() returned empty-handed while waiting: heartbeat time
+}
+
+TEST(LlmOpenaiProvider, IdleTimeoutAfterTheFirstToken) {
+  std::promise<void> release;
+  auto released = release.get_future();
+  fake_upstream up([&](int fd) {
+    fake_upstream::send_stream_head(fd);
+    fake_upstream::send_all(fd, chunk("Hi"));
+    released.wait_for(5s);
+  });
+  auto s = settings_for(up);
+  s.idle_timeout = 300ms;
+  const auto o = run(s);
+  release.set_value();
+  EXPECT_EQ(tokens_of(o), "Hi");
+  ASSERT_NE(error_of(o), nullptr);
+  EXPECT_NE(error_of(o)->message.find("idle timeout"), std::string::npos);
+}
+
+TEST(LlmOpenaiProvider, StreamCutMidwayIsAnError) {
+  fake_upstream up([](int fd) {
+    fake_upstream::send_stream_head(fd);
+    fake_upstream::send_all(fd, chunk("partial"));
+  });
+  const auto o = run(settings_for(up));
+  EXPECT_EQ(tokens_of(o), "partial");
+  ASSERT_NE(error_of(o), nullptr);
+  EXPECT_EQ(error_of(o)->message, "the LLM provider's stream ended before the answer was complete");
+}
+
+TEST(LlmOpenaiProvider, MalformedStreamIsAnError) {
+  fake_upstream up([](int fd) {
+    fake_upstream::send_stream_head(fd);
+    fake_upstream::send_all(fd, "data: {not json\n\n");
+  });
+  const auto o = run(settings_for(up));
+  ASSERT_NE(error_of(o), nullptr);
+  EXPECT_EQ(error_of(o)->message, "the LLM provider sent a malformed stream");
+}
+
+TEST(LlmOpenaiProvider, InStreamErrorObjectIsAnError) {
+  fake_upstream up([](int fd) {
+    fake_upstream::send_stream_head(fd);
+    fake_upstream::send_all(fd, chunk("a") + "data: {\"error\":{\"message\":\"context too long\"}}\n\n");
+  });
+  const auto o = run(settings_for(up));
+  ASSERT_NE(error_of(o), nullptr);
+  EXPECT_EQ(error_of(o)->message, "the LLM provider reported an error: context too long");
+}
+
+TEST(LlmOpenaiProvider, CancelClosesTheUpstreamConnection) {
+  std::promise<bool> upstream_saw_close;
+  auto saw_close = upstream_saw_close.get_future();
+  fake_upstream up([&](int fd) {
+    fake_upstream::send_stream_head(fd);
+    fake_upstream::send_all(fd, chunk("first"));
+    // The engine must hang up: recv returns 0 (or fails) well before this timeout.
+    timeval tv{5, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char c;
+    const auto n = ::recv(fd, &c, 1, 0);
+    upstream_saw_close.set_value(n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK));
+  });
+  const auto o = run(settings_for(up), [](generation& g, std::size_t) { g.cancel(); });
+  ASSERT_EQ(o.events.size(), 2U);
+  EXPECT_EQ(tokens_of(o), "first");
+  ASSERT_NE(error_of(o), nullptr);
+  EXPECT_EQ(error_of(o)->message, "cancelled");
+  ASSERT_EQ(saw_close.wait_for(3s), std::future_status::ready);
+  EXPECT_TRUE(saw_close.get());
+}
+
+TEST(LlmOpenaiProvider, SlowConsumerPausesWithoutLosingTokens) {
+  constexpr int count = 20000;  // ~2 MB of stream, far above the queue bound
+  fake_upstream up([](int fd) {
+    fake_upstream::send_stream_head(fd);
+    std::string batch;
+    for (int i = 0; i < count; ++i) {
+      batch += chunk(std::to_string(i) + ",");
+      if (batch.size() > 64 * 1024) {
+        fake_upstream::send_all(fd, batch);
+        batch.clear();
+      }
+    }
+    fake_upstream::send_all(fd, batch + finish_and_usage);
+  });
+  // The consumer starts late, so the queue fills and the transfer pauses.
+  const auto o = run(settings_for(up), {}, 300ms);
+  std::string expected;
+  for (int i = 0; i < count; ++i) expected += std::to_string(i) + ",";
+  EXPECT_EQ(tokens_of(o), expected);
+  EXPECT_TRUE(std::holds_alternative<done_event>(o.events.back()));
+}
+
+TEST(LlmOpenaiProvider, ChunkParsing) {
+  const auto c = parse_openai_chunk(
+      R"({"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"length"}],"usage":null})");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->content, "x");
+  EXPECT_EQ(c->finish_reason, "length");
+  EXPECT_FALSE(c->usage);
+  EXPECT_FALSE(parse_openai_chunk("[1,2]"));
+  EXPECT_FALSE(parse_openai_chunk("nope"));
+  EXPECT_EQ(openai_error_message(R"({"error":{"message":"bad key"}})"), "bad key");
+  EXPECT_FALSE(openai_error_message("<html>502</html>"));
+}
+
+TEST(LlmOpenaiProvider, RequestBodyOmitsUnsetOptions) {
+  generation_request r;
+  r.messages = {{role::user, "q"}};
+  r.model = "m";
+  const auto body = nlohmann::json::parse(openai_request_body(r));
+  EXPECT_FALSE(body.contains("temperature"));
+  EXPECT_FALSE(body.contains("max_tokens"));
+  r.max_tokens = 64;
+  EXPECT_EQ(nlohmann::json::parse(openai_request_body(r))["max_tokens"], 64);
+}
+
+}  // namespace
+}  // namespace parley::llm

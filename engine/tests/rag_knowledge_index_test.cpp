@@ -1,0 +1,91 @@
+#include "rag/knowledge_index.hpp"
+
+#include <gtest/gtest.h>
+
+namespace parley::rag {
+namespace {
+
+corpus_chunk embedded(const hashing_embedder& e, std::string id, std::string doc, std::string text) {
+  auto v = e.embed(text);
+  return {std::move(id), std::move(doc), 0, std::move(text), e.model(), std::move(v)};
+}
+
+class RagKnowledgeIndex : public ::testing::Test {
+ protected:
+  hashing_embedder embedder_{384};
+
+  corpus make_corpus() {
+    corpus c;
+    c.documents = {{"d-refunds", "Refund policy", "refunds.md"},
+                   {"d-bakery", "Bakery", "bakery.md"},
+                   {"d-secret", "Other agent", "secret.md"}};
+    c.chunks = {
+        embedded(embedder_, "c1", "d-refunds",
+                 "Launch reservations are refundable up to 90 days before the launch window."),
+        embedded(embedder_, "c2", "d-refunds",
+                 "Refund requests go to billing with the reservation number ACR-550192."),
+        embedded(embedder_, "c3", "d-bakery", "Sourdough bread is baked every morning."),
+        embedded(embedder_, "c4", "d-secret", "The refund password is swordfish."),
+    };
+    c.assignments = {{"agent-support", "d-refunds"}, {"agent-support", "d-bakery"},
+                     {"agent-other", "d-secret"}};
+    return c;
+  }
+};
+
+TEST_F(RagKnowledgeIndex, FindsRelevantPassagesWithTheirDocument) {
+  const knowledge_index index(make_corpus(), embedder_);
+  const auto hits = index.search("agent-support", "How do I get a refund for my reservation?", {});
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0].document_id, "d-refunds");
+  EXPECT_EQ(hits[0].title, "Refund policy");
+  EXPECT_EQ(hits[0].source_uri, "refunds.md");
+  for (std::size_t i = 1; i < hits.size(); ++i) EXPECT_GE(hits[i - 1].score, hits[i].score);
+}
+
+TEST_F(RagKnowledgeIndex, OnlyTheAgentsEnabledDocuments) {
+  const knowledge_index index(make_corpus(), embedder_);
+  for (const auto& h : index.search("agent-support", "refund password", {})) {
+    EXPECT_NE(h.document_id, "d-secret");
+  }
+  const auto other = index.search("agent-other", "refund password", {});
+  ASSERT_EQ(other.size(), 1U);
+  EXPECT_EQ(other[0].chunk_id, "c4");
+  EXPECT_TRUE(index.search("agent-without-documents", "refund", {}).empty());
+}
+
+TEST_F(RagKnowledgeIndex, RelevanceGateDropsUnrelatedChunks) {
+  const knowledge_index index(make_corpus(), embedder_);
+  // No shared term and low cosine: nothing passes, so the agent will refuse.
+  EXPECT_TRUE(index.search("agent-support", "What is the capital of France?", {}).empty());
+  // Only stopwords: no term to match on.
+  EXPECT_TRUE(index.search("agent-support", "What is it?", {}).empty());
+  // A shared term passes even when the whole-text cosine is low.
+  const auto hits = index.search("agent-support", "sourdough", {});
+  ASSERT_EQ(hits.size(), 1U);
+  EXPECT_EQ(hits[0].chunk_id, "c3");
+  EXPECT_GT(hits[0].bm25, 0.0F);
+}
+
+TEST_F(RagKnowledgeIndex, TopKLimitsTheResult) {
+  const knowledge_index index(make_corpus(), embedder_);
+  retrieval_options one;
+  one.top_k = 1;
+  EXPECT_EQ(index.search("agent-support", "refund reservation launch", one).size(), 1U);
+}
+
+TEST_F(RagKnowledgeIndex, OtherEmbeddingModelsAreNeverComparedByVector) {
+  auto c = make_corpus();
+  c.chunks[2].embedding_model = "some-other-model";  // the bakery chunk
+  const knowledge_index index(std::move(c), embedder_);
+  EXPECT_EQ(index.chunk_count(), 4U);
+  EXPECT_EQ(index.embedded_count(), 3U);
+  // Still found lexically, with no cosine.
+  const auto hits = index.search("agent-support", "sourdough bread", {});
+  ASSERT_EQ(hits.size(), 1U);
+  EXPECT_EQ(hits[0].chunk_id, "c3");
+  EXPECT_EQ(hits[0].cosine, 0.0F);
+}
+
+}  // namespace
+}  // namespace parley::rag

@@ -1,0 +1,68 @@
+#include "rag/text.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace parley::rag {
+namespace {
+
+std::vector<std::string> token_texts(std::string_view text) {
+  std::vector<std::string> out;
+  for (const auto& t : tokenize(text)) out.emplace_back(text.substr(t.begin, t.end - t.begin));
+  return out;
+}
+
+TEST(RagText, SplitsWordsAndPunctuation) {
+  EXPECT_EQ(token_texts("Hello, world! It's 42."),
+            (std::vector<std::string>{"Hello", ",", "world", "!", "It", "'", "s", "42", "."}));
+}
+
+TEST(RagText, WhitespaceIncludesUnicodeSpaces) {
+  // U+00A0 no-break space and U+3000 ideographic space separate words.
+  EXPECT_EQ(token_texts("a\xC2\xA0" "b\xE3\x80\x80" "c\n\td"),
+            (std::vector<std::string>{"a", "b", "c", "d"}));
+}
+
+TEST(RagText, NonAsciiLettersStayInWords) {
+  EXPECT_EQ(token_texts("Café déjà-vu"), (std::vector<std::string>{"Café", "déjà", "-", "vu"}));
+}
+
+TEST(RagText, UnicodePunctuationSeparates) {
+  // Curly quotes and an em dash are punctuation tokens.
+  EXPECT_EQ(token_texts("\xE2\x80\x9Chi\xE2\x80\x9D\xE2\x80\x94there"),
+            (std::vector<std::string>{"\xE2\x80\x9C", "hi", "\xE2\x80\x9D", "\xE2\x80\x94", "there"}));
+}
+
+TEST(RagText, CjkIdeographsAreWordsOfTheirOwn) {
+  EXPECT_EQ(token_texts("退款政策"), (std::vector<std::string>{"退", "款", "政", "策"}));
+}
+
+TEST(RagText, EmptyAndSpaceOnlyTextHasNoTokens) {
+  EXPECT_TRUE(tokenize("").empty());
+  EXPECT_TRUE(tokenize(" \n\t ").empty());
+}
+
+TEST(RagText, ValidatesUtf8) {
+  EXPECT_TRUE(valid_utf8("plain ascii"));
+  EXPECT_TRUE(valid_utf8("Grüße 😀"));
+  EXPECT_FALSE(valid_utf8("\xC3"));              // truncated
+  EXPECT_FALSE(valid_utf8("\xC0\xAF"));          // overlong "/"
+  EXPECT_FALSE(valid_utf8("\xED\xA0\x80"));      // surrogate
+  EXPECT_FALSE(valid_utf8("\xF4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(valid_utf8("\xFF"));
+}
+
+TEST(RagText, LowercasesLatinGreekCyrillic) {
+  EXPECT_EQ(lowercase("ÉCOLE Straße ΑΒΓ ПРИВЕТ Ёж"), "école straße αβγ привет ёж");
+}
+
+TEST(RagText, TermsDropStopwordsAndPunctuation) {
+  EXPECT_EQ(terms("What is the Refund policy, for Launches?"),
+            (std::vector<std::string>{"refund", "policy", "launches"}));
+  EXPECT_TRUE(terms("Who are you?").empty());
+}
+
+}  // namespace
+}  // namespace parley::rag
