@@ -61,10 +61,11 @@ def test_every_call_is_recorded(stack, tenant_a):
     r = chat(stack, tenant_a.key, QUESTION)
     session = r.headers["X-Parley-Session-Id"]
     roles = db_rows(stack, "SELECT role FROM messages WHERE session_id = "
-                           f"'{session}' ORDER BY created_at")
+                           f"'{session}' ORDER BY created_at", tenant=tenant_a.id)
     assert roles == [["user"], ["assistant"]]
     calls = db_rows(stack, "SELECT provider, status, total_tokens > 0 FROM "
-                           f"llm_requests WHERE session_id = '{session}'")
+                           f"llm_requests WHERE session_id = '{session}'",
+                    tenant=tenant_a.id)
     assert calls == [["extractive", "ok", "t"]]
 
 
@@ -76,7 +77,7 @@ def test_a_session_continues_with_session_id(stack, tenant_a):
     assert again.status_code == 200
     assert again.headers["X-Parley-Session-Id"] == session
     count = db_rows(stack, "SELECT count(*) FROM messages WHERE session_id = "
-                           f"'{session}'")
+                           f"'{session}'", tenant=tenant_a.id)
     assert count == [["4"]]
 
 
@@ -87,7 +88,7 @@ def test_unknown_agent_is_a_404_json_error(stack, tenant_a):
 
 
 def test_bad_json_is_a_400_and_stores_nothing(stack, tenant_a):
-    before = db_rows(stack, "SELECT count(*) FROM messages")
+    before = db_rows(stack, "SELECT count(*) FROM messages", tenant=tenant_a.id)
     for body in (b"{not json", b'{"model": 5, "messages": []}',
                  b'{"model": "support", "messages": "hi"}',
                  b'{"model": "support", "messages": [{"role": "user"}]}'):
@@ -96,4 +97,5 @@ def test_bad_json_is_a_400_and_stores_nothing(stack, tenant_a):
                                    "Content-Type": "application/json"})
         assert r.status_code == 400, body
         assert r.json()["error"]["type"] == "invalid_request_error"
-    assert db_rows(stack, "SELECT count(*) FROM messages") == before
+    assert db_rows(stack, "SELECT count(*) FROM messages",
+                   tenant=tenant_a.id) == before

@@ -12,8 +12,9 @@ BODY = json.dumps({"model": "support", "messages": [
     {"role": "user", "content": "What is the launch codename?"}]})
 
 
-def engine_request(stack, context, path="/v1/chat/completions", body=BODY):
-    head = [f"POST {path} HTTP/1.1", "Host: engine", "Connection: close",
+def engine_request(stack, context, path="/v1/chat/completions", body=BODY,
+                   method="POST"):
+    head = [f"{method} {path} HTTP/1.1", "Host: engine", "Connection: close",
             "Content-Type: application/json", f"Content-Length: {len(body)}"]
     if context is not None:
         head.append(f"X-Parley-Context: {context}")
@@ -69,7 +70,8 @@ def test_stale_context_is_refused(stack, tenant_a):
 
 def test_introspection_needs_the_edge_context(stack, tenant_a):
     path = "/internal/v1/introspect?key_hash=" + "0" * 64
-    status, _, _ = engine_request(stack, context_for(stack, tenant_a), path=path)
+    status, _, _ = engine_request(stack, context_for(stack, tenant_a), path=path,
+                                  method="GET", body="")
     assert status == 401
-    status, _, _ = engine_request(stack, None, path=path)
+    status, _, _ = engine_request(stack, None, path=path, method="GET", body="")
     assert status == 401
