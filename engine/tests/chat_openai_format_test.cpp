@@ -10,19 +10,22 @@ using nlohmann::json;
 const completion_meta meta{"chatcmpl-abc", 1700000000, "support", false};
 
 std::vector<citation> one_citation() {
-  return {{1, "doc-1", "Time off", "handbook/time-off.md", 0, 0.0328, "New employees get twenty days."}};
+  return {{1, "doc-1", "Time off", "handbook/time-off.md", 0, 0.0328,
+           "New employees get twenty days."}};
 }
 
 TEST(ChatOpenaiFormat, RoleChunk) {
   const auto j = role_chunk(meta);
-  EXPECT_EQ(j, json::parse(R"({"id":"chatcmpl-abc","object":"chat.completion.chunk","created":1700000000,
+  EXPECT_EQ(
+      j, json::parse(R"({"id":"chatcmpl-abc","object":"chat.completion.chunk","created":1700000000,
     "model":"support","system_fingerprint":null,
     "choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,
                 "finish_reason":null}]})"));
 }
 
 TEST(ChatOpenaiFormat, ContentChunk) {
-  EXPECT_EQ(content_chunk(meta, "Hello"), json::parse(R"({"id":"chatcmpl-abc","object":"chat.completion.chunk",
+  EXPECT_EQ(content_chunk(meta, "Hello"),
+            json::parse(R"({"id":"chatcmpl-abc","object":"chat.completion.chunk",
     "created":1700000000,"model":"support","system_fingerprint":null,
     "choices":[{"index":0,"delta":{"content":"Hello"},"logprobs":null,"finish_reason":null}]})"));
 }
@@ -39,7 +42,8 @@ TEST(ChatOpenaiFormat, IncludeUsageAddsNullUsageThenAUsageChunk) {
   auto m = meta;
   m.include_usage = true;
   EXPECT_TRUE(content_chunk(m, "x").at("usage").is_null());
-  EXPECT_EQ(usage_chunk(m, {10, 3}), json::parse(R"({"id":"chatcmpl-abc","object":"chat.completion.chunk",
+  EXPECT_EQ(usage_chunk(m, {10, 3}),
+            json::parse(R"({"id":"chatcmpl-abc","object":"chat.completion.chunk",
     "created":1700000000,"model":"support","system_fingerprint":null,"choices":[],
     "usage":{"prompt_tokens":10,"completion_tokens":3,"total_tokens":13}})"));
   EXPECT_FALSE(content_chunk(meta, "x").contains("usage"));
@@ -58,7 +62,8 @@ TEST(ChatOpenaiFormat, CompletionObject) {
 
 TEST(ChatOpenaiFormat, StreamErrorIsOpenAiShaped) {
   EXPECT_EQ(sse_data(stream_error("the LLM provider answered HTTP 500")),
-            "data: {\"error\":{\"code\":\"upstream_error\",\"message\":\"the LLM provider answered HTTP 500\","
+            "data: {\"error\":{\"code\":\"upstream_error\",\"message\":\"the LLM provider answered "
+            "HTTP 500\","
             "\"type\":\"server_error\"}}\n\n");
 }
 
@@ -68,7 +73,7 @@ TEST(ChatOpenaiFormat, SseFramesSurviveInvalidUtf8) {
   EXPECT_TRUE(frame.starts_with("data: {"));
   EXPECT_TRUE(frame.ends_with("}\n\n"));
   EXPECT_NE(frame.find("\xEF\xBF\xBD"), std::string::npos);  // U+FFFD replaced the bad byte
-  EXPECT_EQ(frame.find('\n'), frame.size() - 2);              // one line: no raw newline inside
+  EXPECT_EQ(frame.find('\n'), frame.size() - 2);             // one line: no raw newline inside
   EXPECT_EQ(sse_done, "data: [DONE]\n\n");
 }
 

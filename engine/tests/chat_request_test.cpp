@@ -40,9 +40,11 @@ TEST(ChatRequest, MinimalRequest) {
 
 TEST(ChatRequest, AllFields) {
   auto body = minimal();
-  body["messages"] = {{{"role", "developer"}, {"content", "Be short."}},
-                      {{"role", "assistant"}, {"content", "Hello!"}},
-                      {{"role", "user"}, {"content", {{{"type", "text"}, {"text", "a"}}, {{"type", "text"}, {"text", "b"}}}}}};
+  body["messages"] = {
+      {{"role", "developer"}, {"content", "Be short."}},
+      {{"role", "assistant"}, {"content", "Hello!"}},
+      {{"role", "user"},
+       {"content", {{{"type", "text"}, {"text", "a"}}, {{"type", "text"}, {"text", "b"}}}}}};
   body["stream"] = true;
   body["stream_options"] = {{"include_usage", true}};
   body["temperature"] = 0.5;
@@ -82,14 +84,8 @@ TEST(ChatRequest, MissingFields) {
 
 TEST(ChatRequest, WrongTypesAreRejected) {
   const std::vector<std::pair<std::string, json>> cases{
-      {"model", 42},
-      {"messages", "Hi"},
-      {"stream", "yes"},
-      {"temperature", "hot"},
-      {"max_tokens", 1.5},
-      {"max_tokens", "10"},
-      {"user", 7},
-      {"session_id", 123},
+      {"model", 42},       {"messages", "Hi"},   {"stream", "yes"}, {"temperature", "hot"},
+      {"max_tokens", 1.5}, {"max_tokens", "10"}, {"user", 7},       {"session_id", 123},
       {"n", "1"},
   };
   for (const auto& [field, value] : cases) {

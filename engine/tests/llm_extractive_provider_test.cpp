@@ -1,9 +1,9 @@
 #include "llm/extractive_provider.hpp"
 
+#include <gtest/gtest.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
-#include <gtest/gtest.h>
 
 namespace parley::llm {
 namespace {
@@ -21,24 +21,27 @@ TEST(LlmExtractive, QuotesTheBestSentencesWithCitationMarkers) {
   const auto answer = extractive_answer("How many vacation days do new employees get?", sources);
   // [1]: its two best sentences (the heading is skipped); [2] matches nothing;
   // [3] matches one term only; [4] would match, but only three passages are read.
-  EXPECT_EQ(answer,
-            "New employees get twenty vacation days per year. Unused days carry over until March. [1]");
+  EXPECT_EQ(
+      answer,
+      "New employees get twenty vacation days per year. Unused days carry over until March. [1]");
 }
 
 TEST(LlmExtractive, OnlyTheThreeBestPassagesAreConsidered) {
   auto many = sources;
   many.erase(many.begin() + 1);  // now [3] is the "First days" passage
   const auto answer = extractive_answer("How many vacation days do new employees get?", many);
-  EXPECT_EQ(answer,
-            "New employees get twenty vacation days per year. Unused days carry over until March. [1]"
-            "\n\n"
-            "Vacation days for new employees start on the first day. [3]");
+  EXPECT_EQ(
+      answer,
+      "New employees get twenty vacation days per year. Unused days carry over until March. [1]"
+      "\n\n"
+      "Vacation days for new employees start on the first day. [3]");
 }
 
 TEST(LlmExtractive, WrappedLinesAreOneSentence) {
   const auto answer = extractive_answer(
-      "vacation days", {{"Leave", "## Vacation days\n\nNew employees receive 20 paid vacation days\n"
-                                  "per calendar year, accrued monthly.\n- Carry-over: five days."}});
+      "vacation days", {{"Leave",
+                         "## Vacation days\n\nNew employees receive 20 paid vacation days\n"
+                         "per calendar year, accrued monthly.\n- Carry-over: five days."}});
   EXPECT_EQ(answer,
             "New employees receive 20 paid vacation days per calendar year, accrued monthly. "
             "- Carry-over: five days. [1]");
@@ -46,7 +49,8 @@ TEST(LlmExtractive, WrappedLinesAreOneSentence) {
 
 TEST(LlmExtractive, TheBestPassageIsAlwaysQuoted) {
   // No sentence shares a term: the first passage (retrieval's best) still answers.
-  const auto answer = extractive_answer("zzz", {{"Expenses", "Meals are reimbursed. Keep receipts."}});
+  const auto answer =
+      extractive_answer("zzz", {{"Expenses", "Meals are reimbursed. Keep receipts."}});
   EXPECT_EQ(answer, "Meals are reimbursed. [1]");
 }
 

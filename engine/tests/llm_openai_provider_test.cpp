@@ -1,15 +1,15 @@
 #include "llm/openai_provider.hpp"
 
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_future.hpp>
-#include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <nlohmann/json.hpp>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <functional>
@@ -95,12 +95,19 @@ class fake_upstream {
 };
 
 std::string chunk(std::string_view content) {
-  return "data: " + nlohmann::json{{"choices", {{{"index", 0}, {"delta", {{"content", content}}}, {"finish_reason", nullptr}}}}}.dump() + "\n\n";
+  return "data: " +
+         nlohmann::json{
+             {"choices",
+              {{{"index", 0}, {"delta", {{"content", content}}}, {"finish_reason", nullptr}}}}}
+             .dump() +
+         "\n\n";
 }
 
 const std::string finish_and_usage =
     "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n"
-    "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":2,\"total_tokens\":13}}\n\n"
+    "data: "
+    "{\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":2,\"total_tokens\":13}}"
+    "\n\n"
     "data: [DONE]\n\n";
 
 generation_request make_request() {
@@ -202,9 +209,12 @@ TEST(LlmOpenaiProvider, StreamsTokensAndUsage) {
 
 TEST(LlmOpenaiProvider, HttpErrorBecomesAnErrorEvent) {
   fake_upstream up([](int fd) {
-    const std::string body = R"({"error":{"message":"The upstream is overloaded","type":"server_error"}})";
-    fake_upstream::send_all(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+    const std::string body =
+        R"({"error":{"message":"The upstream is overloaded","type":"server_error"}})";
+    fake_upstream::send_all(fd,
+                            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                            "Content-Length: " +
+                                std::to_string(body.size()) + "\r\n\r\n" + body);
   });
   const auto o = run(settings_for(up));
   ASSERT_NE(error_of(o), nullptr);
@@ -229,6 +239,7 @@ TEST(LlmOpenaiProvider, ConnectionRefused) {
   ASSERT_EQ(o.events.size(), 1U);
   ASSERT_NE(error_of(o), nullptr);
   EXPECT_EQ(error_of(o)->message, "could not connect to the LLM provider");
+  EXPECT_FALSE(error_of(o)->reached_provider);  // nothing can have been billed
 }
 
 TEST(LlmOpenaiProvider, FirstTokenTimeout) {
@@ -275,6 +286,7 @@ TEST(LlmOpenaiProvider, StreamCutMidwayIsAnError) {
   EXPECT_EQ(tokens_of(o), "partial");
   ASSERT_NE(error_of(o), nullptr);
   EXPECT_EQ(error_of(o)->message, "the LLM provider's stream ended before the answer was complete");
+  EXPECT_TRUE(error_of(o)->reached_provider);
 }
 
 TEST(LlmOpenaiProvider, MalformedStreamIsAnError) {
@@ -290,7 +302,8 @@ TEST(LlmOpenaiProvider, MalformedStreamIsAnError) {
 TEST(LlmOpenaiProvider, InStreamErrorObjectIsAnError) {
   fake_upstream up([](int fd) {
     fake_upstream::send_stream_head(fd);
-    fake_upstream::send_all(fd, chunk("a") + "data: {\"error\":{\"message\":\"context too long\"}}\n\n");
+    fake_upstream::send_all(
+        fd, chunk("a") + "data: {\"error\":{\"message\":\"context too long\"}}\n\n");
   });
   const auto o = run(settings_for(up));
   ASSERT_NE(error_of(o), nullptr);

@@ -91,7 +91,9 @@ TEST(LlmSseParser, FieldDetails) {
 }
 
 TEST(LlmSseParser, LeadingBomIsIgnored) {
-  const auto events = parse_all("\xEF\xBB\xBF" "data: x\n\n");
+  const auto events = parse_all(
+      "\xEF\xBB\xBF"
+      "data: x\n\n");
   ASSERT_EQ(events.size(), 1U);
   EXPECT_EQ(events[0].data, "x");
 }

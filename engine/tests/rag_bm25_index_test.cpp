@@ -31,8 +31,8 @@ TEST(RagBm25Index, KnownRanking) {
       "Launch windows move; a launch can slip.",
       "Refund requests go to billing with the reservation number.",
   });
-  const auto hits = index.search(terms("refund for my launch reservation"),
-                                 std::vector<std::uint8_t>(4, 1));
+  const auto hits =
+      index.search(terms("refund for my launch reservation"), std::vector<std::uint8_t>(4, 1));
   ASSERT_EQ(hits.size(), 3U);  // the bakery shares no term
   EXPECT_EQ(hits[0].row, 3U);  // "refund" + "reservation": the rarer terms
   EXPECT_EQ(hits[1].row, 2U);  // "launch" twice in a shorter row

@@ -42,9 +42,7 @@ TEST(RagFusion, KChangesTheWeightOfTopRanks) {
   EXPECT_NEAR(fused[1].score, 0.5, 1e-12);
 }
 
-TEST(RagFusion, NoRankingsNoRows) {
-  EXPECT_TRUE(reciprocal_rank_fusion({}).empty());
-}
+TEST(RagFusion, NoRankingsNoRows) { EXPECT_TRUE(reciprocal_rank_fusion({}).empty()); }
 
 }  // namespace
 }  // namespace parley::rag

@@ -5,7 +5,8 @@
 namespace parley::rag {
 namespace {
 
-corpus_chunk embedded(const hashing_embedder& e, std::string id, std::string doc, std::string text) {
+corpus_chunk embedded(const hashing_embedder& e, std::string id, std::string doc,
+                      std::string text) {
   auto v = e.embed(text);
   return {std::move(id), std::move(doc), 0, std::move(text), e.model(), std::move(v)};
 }
@@ -27,8 +28,8 @@ class RagKnowledgeIndex : public ::testing::Test {
         embedded(embedder_, "c3", "d-bakery", "Sourdough bread is baked every morning."),
         embedded(embedder_, "c4", "d-secret", "The refund password is swordfish."),
     };
-    c.assignments = {{"agent-support", "d-refunds"}, {"agent-support", "d-bakery"},
-                     {"agent-other", "d-secret"}};
+    c.assignments = {
+        {"agent-support", "d-refunds"}, {"agent-support", "d-bakery"}, {"agent-other", "d-secret"}};
     return c;
   }
 };

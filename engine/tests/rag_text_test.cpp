@@ -21,7 +21,9 @@ TEST(RagText, SplitsWordsAndPunctuation) {
 
 TEST(RagText, WhitespaceIncludesUnicodeSpaces) {
   // U+00A0 no-break space and U+3000 ideographic space separate words.
-  EXPECT_EQ(token_texts("a\xC2\xA0" "b\xE3\x80\x80" "c\n\td"),
+  EXPECT_EQ(token_texts("a\xC2\xA0"
+                        "b\xE3\x80\x80"
+                        "c\n\td"),
             (std::vector<std::string>{"a", "b", "c", "d"}));
 }
 
@@ -31,8 +33,9 @@ TEST(RagText, NonAsciiLettersStayInWords) {
 
 TEST(RagText, UnicodePunctuationSeparates) {
   // Curly quotes and an em dash are punctuation tokens.
-  EXPECT_EQ(token_texts("\xE2\x80\x9Chi\xE2\x80\x9D\xE2\x80\x94there"),
-            (std::vector<std::string>{"\xE2\x80\x9C", "hi", "\xE2\x80\x9D", "\xE2\x80\x94", "there"}));
+  EXPECT_EQ(
+      token_texts("\xE2\x80\x9Chi\xE2\x80\x9D\xE2\x80\x94there"),
+      (std::vector<std::string>{"\xE2\x80\x9C", "hi", "\xE2\x80\x9D", "\xE2\x80\x94", "there"}));
 }
 
 TEST(RagText, CjkIdeographsAreWordsOfTheirOwn) {

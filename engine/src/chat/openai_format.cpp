@@ -49,7 +49,8 @@ std::string snippet_of(std::string_view text, std::size_t max_bytes) {
   const auto space = text.substr(0, cut).find_last_of(" \n\t");
   if (space != std::string_view::npos && space > max_bytes / 2) cut = space;
   auto out = std::string(text.substr(0, cut));
-  while (!out.empty() && (out.back() == ' ' || out.back() == '\n' || out.back() == '\t')) out.pop_back();
+  while (!out.empty() && (out.back() == ' ' || out.back() == '\n' || out.back() == '\t'))
+    out.pop_back();
   return out + "\u2026";
 }
 
@@ -58,8 +59,8 @@ std::vector<citation> citations_for(const std::vector<rag::retrieved_passage>& p
   out.reserve(passages.size());
   for (std::size_t i = 0; i < passages.size(); ++i) {
     const auto& p = passages[i];
-    out.push_back({static_cast<int>(i + 1), p.document_id, p.title, p.source_uri, p.ordinal, p.score,
-                   snippet_of(p.content)});
+    out.push_back({static_cast<int>(i + 1), p.document_id, p.title, p.source_uri, p.ordinal,
+                   p.score, snippet_of(p.content)});
   }
   return out;
 }
@@ -114,10 +115,12 @@ json completion_object(const completion_meta& m, std::string_view content,
           {"created", m.created},
           {"model", m.model},
           {"system_fingerprint", nullptr},
-          {"choices", json::array({{{"index", 0},
-                                    {"message", {{"role", "assistant"}, {"content", content}, {"refusal", nullptr}}},
-                                    {"logprobs", nullptr},
-                                    {"finish_reason", finish_reason}}})},
+          {"choices",
+           json::array(
+               {{{"index", 0},
+                 {"message", {{"role", "assistant"}, {"content", content}, {"refusal", nullptr}}},
+                 {"logprobs", nullptr},
+                 {"finish_reason", finish_reason}}})},
           {"usage", usage_json(u)},
           {"citations", citations_json(citations)}};
 }

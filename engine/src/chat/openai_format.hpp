@@ -18,18 +18,18 @@
 namespace parley::chat {
 
 struct completion_meta {
-  std::string id;        // "chatcmpl-..."
+  std::string id;  // "chatcmpl-..."
   std::int64_t created = 0;
-  std::string model;     // what the client asked for: the agent code
+  std::string model;           // what the client asked for: the agent code
   bool include_usage = false;  // streams carry "usage": null until the usage chunk
 };
 
 struct citation {
-  int index = 0;         // the [n] in the answer
+  int index = 0;  // the [n] in the answer
   std::string document_id;
   std::string title;
   std::string source_uri;
-  int chunk = 0;         // the chunk's position in its document
+  int chunk = 0;  // the chunk's position in its document
   double score = 0;
   std::string snippet;
 };

@@ -66,10 +66,11 @@ std::string context_block(const std::vector<rag::retrieved_passage>& passages) {
 }  // namespace
 
 std::vector<llm::message> build_prompt(const prompt_input& in) {
-  std::string system = in.persona.empty()
-                           ? "You are " + (in.agent_name.empty() ? std::string("an assistant") : in.agent_name) +
-                                 ", answering questions from a knowledge base."
-                           : in.persona;
+  std::string system =
+      in.persona.empty()
+          ? "You are " + (in.agent_name.empty() ? std::string("an assistant") : in.agent_name) +
+                ", answering questions from a knowledge base."
+          : in.persona;
   for (const auto& extra : in.instructions) {
     if (!extra.empty()) system += "\n\nInstructions from the application:\n" + extra;
   }

@@ -19,11 +19,11 @@ namespace parley::chat {
 inline constexpr std::size_t history_window = 10;
 
 struct prompt_input {
-  std::string persona;                          // the persona's system prompt; may be empty
-  std::string agent_name;                       // used when there is no persona
-  std::vector<std::string> instructions;        // system messages the client sent
-  std::vector<rag::retrieved_passage> passages; // [1] is passages[0]
-  std::vector<llm::message> history;            // earlier turns, oldest first
+  std::string persona;                           // the persona's system prompt; may be empty
+  std::string agent_name;                        // used when there is no persona
+  std::vector<std::string> instructions;         // system messages the client sent
+  std::vector<rag::retrieved_passage> passages;  // [1] is passages[0]
+  std::vector<llm::message> history;             // earlier turns, oldest first
   std::string question;
 };
 

@@ -9,8 +9,8 @@ namespace parley::chat {
 
 namespace {
 
-using nlohmann::json;
 using http::api_error;
+using nlohmann::json;
 
 constexpr std::size_t max_messages = 256;
 constexpr std::size_t max_model_length = 64;
@@ -76,7 +76,8 @@ chat_message parse_message(const json& m, std::size_t index) {
   } else if (r == "assistant") {
     out.role = message_role::assistant;
   } else if (r == "tool" || r == "function") {
-    throw api_error::bad_request("unsupported_role", "Tool and function messages are not supported.");
+    throw api_error::bad_request("unsupported_role",
+                                 "Tool and function messages are not supported.");
   } else {
     throw invalid_value(field + ".role", "must be one of system, developer, user, assistant");
   }
@@ -108,13 +109,16 @@ chat_request parse_chat_request(const json& body) {
   }
   if (!messages->is_array()) throw invalid("messages", "an array");
   if (messages->empty()) throw invalid_value("messages", "must contain at least one message");
-  if (messages->size() > max_messages) throw invalid_value("messages", "has more than 256 messages");
-  for (std::size_t i = 0; i < messages->size(); ++i) req.messages.push_back(parse_message((*messages)[i], i));
+  if (messages->size() > max_messages)
+    throw invalid_value("messages", "has more than 256 messages");
+  for (std::size_t i = 0; i < messages->size(); ++i)
+    req.messages.push_back(parse_message((*messages)[i], i));
   if (req.messages.back().role != message_role::user) {
     throw invalid_value("messages", "must end with a user message");
   }
   const auto& question = req.messages.back().content;
-  if (std::all_of(question.begin(), question.end(), [](unsigned char c) { return std::isspace(c); })) {
+  if (std::all_of(question.begin(), question.end(),
+                  [](unsigned char c) { return std::isspace(c); })) {
     throw invalid_value("messages", "must end with a non-empty user message");
   }
 
@@ -153,13 +157,15 @@ chat_request parse_chat_request(const json& body) {
   if (const auto* u = optional_field(body, "user")) {
     if (!u->is_string()) throw invalid("user", "a string");
     req.user = u->get<std::string>();
-    if (req.user->size() > max_user_length) throw invalid_value("user", "must be at most 256 characters");
+    if (req.user->size() > max_user_length)
+      throw invalid_value("user", "must be at most 256 characters");
   }
   if (const auto* s = optional_field(body, "session_id")) {
     if (!s->is_string()) throw invalid("session_id", "a string");
     auto id = s->get<std::string>();
     if (!is_uuid(id)) throw invalid_value("session_id", "must be a session id (a UUID)");
-    std::transform(id.begin(), id.end(), id.begin(), [](unsigned char c) { return std::tolower(c); });
+    std::transform(id.begin(), id.end(), id.begin(),
+                   [](unsigned char c) { return std::tolower(c); });
     req.session_id = std::move(id);
   }
   return req;

@@ -22,14 +22,14 @@ struct chat_message {
 };
 
 struct chat_request {
-  std::string model;                       // the agent code
-  std::vector<chat_message> messages;      // the last one is the user's question
+  std::string model;                   // the agent code
+  std::vector<chat_message> messages;  // the last one is the user's question
   bool stream = false;
-  bool include_usage = false;              // stream_options.include_usage
+  bool include_usage = false;  // stream_options.include_usage
   std::optional<double> temperature;
   std::optional<std::int64_t> max_tokens;  // max_tokens or max_completion_tokens
   std::optional<std::string> user;
-  std::optional<std::string> session_id;   // extension: continue a stored session (lowercase)
+  std::optional<std::string> session_id;  // extension: continue a stored session (lowercase)
 };
 
 // Throws http::api_error (400 invalid_request_error) naming the offending field.

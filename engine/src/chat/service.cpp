@@ -9,6 +9,7 @@
 #include "chat/openai_format.hpp"
 #include "chat/prompt.hpp"
 #include "http/api_error.hpp"
+#include "llm/curl_multi.hpp"
 #include "llm/extractive_provider.hpp"
 #include "llm/openai_provider.hpp"
 #include "obs/log.hpp"
@@ -36,13 +37,15 @@ struct agent_settings {
   rag::retrieval_options retrieval;
 };
 
-agent_settings read_agent_settings(const store::agent& a, const config::retrieval_config& defaults) {
+agent_settings read_agent_settings(const store::agent& a,
+                                   const config::retrieval_config& defaults) {
   agent_settings s;
   s.retrieval.top_k = defaults.top_k;
   s.retrieval.min_score = defaults.min_score;
   const auto m = json::parse(a.model_settings, nullptr, false);
   if (m.is_object()) {
-    if (const auto v = m.find("model"); v != m.end() && v->is_string() && !v->get<std::string>().empty()) {
+    if (const auto v = m.find("model");
+        v != m.end() && v->is_string() && !v->get<std::string>().empty()) {
       s.model = v->get<std::string>();
     }
     if (const auto v = m.find("temperature"); v != m.end() && v->is_number()) {
@@ -55,7 +58,8 @@ agent_settings read_agent_settings(const store::agent& a, const config::retrieva
   const auto r = json::parse(a.retrieval_settings, nullptr, false);
   if (r.is_object()) {
     if (const auto v = r.find("top_k"); v != r.end() && v->is_number_integer()) {
-      if (const auto k = v->get<std::int64_t>(); k >= 1 && k <= static_cast<std::int64_t>(max_top_k)) {
+      if (const auto k = v->get<std::int64_t>();
+          k >= 1 && k <= static_cast<std::int64_t>(max_top_k)) {
         s.retrieval.top_k = static_cast<std::size_t>(k);
       }
     }
@@ -68,9 +72,12 @@ agent_settings read_agent_settings(const store::agent& a, const config::retrieva
 
 llm::role to_llm_role(message_role r) {
   switch (r) {
-    case message_role::system: return llm::role::system;
-    case message_role::assistant: return llm::role::assistant;
-    case message_role::user: return llm::role::user;
+    case message_role::system:
+      return llm::role::system;
+    case message_role::assistant:
+      return llm::role::assistant;
+    case message_role::user:
+      return llm::role::user;
   }
   return llm::role::user;
 }
@@ -95,17 +102,20 @@ struct service::prepared {
   std::vector<rag::retrieved_passage> passages;
 };
 
-// One LLM call, as persistence and logging need it.
+// One LLM call: the request, and what the response and persistence need.
 struct service::call {
   std::string request_id;
+  std::string tenant_id;
   std::string session_id;
-  std::string agent_code;
+  completion_meta meta;
   std::string model;
   bool stream = false;
   std::vector<citation> citations;
   std::vector<llm::message> prompt;
+  llm::generation_request request;  // moved into the provider when the call starts
 };
 
+// What one generation produced, filled in as its events arrive.
 struct service::outcome {
   std::string content;
   std::string status = "ok";  // ok | error | cancelled
@@ -115,6 +125,41 @@ struct service::outcome {
   bool usage_estimated = false;
   std::optional<std::int64_t> ttft_ms;
   std::int64_t latency_ms = 0;
+  clock::time_point started = clock::now();
+
+  void add(const llm::token_event& t) {
+    if (!ttft_ms) ttft_ms = ms_since(started);
+    content += t.text;
+  }
+
+  // The generation's last event; usage the provider did not report is estimated.
+  void conclude(const llm::event& e, const std::vector<llm::message>& prompt) {
+    if (const auto* done = std::get_if<llm::done_event>(&e)) {
+      finish_reason = done->finish_reason;
+      if (done->usage) usage = *done->usage;
+      usage_estimated = !done->usage;
+    } else {
+      const auto& failure = std::get<llm::error_event>(e);
+      status = "error";
+      error = failure.message;
+      usage_estimated = failure.reached_provider;  // else nothing was spent: zero usage
+    }
+    if (usage_estimated) usage = estimate(prompt);
+    latency_ms = ms_since(started);
+  }
+
+  // The client went away before the end.
+  void cancel(const std::vector<llm::message>& prompt) {
+    status = "cancelled";
+    error.reset();
+    usage = estimate(prompt);
+    usage_estimated = true;
+    latency_ms = ms_since(started);
+  }
+
+  llm::usage estimate(const std::vector<llm::message>& prompt) const {
+    return {llm::estimate_prompt_tokens(prompt), llm::estimate_tokens(content)};
+  }
 };
 
 service::service(asio::io_context& io, store::database& db, const config::config& cfg,
@@ -154,8 +199,8 @@ service::prepared service::prepare(store::transaction& tx, const std::string& te
   if (req.session_id) {
     const auto s = store::find_session(tx, *req.session_id);  // RLS: this tenant's only
     if (!s || s->agent_id != agent->id) {
-      throw http::api_error::not_found("session_not_found",
-                                       "No session '" + *req.session_id + "' for model '" + req.model + "'.");
+      throw http::api_error::not_found("session_not_found", "No session '" + *req.session_id +
+                                                                "' for model '" + req.model + "'.");
     }
     p.session_id = s->id;
     p.history = store::recent_messages(tx, p.session_id, static_cast<int>(history_window));
@@ -182,7 +227,9 @@ service::prepared service::prepare(store::transaction& tx, const std::string& te
 asio::awaitable<void> service::complete(http::request& req, http::responder& res) {
   const auto creq = parse_chat_request(http::parse_json_body(req));
   const std::string tenant_id = req.identity.tenant_id;  // only from the verified context
-  auto run = [this, tenant_id, creq](store::transaction& tx) { return prepare(tx, tenant_id, creq); };
+  auto run = [this, tenant_id, creq](store::transaction& tx) {
+    return prepare(tx, tenant_id, creq);
+  };
   const auto p = co_await db_.async_tenant(tenant_id, std::move(run));
   if (p.passages.empty()) {
     co_await answer_refusal(req, res, creq, p);
@@ -222,18 +269,18 @@ asio::awaitable<void> service::answer_refusal(http::request& req, http::responde
   co_await writer.finish();
 }
 
-asio::awaitable<void> service::answer_generated(http::request& req, http::responder& res,
-                                                const chat_request& creq, const prepared& p) {
-  const std::string tenant_id = req.identity.tenant_id;
-  const completion_meta meta{new_completion_id(), unix_now(), creq.model, creq.include_usage};
-
+service::call service::make_call(const http::request& req, const chat_request& creq,
+                                 const prepared& p) const {
   prompt_input in;
   in.persona = p.agent.persona_prompt.value_or("");
   in.agent_name = p.agent.name;
   in.passages = p.passages;
   for (const auto& m : p.history) {
-    in.history.push_back({m.role == "assistant" ? llm::role::assistant : llm::role::user, m.content});
+    in.history.push_back(
+        {m.role == "assistant" ? llm::role::assistant : llm::role::user, m.content});
   }
+  // The client's own earlier messages follow the stored ones; its system messages
+  // become instructions placed under the persona, never above the grounding rules.
   for (std::size_t i = 0; i + 1 < creq.messages.size(); ++i) {
     const auto& m = creq.messages[i];
     if (m.role == message_role::system) {
@@ -246,117 +293,112 @@ asio::awaitable<void> service::answer_generated(http::request& req, http::respon
 
   call c;
   c.request_id = req.identity.request_id;
+  c.tenant_id = req.identity.tenant_id;
   c.session_id = p.session_id;
-  c.agent_code = creq.model;
+  c.meta = {new_completion_id(), unix_now(), creq.model, creq.include_usage};
   c.model = multi_ ? p.settings.model.value_or(default_model_) : default_model_;
   c.stream = creq.stream;
   c.citations = citations_for(p.passages);
   c.prompt = build_prompt(in);
+
+  c.request.messages = c.prompt;
+  c.request.model = c.model;
+  c.request.temperature = creq.temperature ? creq.temperature : p.settings.temperature;
+  c.request.max_tokens = creq.max_tokens ? creq.max_tokens : p.settings.max_tokens;
+  c.request.question = in.question;
+  for (const auto& passage : p.passages)
+    c.request.sources.push_back({passage.title, passage.content});
+  return c;
+}
+
+asio::awaitable<void> service::answer_generated(http::request& req, http::responder& res,
+                                                const chat_request& creq, const prepared& p) {
+  auto c = make_call(req, creq, p);
   if (obs::prompts_enabled()) {
     json messages = json::array();
-    for (const auto& m : c.prompt) messages.push_back({{"role", llm::to_string(m.role)}, {"content", m.content}});
-    obs::info("chat_prompt", {{"request_id", c.request_id}, {"tenant_id", tenant_id}, {"messages", messages}});
+    for (const auto& m : c.prompt)
+      messages.push_back({{"role", llm::to_string(m.role)}, {"content", m.content}});
+    obs::info("chat_prompt",
+              {{"request_id", c.request_id}, {"tenant_id", c.tenant_id}, {"messages", messages}});
   }
-
-  llm::generation_request greq;
-  greq.messages = c.prompt;
-  greq.model = c.model;
-  greq.temperature = creq.temperature ? creq.temperature : p.settings.temperature;
-  greq.max_tokens = creq.max_tokens ? creq.max_tokens : p.settings.max_tokens;
-  greq.question = in.question;
-  for (const auto& passage : p.passages) greq.sources.push_back({passage.title, passage.content});
-
-  const auto heartbeat = std::chrono::milliseconds(cfg_.llm.heartbeat_ms);
-  const auto started = clock::now();
-  const std::shared_ptr<llm::generation> gen =
-      provider_->start(std::move(greq), co_await asio::this_coro::executor);
   outcome o;
-  // Applies a final event to the outcome; usage we were not told is estimated.
-  const auto conclude = [&](const llm::event& e) {
-    if (const auto* done = std::get_if<llm::done_event>(&e)) {
-      o.finish_reason = done->finish_reason;
-      if (done->usage) o.usage = *done->usage;
-      o.usage_estimated = !done->usage;
-    } else {
-      o.status = "error";
-      o.error = std::get<llm::error_event>(e).message;
-      o.usage_estimated = true;
-    }
-    if (o.usage_estimated) {
-      o.usage = {llm::estimate_prompt_tokens(c.prompt), llm::estimate_tokens(o.content)};
-    }
-    o.latency_ms = ms_since(started);
-  };
-  const auto on_token = [&](const llm::token_event& t) {
-    if (!o.ttft_ms) o.ttft_ms = ms_since(started);
-    o.content += t.text;
-  };
-
-  if (!creq.stream) {
-    for (;;) {
-      const auto e = co_await gen->next(heartbeat);
-      if (!e) continue;
-      if (const auto* t = std::get_if<llm::token_event>(&*e)) {
-        on_token(*t);
-        continue;
-      }
-      conclude(*e);
-      break;
-    }
-    co_await persist(tenant_id, c, o);
-    if (o.status != "ok") throw http::api_error::upstream(*o.error);
-    auto response = http::response::json(
-        completion_object(meta, o.content, o.finish_reason, o.usage, c.citations));
-    response.headers.push_back({std::string(session_header), p.session_id});
-    co_await res.send(std::move(response));
-    co_return;
+  const std::shared_ptr<llm::generation> gen =
+      provider_->start(std::move(c.request), co_await asio::this_coro::executor);
+  if (c.stream) {
+    co_await stream_answer(res, c, gen, o);
+  } else {
+    co_await whole_answer(res, c, *gen, o);
   }
+}
 
+asio::awaitable<void> service::whole_answer(http::responder& res, const call& c,
+                                            llm::generation& gen, outcome& o) {
+  const auto wait = std::chrono::milliseconds(cfg_.llm.heartbeat_ms);
+  for (;;) {
+    const auto e = co_await gen.next(wait);
+    if (!e) continue;
+    if (const auto* t = std::get_if<llm::token_event>(&*e)) {
+      o.add(*t);
+      continue;
+    }
+    o.conclude(*e, c.prompt);
+    break;
+  }
+  co_await persist(c, o);
+  if (o.status != "ok") throw http::api_error::upstream(*o.error);
+  auto response = http::response::json(
+      completion_object(c.meta, o.content, o.finish_reason, o.usage, c.citations));
+  response.headers.push_back({std::string(session_header), c.session_id});
+  co_await res.send(std::move(response));
+}
+
+asio::awaitable<void> service::stream_answer(http::responder& res, const call& c,
+                                             std::shared_ptr<llm::generation> generation,
+                                             outcome& o) {
+  auto& gen = *generation;
+  const auto heartbeat = std::chrono::milliseconds(cfg_.llm.heartbeat_ms);
   // Headers go out with the first event, or after one heartbeat interval with none:
   // an upstream that fails at once still gets a plain HTTP 502.
-  auto pending = co_await gen->next(heartbeat);
+  auto pending = co_await gen.next(heartbeat);
   if (pending && std::holds_alternative<llm::error_event>(*pending)) {
-    conclude(*pending);
-    co_await persist(tenant_id, c, o);
+    o.conclude(*pending, c.prompt);
+    co_await persist(c, o);
     throw http::api_error::upstream(*o.error);
   }
   http::sse_options options;
   options.heartbeat = heartbeat;
-  options.headers.push_back({std::string(session_header), p.session_id});
+  options.headers.push_back({std::string(session_header), c.session_id});
   auto& writer = (co_await res.start_sse(std::move(options))).get();
-  const std::weak_ptr<llm::generation> weak = gen;
-  writer.on_client_gone([weak] {
-    if (const auto g = weak.lock()) g->cancel();  // nobody pays for tokens nobody reads
+  // Nobody pays for tokens nobody reads. The writer may outlive the generation,
+  // hence the weak reference.
+  writer.on_client_gone([weak = std::weak_ptr<llm::generation>(generation)] {
+    if (const auto g = weak.lock()) g->cancel();
   });
 
   bool client_ok = true;
   if (!pending) client_ok = co_await writer.write(": ping\n\n");
-  if (client_ok) client_ok = co_await writer.write(sse_data(role_chunk(meta)));
+  if (client_ok) client_ok = co_await writer.write(sse_data(role_chunk(c.meta)));
   bool ended = false;
   while (client_ok && !ended) {
-    if (!pending) pending = co_await gen->next(heartbeat);
+    if (!pending) pending = co_await gen.next(heartbeat);
     if (!pending) continue;  // the writer sends the heartbeat comments
     const auto e = std::move(*pending);
     pending.reset();
     if (const auto* t = std::get_if<llm::token_event>(&e)) {
-      on_token(*t);
-      client_ok = co_await writer.write(sse_data(content_chunk(meta, t->text)));
+      o.add(*t);
+      client_ok = co_await writer.write(sse_data(content_chunk(c.meta, t->text)));
       continue;
     }
-    conclude(e);
+    o.conclude(e, c.prompt);
     ended = true;
   }
   if (!ended || writer.client_gone()) {
-    gen->cancel();
-    o.status = "cancelled";
-    o.error.reset();
-    o.usage = {llm::estimate_prompt_tokens(c.prompt), llm::estimate_tokens(o.content)};
-    o.usage_estimated = true;
-    o.latency_ms = ms_since(started);
+    gen.cancel();
+    o.cancel(c.prompt);
   }
 
   try {
-    co_await persist(tenant_id, c, o);
+    co_await persist(c, o);
   } catch (const std::exception& e) {
     obs::error("chat_persist_failed", {{"request_id", c.request_id}, {"error", e.what()}});
     if (o.status == "ok") {
@@ -366,8 +408,8 @@ asio::awaitable<void> service::answer_generated(http::request& req, http::respon
     }
   }
   if (o.status == "ok") {
-    std::vector<std::string> frames{sse_data(final_chunk(meta, o.finish_reason, c.citations))};
-    if (creq.include_usage) frames.push_back(sse_data(usage_chunk(meta, o.usage)));
+    std::vector<std::string> frames{sse_data(final_chunk(c.meta, o.finish_reason, c.citations))};
+    if (c.meta.include_usage) frames.push_back(sse_data(usage_chunk(c.meta, o.usage)));
     frames.emplace_back(sse_done);
     for (auto& frame : frames) {
       if (!co_await writer.write(std::move(frame))) break;
@@ -379,7 +421,8 @@ asio::awaitable<void> service::answer_generated(http::request& req, http::respon
   co_await writer.finish();
 }
 
-asio::awaitable<void> service::persist(const std::string& tenant_id, const call& c, const outcome& o) {
+asio::awaitable<void> service::persist(const call& c, const outcome& o) {
+  const auto& tenant_id = c.tenant_id;
   std::optional<double> unit_prompt;
   std::optional<double> unit_completion;
   std::optional<double> cost;
@@ -390,11 +433,20 @@ asio::awaitable<void> service::persist(const std::string& tenant_id, const call&
             static_cast<double>(o.usage.completion_tokens) * price->second.completion_per_1k) /
            1000.0;
   }
-  store::llm_request_row row{c.session_id,  std::nullopt,   std::string(provider_->name()),
-                             c.model,       o.usage.prompt_tokens, o.usage.completion_tokens,
-                             o.usage_estimated, unit_prompt, unit_completion,
-                             cost,          o.latency_ms,   o.ttft_ms,
-                             o.status,      o.error};
+  store::llm_request_row row{c.session_id,
+                             std::nullopt,
+                             std::string(provider_->name()),
+                             c.model,
+                             o.usage.prompt_tokens,
+                             o.usage.completion_tokens,
+                             o.usage_estimated,
+                             unit_prompt,
+                             unit_completion,
+                             cost,
+                             o.latency_ms,
+                             o.ttft_ms,
+                             o.status,
+                             o.error};
   std::string metadata;
   if (!o.content.empty()) {
     metadata = obs::dump({{"citations", citations_json(c.citations)},
@@ -405,7 +457,8 @@ asio::awaitable<void> service::persist(const std::string& tenant_id, const call&
                      session = c.session_id](store::transaction& tx) mutable {
     // A partial answer (error, cancel) is kept too: it is what the user saw.
     if (!content.empty()) {
-      row.message_id = store::insert_message(tx, tenant_id, session, "assistant", content, metadata);
+      row.message_id =
+          store::insert_message(tx, tenant_id, session, "assistant", content, metadata);
     }
     store::insert_llm_request(tx, tenant_id, row);
     store::touch_session(tx, session);
@@ -414,7 +467,7 @@ asio::awaitable<void> service::persist(const std::string& tenant_id, const call&
   obs::info("chat_completion", {{"request_id", c.request_id},
                                 {"tenant_id", tenant_id},
                                 {"session_id", c.session_id},
-                                {"agent", c.agent_code},
+                                {"agent", c.meta.model},
                                 {"provider", provider_->name()},
                                 {"model", c.model},
                                 {"status", o.status},

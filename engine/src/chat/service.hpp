@@ -22,14 +22,17 @@
 #include "chat/request.hpp"
 #include "config/config.hpp"
 #include "http/route.hpp"
-#include "llm/curl_multi.hpp"
 #include "llm/provider.hpp"
 #include "rag/index_cache.hpp"
+
+namespace parley::llm {
+class curl_multi;
+}
 
 namespace parley::store {
 class database;
 class transaction;
-}
+}  // namespace parley::store
 
 namespace parley::chat {
 
@@ -55,11 +58,17 @@ class service {
   struct call;
 
   prepared prepare(store::transaction& tx, const std::string& tenant_id, const chat_request& req);
-  asio::awaitable<void> answer_refusal(http::request& req, http::responder& res, const chat_request& creq,
-                                       const prepared& p);
+  asio::awaitable<void> answer_refusal(http::request& req, http::responder& res,
+                                       const chat_request& creq, const prepared& p);
   asio::awaitable<void> answer_generated(http::request& req, http::responder& res,
                                          const chat_request& creq, const prepared& p);
-  asio::awaitable<void> persist(const std::string& tenant_id, const call& c, const outcome& o);
+  call make_call(const http::request& req, const chat_request& creq, const prepared& p) const;
+  asio::awaitable<void> whole_answer(http::responder& res, const call& c, llm::generation& gen,
+                                     outcome& o);
+  asio::awaitable<void> stream_answer(http::responder& res, const call& c,
+                                      std::shared_ptr<llm::generation> generation, outcome& o);
+  // Stores the assistant message and the llm_requests row, then logs the call.
+  asio::awaitable<void> persist(const call& c, const outcome& o);
 
   store::database& db_;
   const config::config& cfg_;

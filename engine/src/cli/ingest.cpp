@@ -61,18 +61,21 @@ std::vector<source_file> collect(const std::vector<std::string>& args) {
     const fs::path root(arg);
     std::error_code ec;
     const auto status = fs::status(root, ec);
-    if (ec || !fs::exists(status)) throw command_error("path_not_found", "no such file or folder: " + arg);
+    if (ec || !fs::exists(status))
+      throw command_error("path_not_found", "no such file or folder: " + arg);
     if (fs::is_regular_file(status)) {
       out.push_back({root, root.filename().string()});
       continue;
     }
-    if (!fs::is_directory(status)) throw command_error("path_invalid", "not a file or folder: " + arg);
+    if (!fs::is_directory(status))
+      throw command_error("path_invalid", "not a file or folder: " + arg);
     // Names start at the folder itself: "handbook/leave.md".
     auto absolute = fs::absolute(root).lexically_normal();
     if (!absolute.has_filename()) absolute = absolute.parent_path();
     const auto folder = absolute.filename();
     std::vector<source_file> found;
-    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+    for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator();
+         ++it) {
       if (hidden(it->path())) {
         if (it->is_directory()) it.disable_recursion_pending();
         continue;
@@ -164,7 +167,8 @@ class ingester {
 std::string progress_line(std::size_t n, std::size_t total, const document_result& r) {
   if (r.status == "failed") return fmt::format("[{}/{}] {}  failed: {}", n, total, r.name, r.error);
   if (r.status == "duplicate") return fmt::format("[{}/{}] {}  already stored", n, total, r.name);
-  return fmt::format("[{}/{}] {}  {} chunk{}", n, total, r.name, r.chunks, r.chunks == 1 ? "" : "s");
+  return fmt::format("[{}/{}] {}  {} chunk{}", n, total, r.name, r.chunks,
+                     r.chunks == 1 ? "" : "s");
 }
 
 }  // namespace
@@ -180,9 +184,10 @@ int ingest(const invocation& inv) {
   const auto cfg = load_config(inv);
   store::database db(cfg.database.dsn, 1);
   const auto tenant = require_tenant(db, slug);
-  const auto agent =
-      db.with_tenant(tenant.id, [&](store::transaction& tx) { return store::find_agent(tx, code); });
-  if (!agent) throw command_error("agent_not_found", "tenant '" + slug + "' has no agent '" + code + "'");
+  const auto agent = db.with_tenant(
+      tenant.id, [&](store::transaction& tx) { return store::find_agent(tx, code); });
+  if (!agent)
+    throw command_error("agent_not_found", "tenant '" + slug + "' has no agent '" + code + "'");
 
   ingester in(db, tenant, *agent, cfg.retrieval);
   const bool show_progress = isatty(STDERR_FILENO) != 0;
@@ -211,8 +216,9 @@ int ingest(const invocation& inv) {
     documents.push_back(std::move(d));
     if (!show_progress) human += progress_line(i + 1, results.size(), r) + "\n";
   }
-  human += fmt::format("{} ingested ({} chunk{}), {} already stored, {} failed for agent {} of tenant {}",
-                       ingested, chunks, chunks == 1 ? "" : "s", duplicates, failed, code, slug);
+  human += fmt::format(
+      "{} ingested ({} chunk{}), {} already stored, {} failed for agent {} of tenant {}", ingested,
+      chunks, chunks == 1 ? "" : "s", duplicates, failed, code, slug);
   inv.out.result({{"tenant", slug},
                   {"agent", code},
                   {"documents", documents},

@@ -1,7 +1,7 @@
 #include "llm/curl_multi.hpp"
 
-#include <boost/asio/post.hpp>
 #include <poll.h>
+#include <boost/asio/post.hpp>
 
 #include <chrono>
 #include <mutex>

@@ -20,11 +20,11 @@
 
 #include <utility>  // before Asio under g++ 12 / Boost 1.74
 
+#include <curl/curl.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
-#include <curl/curl.h>
 
 #include <cstdint>
 #include <functional>

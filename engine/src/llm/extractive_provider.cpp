@@ -81,7 +81,8 @@ std::pair<std::string, std::size_t> quote(std::string_view text,
     std::erase_if(all, [](const std::string& x) { return !is_statement(x); });
   }
   std::vector<std::pair<std::size_t, std::size_t>> scored;  // (score, position)
-  for (std::size_t i = 0; i < all.size(); ++i) scored.emplace_back(overlap(all[i], question_terms), i);
+  for (std::size_t i = 0; i < all.size(); ++i)
+    scored.emplace_back(overlap(all[i], question_terms), i);
   std::stable_sort(scored.begin(), scored.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });
   if (scored.empty()) return {"", 0};
@@ -138,7 +139,8 @@ class extractive_generation final : public generation {
 
 }  // namespace
 
-std::string extractive_answer(std::string_view question, const std::vector<source_passage>& sources) {
+std::string extractive_answer(std::string_view question,
+                              const std::vector<source_passage>& sources) {
   const auto q = rag::terms(question);
   const std::set<std::string> question_terms(q.begin(), q.end());
   std::string answer;

@@ -11,7 +11,8 @@
 namespace parley::llm {
 
 // The answer text for `question` from `sources` (exposed for tests).
-std::string extractive_answer(std::string_view question, const std::vector<source_passage>& sources);
+std::string extractive_answer(std::string_view question,
+                              const std::vector<source_passage>& sources);
 
 class extractive_provider final : public provider {
  public:

@@ -37,6 +37,10 @@ std::string describe(CURLcode code, const char* detail) {
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
       return "TLS connection to the LLM provider failed";
+    case CURLE_PARTIAL_FILE:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+      return "the connection to the LLM provider broke off before the answer was complete";
     default:
       break;
   }
@@ -55,8 +59,8 @@ std::size_t event_bytes(const event& e) {
 // touched from both; the rest only on the multi's strand.
 class openai_stream : public std::enable_shared_from_this<openai_stream> {
  public:
-  openai_stream(curl_multi& multi, openai_settings settings,
-                asio::any_io_executor consumer, generation_request request)
+  openai_stream(curl_multi& multi, openai_settings settings, asio::any_io_executor consumer,
+                generation_request request)
       : multi_(multi),
         settings_(std::move(settings)),
         consumer_(std::move(consumer)),
@@ -77,7 +81,8 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
 
   asio::awaitable<std::optional<event>> next(std::chrono::milliseconds max_wait) {
     // Clamped so that "wait as long as it takes" callers cannot overflow the clock.
-    const auto deadline = clock::now() + std::min<std::chrono::milliseconds>(max_wait, std::chrono::hours(24));
+    const auto deadline =
+        clock::now() + std::min<std::chrono::milliseconds>(max_wait, std::chrono::hours(24));
     for (;;) {
       std::optional<event> out;
       bool resume = false;
@@ -195,7 +200,8 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
     last_activity_ = clock::now();
     if (status_ >= 400) {
       // Keep the start of the error body for the message; it is not a stream.
-      error_body_.append(data.substr(0, max_error_body_bytes - std::min(max_error_body_bytes, error_body_.size())));
+      error_body_.append(data.substr(
+          0, max_error_body_bytes - std::min(max_error_body_bytes, error_body_.size())));
       return size;
     }
     {
@@ -249,7 +255,11 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
     if (!failure_.empty()) {
       finish(error_event{failure_});
     } else if (code != CURLE_OK) {
-      finish(error_event{describe(code, error_buffer_)});
+      // Only a connect timeout is set, so a timeout here is one too.
+      const bool reached = code != CURLE_COULDNT_CONNECT && code != CURLE_COULDNT_RESOLVE_HOST &&
+                           code != CURLE_OPERATION_TIMEDOUT && code != CURLE_SSL_CONNECT_ERROR &&
+                           code != CURLE_PEER_FAILED_VERIFICATION;
+      finish(error_event{describe(code, error_buffer_), reached});
     } else if (status >= 400) {
       auto message = "the LLM provider answered HTTP " + std::to_string(status);
       if (const auto detail = openai_error_message(error_body_)) message += ": " + *detail;
@@ -284,8 +294,9 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
     }
     multi_.remove(easy_);
     active_ = false;
-    finish(error_event{got_token_ ? "the LLM provider stopped sending (idle timeout)"
-                                  : "the LLM provider sent no answer in time (first-token timeout)"});
+    finish(error_event{got_token_
+                           ? "the LLM provider stopped sending (idle timeout)"
+                           : "the LLM provider sent no answer in time (first-token timeout)"});
   }
 
   void unpause() {
@@ -328,8 +339,8 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
   curl_multi& multi_;
   const openai_settings settings_;  // a copy: a stream may outlive its provider at shutdown
   asio::any_io_executor consumer_;
-  asio::steady_timer wake_;       // consumer strand only
-  asio::steady_timer deadline_;   // multi strand only
+  asio::steady_timer wake_;      // consumer strand only
+  asio::steady_timer deadline_;  // multi strand only
 
   // multi strand only
   std::string body_;
@@ -353,8 +364,8 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
   std::mutex mutex_;
   std::deque<event> queue_;
   std::size_t queued_bytes_ = 0;
-  bool waiting_ = false;    // the consumer is parked in next()
-  bool paused_ = false;     // the transfer is paused until the queue drains
+  bool waiting_ = false;  // the consumer is parked in next()
+  bool paused_ = false;   // the transfer is paused until the queue drains
   bool cancelled_ = false;
   bool ended_ = false;
 };
@@ -452,8 +463,8 @@ openai_provider::openai_provider(curl_multi& multi, openai_settings settings)
 
 std::unique_ptr<generation> openai_provider::start(generation_request request,
                                                    asio::any_io_executor consumer) {
-  auto stream = std::make_shared<openai_stream>(multi_, settings_, std::move(consumer),
-                                                std::move(request));
+  auto stream =
+      std::make_shared<openai_stream>(multi_, settings_, std::move(consumer), std::move(request));
   stream->launch();
   return std::make_unique<openai_generation>(std::move(stream));
 }

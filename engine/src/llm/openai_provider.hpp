@@ -37,7 +37,7 @@ struct openai_chunk {
   std::string content;                       // choices[0].delta.content
   std::optional<std::string> finish_reason;  // choices[0].finish_reason
   std::optional<llm::usage> usage;
-  std::optional<std::string> error;          // an in-stream {"error":{...}}
+  std::optional<std::string> error;  // an in-stream {"error":{...}}
 };
 
 // Parses one payload; nullopt if it is not a JSON object.

@@ -6,9 +6,12 @@ namespace parley::llm {
 
 std::string_view to_string(role r) noexcept {
   switch (r) {
-    case role::system: return "system";
-    case role::user: return "user";
-    case role::assistant: return "assistant";
+    case role::system:
+      return "system";
+    case role::user:
+      return "user";
+    case role::assistant:
+      return "assistant";
   }
   return "user";
 }

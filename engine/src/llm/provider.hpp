@@ -42,7 +42,7 @@ struct source_passage {
 };
 
 struct generation_request {
-  std::vector<message> messages;      // the complete prompt
+  std::vector<message> messages;  // the complete prompt
   std::string model;
   std::optional<double> temperature;
   std::optional<std::int64_t> max_tokens;
@@ -71,6 +71,9 @@ struct done_event {
 // The generation failed (or was cancelled); the message is safe to show a client.
 struct error_event {
   std::string message;
+  // False when the request never reached the provider (no connection): nothing
+  // can have been billed, so nothing is estimated.
+  bool reached_provider = true;
 };
 
 using event = std::variant<token_event, done_event, error_event>;

@@ -12,7 +12,7 @@
 namespace parley::rag {
 
 struct text_chunk {
-  std::string content;          // the original text from the first to the last token
+  std::string content;  // the original text from the first to the last token
   std::size_t token_count = 0;
 };
 

@@ -39,7 +39,9 @@ void refuse_known_binary(std::string_view bytes) {
       {"GIF8", "images are not supported"},
       {"\xFF\xD8\xFF", "images are not supported"},
       {"\x1F\x8B", "compressed files are not supported"},
-      {"\x7F" "ELF", "executables are not supported"},
+      {"\x7F"
+       "ELF",
+       "executables are not supported"},
   }};
   for (const auto& m : magics) {
     if (bytes.starts_with(m.prefix)) throw extract_error(std::string(m.what));
@@ -108,7 +110,8 @@ bool is_rule(std::string_view line) {
 bool is_table_separator(std::string_view line) {
   const auto t = trim(line);
   if (t.empty() || t.find('-') == std::string_view::npos) return false;
-  return std::all_of(t.begin(), t.end(), [](char x) { return x == '|' || x == '-' || x == ':' || x == ' '; });
+  return std::all_of(t.begin(), t.end(),
+                     [](char x) { return x == '|' || x == '-' || x == ':' || x == ' '; });
 }
 
 // "[id]: https://..." reference definitions carry only a link target.

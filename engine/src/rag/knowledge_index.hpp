@@ -63,8 +63,8 @@ struct retrieved_passage {
   std::string source_uri;
   int ordinal = 0;
   std::string content;
-  double score = 0;   // fused RRF score: what the ranking is by
-  float cosine = 0;   // 0 for chunks embedded by another model
+  double score = 0;  // fused RRF score: what the ranking is by
+  float cosine = 0;  // 0 for chunks embedded by another model
   float bm25 = 0;
 };
 

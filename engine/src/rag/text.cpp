@@ -41,8 +41,8 @@ decoded decode(std::string_view s, std::size_t pos) noexcept {
 
 bool is_space(char32_t c) noexcept {
   return c == ' ' || (c >= 0x09 && c <= 0x0D) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200B) || c == 0x2028 || c == 0x2029 || c == 0x202F ||
-         c == 0x205F || c == 0x3000 || c == 0xFEFF;
+         (c >= 0x2000 && c <= 0x200B) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+         c == 0x3000 || c == 0xFEFF;
 }
 
 // Punctuation and symbol blocks; everything else outside ASCII counts as a letter.
@@ -51,12 +51,11 @@ bool is_punct(char32_t c) noexcept {
     return !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'));
   }
   if (c >= 0xA1 && c <= 0xBF) return c != 0xAA && c != 0xB5 && c != 0xBA;
-  return c == 0xD7 || c == 0xF7 || (c >= 0x2010 && c <= 0x2027) ||
-         (c >= 0x2030 && c <= 0x205E) || (c >= 0x20A0 && c <= 0x20CF) ||
-         (c >= 0x2100 && c <= 0x2BFF) || (c >= 0x3001 && c <= 0x303F) ||
-         (c >= 0xFF01 && c <= 0xFF0F) || (c >= 0xFF1A && c <= 0xFF20) ||
-         (c >= 0xFF3B && c <= 0xFF40) || (c >= 0xFF5B && c <= 0xFF65) ||
-         (c >= 0x1F000 && c <= 0x1FAFF);
+  return c == 0xD7 || c == 0xF7 || (c >= 0x2010 && c <= 0x2027) || (c >= 0x2030 && c <= 0x205E) ||
+         (c >= 0x20A0 && c <= 0x20CF) || (c >= 0x2100 && c <= 0x2BFF) ||
+         (c >= 0x3001 && c <= 0x303F) || (c >= 0xFF01 && c <= 0xFF0F) ||
+         (c >= 0xFF1A && c <= 0xFF20) || (c >= 0xFF3B && c <= 0xFF40) ||
+         (c >= 0xFF5B && c <= 0xFF65) || (c >= 0x1F000 && c <= 0x1FAFF);
 }
 
 // Scripts written without spaces between words: one token per character.
@@ -95,22 +94,21 @@ void append_utf8(std::string& out, char32_t c) {
 
 // Sorted for binary search.
 constexpr std::array<std::string_view, 127> stopwords = {
-    "a",       "about",   "above",  "after",   "again", "against", "all",     "am",
-    "an",      "and",     "any",    "are",     "as",    "at",      "be",      "because",
-    "been",    "before",  "being",  "below",   "between", "both",  "but",     "by",
-    "can",     "could",   "did",    "do",      "does",  "doing",   "don",     "down",
-    "during",  "each",    "few",    "for",     "from",  "further", "had",     "has",
-    "have",    "having",  "he",     "her",     "here",  "hers",    "herself", "him",
-    "himself", "his",     "how",    "i",       "if",    "in",      "into",    "is",
-    "it",      "its",     "itself", "just",    "me",    "more",    "most",    "my",
-    "myself",  "no",      "nor",    "not",     "now",   "of",      "off",     "on",
-    "once",    "only",    "or",     "other",   "our",   "ours",    "ourselves", "out",
-    "over",    "own",     "s",      "same",    "she",   "should",  "so",      "some",
-    "such",    "t",       "than",   "that",    "the",   "their",   "theirs",  "them",
-    "themselves", "then", "there",  "these",   "they",  "this",    "those",   "through",
-    "to",      "too",     "under",  "until",   "up",    "very",    "was",     "we",
-    "were",    "what",    "when",   "where",   "which", "while",   "who",     "whom",
-    "why",     "will",    "with",   "would",   "you",   "your",    "yours",
+    "a",     "about",   "above",   "after",   "again",   "against", "all",        "am",    "an",
+    "and",   "any",     "are",     "as",      "at",      "be",      "because",    "been",  "before",
+    "being", "below",   "between", "both",    "but",     "by",      "can",        "could", "did",
+    "do",    "does",    "doing",   "don",     "down",    "during",  "each",       "few",   "for",
+    "from",  "further", "had",     "has",     "have",    "having",  "he",         "her",   "here",
+    "hers",  "herself", "him",     "himself", "his",     "how",     "i",          "if",    "in",
+    "into",  "is",      "it",      "its",     "itself",  "just",    "me",         "more",  "most",
+    "my",    "myself",  "no",      "nor",     "not",     "now",     "of",         "off",   "on",
+    "once",  "only",    "or",      "other",   "our",     "ours",    "ourselves",  "out",   "over",
+    "own",   "s",       "same",    "she",     "should",  "so",      "some",       "such",  "t",
+    "than",  "that",    "the",     "their",   "theirs",  "them",    "themselves", "then",  "there",
+    "these", "they",    "this",    "those",   "through", "to",      "too",        "under", "until",
+    "up",    "very",    "was",     "we",      "were",    "what",    "when",       "where", "which",
+    "while", "who",     "whom",    "why",     "will",    "with",    "would",      "you",   "your",
+    "yours",
 };
 static_assert(std::is_sorted(stopwords.begin(), stopwords.end()));
 

@@ -11,11 +11,13 @@ std::optional<session_row> find_session(transaction& tx, std::string_view sessio
 }
 
 std::string create_session(transaction& tx, std::string_view tenant_id, std::string_view agent_id,
-                           std::string_view channel, const std::optional<std::string>& external_user) {
-  return tx.exec(R"sql(
+                           std::string_view channel,
+                           const std::optional<std::string>& external_user) {
+  return tx
+      .exec(R"sql(
       INSERT INTO sessions (tenant_id, agent_id, channel, external_user, is_anonymous)
       VALUES ($1::uuid, $2::uuid, $3, $4, true) RETURNING id)sql",
-                 {tenant_id, agent_id, channel, external_user})
+            {tenant_id, agent_id, channel, external_user})
       .str(0, 0);
 }
 
@@ -23,7 +25,8 @@ void touch_session(transaction& tx, std::string_view session_id) {
   tx.exec("UPDATE sessions SET last_activity_at = now() WHERE id = $1::uuid", {session_id});
 }
 
-std::vector<stored_message> recent_messages(transaction& tx, std::string_view session_id, int limit) {
+std::vector<stored_message> recent_messages(transaction& tx, std::string_view session_id,
+                                            int limit) {
   const auto r = tx.exec(R"sql(
       SELECT role, content FROM (
         SELECT role, content, created_at, id FROM messages
@@ -40,10 +43,11 @@ std::vector<stored_message> recent_messages(transaction& tx, std::string_view se
 std::string insert_message(transaction& tx, std::string_view tenant_id, std::string_view session_id,
                            std::string_view role, std::string_view content,
                            std::string_view metadata_json) {
-  return tx.exec(R"sql(
+  return tx
+      .exec(R"sql(
       INSERT INTO messages (tenant_id, session_id, role, content, metadata)
       VALUES ($1::uuid, $2::uuid, $3, $4, $5::jsonb) RETURNING id)sql",
-                 {tenant_id, session_id, role, content, metadata_json})
+            {tenant_id, session_id, role, content, metadata_json})
       .str(0, 0);
 }
 

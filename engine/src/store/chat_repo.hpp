@@ -23,7 +23,8 @@ std::optional<session_row> find_session(transaction& tx, std::string_view sessio
 
 // A new session; `channel` is "api" or "widget".
 std::string create_session(transaction& tx, std::string_view tenant_id, std::string_view agent_id,
-                           std::string_view channel, const std::optional<std::string>& external_user);
+                           std::string_view channel,
+                           const std::optional<std::string>& external_user);
 
 void touch_session(transaction& tx, std::string_view session_id);
 
@@ -33,7 +34,8 @@ struct stored_message {
 };
 
 // The session's last `limit` user and assistant messages, oldest first.
-std::vector<stored_message> recent_messages(transaction& tx, std::string_view session_id, int limit);
+std::vector<stored_message> recent_messages(transaction& tx, std::string_view session_id,
+                                            int limit);
 
 // Returns the new message's id.
 std::string insert_message(transaction& tx, std::string_view tenant_id, std::string_view session_id,
@@ -48,12 +50,12 @@ struct llm_request_row {
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
   bool usage_estimated = false;
-  std::optional<double> unit_cost_prompt;      // per 1k tokens, from llm.prices
+  std::optional<double> unit_cost_prompt;  // per 1k tokens, from llm.prices
   std::optional<double> unit_cost_completion;
   std::optional<double> computed_cost;
   std::int64_t latency_ms = 0;
   std::optional<std::int64_t> ttft_ms;
-  std::string status;                          // ok | error | cancelled
+  std::string status;  // ok | error | cancelled
   std::optional<std::string> error;
 };
 

@@ -22,14 +22,16 @@ void bump_knowledge_version(transaction& tx, std::string_view tenant_id) {
 
 rag::corpus load_corpus(transaction& tx) {
   rag::corpus c;
-  const auto docs = tx.exec("SELECT id, title, coalesce(source_uri, '') AS source_uri FROM documents "
-                            "WHERE status = 'ready' ORDER BY created_at, id");
+  const auto docs = tx.exec(
+      "SELECT id, title, coalesce(source_uri, '') AS source_uri FROM documents "
+      "WHERE status = 'ready' ORDER BY created_at, id");
   c.documents.reserve(docs.rows());
   for (int i = 0; i < docs.rows(); ++i) {
     c.documents.push_back({docs.str(i, 0), docs.str(i, 1), docs.str(i, 2)});
   }
   const auto chunks = tx.exec(
-      "SELECT c.id, c.document_id, c.ordinal, c.content, coalesce(c.embedding_model, ''), c.embedding "
+      "SELECT c.id, c.document_id, c.ordinal, c.content, coalesce(c.embedding_model, ''), "
+      "c.embedding "
       "FROM chunks c JOIN documents d ON d.id = c.document_id AND d.status = 'ready' "
       "ORDER BY c.document_id, c.ordinal");
   c.chunks.reserve(chunks.rows());
@@ -64,12 +66,13 @@ std::string insert_document(transaction& tx, std::string_view tenant_id, const n
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     const auto& c = chunks[i];
     const auto bytes = encode_embedding(c.embedding);
-    tx.exec(R"sql(
+    tx.exec(
+        R"sql(
         INSERT INTO chunks (tenant_id, document_id, ordinal, content, token_count, embedding,
                             embedding_model)
         VALUES ($1::uuid, $2::uuid, $3, $4, $5, $6, $7))sql",
-            {tenant_id, id, static_cast<std::int64_t>(i), c.content, c.token_count,
-             param::bytea(std::as_bytes(std::span(bytes.data(), bytes.size()))), c.embedding_model});
+        {tenant_id, id, static_cast<std::int64_t>(i), c.content, c.token_count,
+         param::bytea(std::as_bytes(std::span(bytes.data(), bytes.size()))), c.embedding_model});
   }
   return id;
 }
