@@ -12,19 +12,30 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <openssl/evp.h>
+
 #include <parley_context.h>
+
+#include "ngx_http_parley_token.h"
 
 
 #define NGX_HTTP_PARLEY_AUTH_OFF      0
 #define NGX_HTTP_PARLEY_AUTH_SECRET   1
+#define NGX_HTTP_PARLEY_AUTH_WIDGET   2
+#define NGX_HTTP_PARLEY_AUTH_ADMIN    3
+
+/* what a parley_limit is keyed on */
+#define NGX_HTTP_PARLEY_LIMIT_TENANT  0
+#define NGX_HTTP_PARLEY_LIMIT_KEY     1
+#define NGX_HTTP_PARLEY_LIMIT_SESSION 2
+#define NGX_HTTP_PARLEY_LIMIT_IP      3
 
 #define NGX_HTTP_PARLEY_HEADERS_OFF   0
 #define NGX_HTTP_PARLEY_HEADERS_API   1
 
-#define NGX_HTTP_PARLEY_UUID_LEN      36
 #define NGX_HTTP_PARLEY_HASH_LEN      32      /* SHA-256 */
 
-/* an introspection answer without a rate policy: the location's defaults */
+/* an introspection answer without a plan value: the location's default */
 #define NGX_HTTP_PARLEY_UNSET         -1
 
 /* keeps GCRA arithmetic far from overflow, far above any real plan */
@@ -36,23 +47,53 @@
     "\",\"code\":\"" code "\"}}\n"
 
 
+/* the edge's counters in the parley_status_zone, see ..._status.c */
+#define NGX_HTTP_PARLEY_STAT_ALLOWED           0   /* + auth, 0..3 */
+#define NGX_HTTP_PARLEY_STAT_INVALID           3   /* + auth, 1..3 */
+#define NGX_HTTP_PARLEY_STAT_NO_CREDENTIAL     7
+#define NGX_HTTP_PARLEY_STAT_AUTH_UNAVAILABLE  8
+#define NGX_HTTP_PARLEY_STAT_RATE_LIMITED      9   /* + limit key, 0..3 */
+#define NGX_HTTP_PARLEY_STAT_DRY_RUN          13   /* + limit key, 0..3 */
+#define NGX_HTTP_PARLEY_STAT_STREAMS_LIMITED  17
+#define NGX_HTTP_PARLEY_STAT_ZONE_FULL        18
+#define NGX_HTTP_PARLEY_STAT_CACHE_HIT        19
+#define NGX_HTTP_PARLEY_STAT_CACHE_MISS       20
+#define NGX_HTTP_PARLEY_STAT_STREAMS          21   /* a gauge */
+#define NGX_HTTP_PARLEY_STAT_N                22
+
+
 typedef struct {
     ngx_str_t                     secret;        /* parley_edge_secret_file */
     ngx_shm_zone_t               *key_cache;     /* parley_key_cache */
     ngx_msec_t                    key_cache_ttl;
     ngx_msec_t                    key_negative_ttl;
+    ngx_str_t                     admin_hash;    /* SHA-256 of the token */
+    ngx_array_t                  *widget_keys;   /* of ..._widget_key_t */
+    time_t                        widget_skew;
+    ngx_shm_zone_t               *status;        /* parley_status_zone */
+    ngx_uint_t                    status_page;   /* parley_status is used */
+    EVP_MD                       *sha256;        /* fetched once */
     ngx_int_t                     request_id_index;
 } ngx_http_parley_main_conf_t;
 
 
 typedef struct {
+    ngx_shm_zone_t               *shm_zone;
+    ngx_uint_t                    key;           /* NGX_HTTP_PARLEY_LIMIT_* */
+    ngx_uint_t                    rpm;
+    ngx_uint_t                    burst;
+} ngx_http_parley_limit_t;
+
+
+typedef struct {
     ngx_uint_t                    auth;          /* parley_auth */
     ngx_str_t                     introspect;    /* parley_introspect */
-    ngx_shm_zone_t               *limit_zone;    /* parley_limit tenant */
-    ngx_uint_t                    limit_rpm;
-    ngx_uint_t                    limit_burst;
+    ngx_array_t                  *limits;        /* of ..._limit_t */
+    ngx_array_t                  *limit_zones;   /* by name: lock order */
     ngx_flag_t                    limit_dry_run;
     ngx_uint_t                    limit_log_level;
+    ngx_shm_zone_t               *streams_zone;  /* parley_streams */
+    ngx_uint_t                    max_streams;
     ngx_uint_t                    headers;       /* parley_headers */
 } ngx_http_parley_loc_conf_t;
 
@@ -63,6 +104,7 @@ typedef struct {
     u_char                        key_id[NGX_HTTP_PARLEY_UUID_LEN];
     ngx_int_t                     rpm;           /* or NGX_HTTP_PARLEY_UNSET */
     ngx_int_t                     burst;         /* or NGX_HTTP_PARLEY_UNSET */
+    ngx_int_t                     max_streams;   /* or NGX_HTTP_PARLEY_UNSET */
 } ngx_http_parley_identity_t;
 
 
@@ -71,8 +113,15 @@ typedef struct {
     ngx_uint_t                    status;        /* of the subrequest */
     ngx_str_t                     key;           /* in the request */
     u_char                        key_hash[NGX_HTTP_PARLEY_HASH_LEN];
-    ngx_http_parley_identity_t    identity;
 
+    /* who: identity.tenant plus a principal of the kind of "auth" */
+    ngx_uint_t                    auth;
+    ngx_http_parley_identity_t    identity;
+    ngx_str_t                     principal;
+    ngx_str_t                     session;       /* empty: none */
+
+    /* the tightest limit, for the RateLimit headers */
+    ngx_str_t                     rate_policy;
     ngx_uint_t                    rate_quota;    /* RateLimit-Policy q */
     ngx_uint_t                    rate_remaining;
     ngx_uint_t                    rate_reset;    /* seconds */
@@ -80,6 +129,8 @@ typedef struct {
     unsigned                      done:1;        /* subrequest finished */
     unsigned                      authenticated:1;
     unsigned                      limited:1;     /* RateLimit headers due */
+    unsigned                      concurrency:1; /* ... for streams */
+    unsigned                      stream:1;      /* holds a stream slot */
     unsigned                      introspect:1;  /* the subrequest's own ctx */
 } ngx_http_parley_ctx_t;
 
@@ -87,6 +138,18 @@ typedef struct {
 ngx_int_t ngx_http_parley_authenticate(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx);
 char *ngx_http_parley_key_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_parley_bearer(ngx_http_request_t *r, ngx_str_t *token);
+ngx_int_t ngx_http_parley_refuse_credential(ngx_http_request_t *r,
+    ngx_str_t *body);
+
+ngx_int_t ngx_http_parley_widget_authenticate(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx);
+char *ngx_http_parley_widget_keys(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_parley_admin_authenticate(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx);
+char *ngx_http_parley_admin_token_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 ngx_int_t ngx_http_parley_limit_check(ngx_http_request_t *r,
@@ -96,6 +159,29 @@ ngx_int_t ngx_http_parley_limit_init_zone(ngx_shm_zone_t *shm_zone,
 char *ngx_http_parley_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_parley_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+char *ngx_http_parley_limit_merge(ngx_conf_t *cf,
+    ngx_http_parley_loc_conf_t *conf);
+ngx_int_t ngx_http_parley_rate_limited(ngx_http_request_t *r,
+    ngx_uint_t retry);
+
+ngx_int_t ngx_http_parley_streams_acquire(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx);
+ngx_int_t ngx_http_parley_streams_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+char *ngx_http_parley_stream_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_parley_streams(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_parley_streams_status(ngx_http_request_t *r,
+    ngx_shm_zone_t *shm_zone, ngx_chain_t ***ll);
+
+char *ngx_http_parley_status_zone(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_parley_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_atomic_t *ngx_http_parley_counter(ngx_http_request_t *r,
+    ngx_uint_t counter);
+void ngx_http_parley_count(ngx_http_request_t *r, ngx_uint_t counter,
+    ngx_atomic_int_t n);
 
 ngx_int_t ngx_http_parley_strip_headers(ngx_http_request_t *r);
 ngx_int_t ngx_http_parley_header_filter_init(ngx_conf_t *cf);
@@ -106,6 +192,8 @@ char *ngx_http_parley_edge_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
 
 ngx_int_t ngx_http_parley_zone_arg(ngx_conf_t *cf, ngx_str_t *value,
     ngx_str_t *name, ssize_t *size);
+ngx_int_t ngx_http_parley_read_file(ngx_conf_t *cf, ngx_str_t *name,
+    size_t max, ngx_str_t *content);
 ngx_int_t ngx_http_parley_send_error(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
 

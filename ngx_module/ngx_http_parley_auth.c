@@ -53,9 +53,10 @@ typedef struct {
 } ngx_http_parley_key_cache_t;
 
 
-static ngx_int_t ngx_http_parley_bearer(ngx_http_request_t *r,
-    ngx_str_t *key);
 static ngx_uint_t ngx_http_parley_key_well_formed(ngx_str_t *key);
+static ngx_int_t ngx_http_parley_key_authenticated(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx);
+static ngx_int_t ngx_http_parley_refuse_key(ngx_http_request_t *r);
 static ngx_int_t ngx_http_parley_introspect(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx);
 static ngx_int_t ngx_http_parley_introspect_done(ngx_http_request_t *r,
@@ -66,9 +67,6 @@ static ngx_int_t ngx_http_parley_introspect_answer(ngx_http_request_t *sr,
     ngx_http_parley_identity_t *identity, ngx_msec_t *ttl);
 static ngx_uint_t ngx_http_parley_header_is(ngx_table_elt_t *h,
     ngx_str_t *name);
-static ngx_uint_t ngx_http_parley_uuid(ngx_str_t *value);
-static ngx_int_t ngx_http_parley_refuse_key(ngx_http_request_t *r,
-    ngx_str_t *body);
 static ngx_int_t ngx_http_parley_key_lookup(ngx_http_parley_key_cache_t *cache,
     u_char *hash, ngx_http_parley_identity_t *identity);
 static void ngx_http_parley_key_store(ngx_http_parley_key_cache_t *cache,
@@ -105,6 +103,8 @@ static ngx_str_t  ngx_http_parley_hdr_kind = ngx_string(PARLEY_HDR_KEY_KIND);
 static ngx_str_t  ngx_http_parley_hdr_rpm = ngx_string(PARLEY_HDR_RATE_RPM);
 static ngx_str_t  ngx_http_parley_hdr_burst =
     ngx_string(PARLEY_HDR_RATE_BURST);
+static ngx_str_t  ngx_http_parley_hdr_streams =
+    ngx_string(PARLEY_HDR_MAX_STREAMS);
 static ngx_str_t  ngx_http_parley_hdr_ttl = ngx_string(PARLEY_HDR_CACHE_TTL);
 
 
@@ -131,25 +131,27 @@ ngx_http_parley_authenticate(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
     if (ngx_http_parley_bearer(r, &ctx->key) != NGX_OK) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "parley: no API key was provided");
-        return ngx_http_parley_refuse_key(r, &ngx_http_parley_missing_key);
+        ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_NO_CREDENTIAL, 1);
+        return ngx_http_parley_refuse_credential(r,
+                                                 &ngx_http_parley_missing_key);
     }
 
     if (!ngx_http_parley_key_well_formed(&ctx->key)) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "parley: malformed API key");
-        return ngx_http_parley_refuse_key(r, &ngx_http_parley_invalid_key);
+        return ngx_http_parley_refuse_key(r);
     }
 
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_parley_module);
+
     if (EVP_Digest(ctx->key.data, ctx->key.len, ctx->key_hash, NULL,
-                   EVP_sha256(), NULL)
+                   pmcf->sha256, NULL)
         != 1)
     {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "parley: EVP_Digest(SHA-256) failed");
         return NGX_ERROR;
     }
-
-    pmcf = ngx_http_get_module_main_conf(r, ngx_http_parley_module);
 
     rc = ngx_http_parley_key_lookup(pmcf->key_cache->data, ctx->key_hash,
                                     &ctx->identity);
@@ -158,22 +160,50 @@ ngx_http_parley_authenticate(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
                    "parley key cache lookup: %i", rc);
 
     if (rc == NGX_OK) {
-        ctx->authenticated = 1;
-        return NGX_OK;
+        ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_CACHE_HIT, 1);
+        return ngx_http_parley_key_authenticated(r, ctx);
     }
 
     if (rc == NGX_DECLINED) {
+        ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_CACHE_HIT, 1);
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "parley: invalid API key \"%*s\" (cached)",
                       NGX_HTTP_PARLEY_KEY_PUBLIC_LEN, ctx->key.data);
-        return ngx_http_parley_refuse_key(r, &ngx_http_parley_invalid_key);
+        return ngx_http_parley_refuse_key(r);
     }
+
+    ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_CACHE_MISS, 1);
 
     return ngx_http_parley_introspect(r, ctx);
 }
 
 
 static ngx_int_t
+ngx_http_parley_key_authenticated(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx)
+{
+    ctx->auth = NGX_HTTP_PARLEY_AUTH_SECRET;
+    ctx->principal.len = NGX_HTTP_PARLEY_UUID_LEN;
+    ctx->principal.data = ctx->identity.key_id;
+    ctx->authenticated = 1;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_parley_refuse_key(ngx_http_request_t *r)
+{
+    ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_INVALID
+                             + NGX_HTTP_PARLEY_AUTH_SECRET, 1);
+
+    return ngx_http_parley_refuse_credential(r, &ngx_http_parley_invalid_key);
+}
+
+
+/* the credential of "Authorization: Bearer <credential>" */
+
+ngx_int_t
 ngx_http_parley_bearer(ngx_http_request_t *r, ngx_str_t *key)
 {
     u_char  *p, *last;
@@ -371,13 +401,15 @@ ngx_http_parley_introspect_result(ngx_http_request_t *r,
                       "parley: invalid API key \"%*s\"",
                       NGX_HTTP_PARLEY_KEY_PUBLIC_LEN, ctx->key.data);
 
-        return ngx_http_parley_refuse_key(r, &ngx_http_parley_invalid_key);
+        return ngx_http_parley_refuse_key(r);
     }
 
     if (ctx->status != NGX_HTTP_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "parley: introspection failed with status %ui, "
                       "refusing the request", ctx->status);
+
+        ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_AUTH_UNAVAILABLE, 1);
 
         return ngx_http_parley_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                           &ngx_http_parley_auth_unavailable);
@@ -391,6 +423,8 @@ ngx_http_parley_introspect_result(ngx_http_request_t *r,
                       "parley: malformed introspection answer, "
                       "refusing the request");
 
+        ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_AUTH_UNAVAILABLE, 1);
+
         return ngx_http_parley_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                           &ngx_http_parley_auth_unavailable);
     }
@@ -399,9 +433,7 @@ ngx_http_parley_introspect_result(ngx_http_request_t *r,
                               &ctx->identity,
                               ngx_min(ttl, pmcf->key_cache_ttl));
 
-    ctx->authenticated = 1;
-
-    return NGX_OK;
+    return ngx_http_parley_key_authenticated(r, ctx);
 }
 
 
@@ -425,6 +457,7 @@ ngx_http_parley_introspect_answer(ngx_http_request_t *sr,
 
     identity->rpm = NGX_HTTP_PARLEY_UNSET;
     identity->burst = NGX_HTTP_PARLEY_UNSET;
+    identity->max_streams = NGX_HTTP_PARLEY_UNSET;
     *ttl = NGX_MAX_INT_T_VALUE;
 
     part = &sr->headers_out.headers.part;
@@ -447,7 +480,7 @@ ngx_http_parley_introspect_answer(ngx_http_request_t *sr,
         }
 
         if (ngx_http_parley_header_is(&h[i], &ngx_http_parley_hdr_tenant)) {
-            if (!ngx_http_parley_uuid(&h[i].value)) {
+            if (!ngx_http_parley_is_uuid(h[i].value.data, h[i].value.len)) {
                 return NGX_ERROR;
             }
 
@@ -458,7 +491,7 @@ ngx_http_parley_introspect_answer(ngx_http_request_t *sr,
         } else if (ngx_http_parley_header_is(&h[i],
                                              &ngx_http_parley_hdr_key_id))
         {
-            if (!ngx_http_parley_uuid(&h[i].value)) {
+            if (!ngx_http_parley_is_uuid(h[i].value.data, h[i].value.len)) {
                 return NGX_ERROR;
             }
 
@@ -498,6 +531,16 @@ ngx_http_parley_introspect_answer(ngx_http_request_t *sr,
 
             identity->burst = n;
 
+        } else if (ngx_http_parley_header_is(&h[i],
+                                             &ngx_http_parley_hdr_streams))
+        {
+            n = ngx_atoi(h[i].value.data, h[i].value.len);
+            if (n < 0 || n > NGX_HTTP_PARLEY_MAX_RATE) {
+                return NGX_ERROR;
+            }
+
+            identity->max_streams = n;
+
         } else if (ngx_http_parley_header_is(&h[i], &ngx_http_parley_hdr_ttl))
         {
             n = ngx_atoi(h[i].value.data, h[i].value.len);
@@ -522,40 +565,10 @@ ngx_http_parley_header_is(ngx_table_elt_t *h, ngx_str_t *name)
 }
 
 
-/* a lowercase UUID, the form of tenant and key ids in the context */
+/* 401 with "WWW-Authenticate: Bearer" and the error body */
 
-static ngx_uint_t
-ngx_http_parley_uuid(ngx_str_t *value)
-{
-    u_char      c;
-    ngx_uint_t  i;
-
-    if (value->len != NGX_HTTP_PARLEY_UUID_LEN) {
-        return 0;
-    }
-
-    for (i = 0; i < NGX_HTTP_PARLEY_UUID_LEN; i++) {
-        c = value->data[i];
-
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-') {
-                return 0;
-            }
-
-            continue;
-        }
-
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return 0;
-        }
-    }
-
-    return 1;
-}
-
-
-static ngx_int_t
-ngx_http_parley_refuse_key(ngx_http_request_t *r, ngx_str_t *body)
+ngx_int_t
+ngx_http_parley_refuse_credential(ngx_http_request_t *r, ngx_str_t *body)
 {
     ngx_table_elt_t  *h;
 

@@ -218,7 +218,7 @@ ngx_http_parley_header_filter(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_parley_module);
 
-    if (ctx && ctx->limited) {
+    if (ctx && (ctx->limited || ctx->concurrency)) {
         if (ngx_http_parley_rate_headers(r, ctx) != NGX_OK) {
             return NGX_ERROR;
         }
@@ -228,7 +228,10 @@ ngx_http_parley_header_filter(ngx_http_request_t *r)
 }
 
 
-/* the IETF httpapi RateLimit headers (draft -11), as structured fields */
+/*
+ * The IETF httpapi RateLimit headers (draft -11), as structured fields,
+ * of the limit that decided; a stream slot is a concurrency quota.
+ */
 
 static ngx_int_t
 ngx_http_parley_rate_headers(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
@@ -236,14 +239,23 @@ ngx_http_parley_rate_headers(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
     ngx_str_t  name, value;
 
     value.data = ngx_pnalloc(r->pool,
-                             sizeof("\"tenant\";q=;w=60") - 1 + NGX_INT_T_LEN);
+                             sizeof("\"\";q=;qu=\"concurrent-requests\"") - 1
+                             + ctx->rate_policy.len + NGX_INT_T_LEN);
     if (value.data == NULL) {
         return NGX_ERROR;
     }
 
-    value.len = ngx_sprintf(value.data, "\"tenant\";q=%ui;w=60",
-                            ctx->rate_quota)
-                - value.data;
+    if (ctx->concurrency) {
+        value.len = ngx_sprintf(value.data,
+                                "\"%V\";q=%ui;qu=\"concurrent-requests\"",
+                                &ctx->rate_policy, ctx->rate_quota)
+                    - value.data;
+
+    } else {
+        value.len = ngx_sprintf(value.data, "\"%V\";q=%ui;w=60",
+                                &ctx->rate_policy, ctx->rate_quota)
+                    - value.data;
+    }
 
     ngx_str_set(&name, "RateLimit-Policy");
 
@@ -252,14 +264,15 @@ ngx_http_parley_rate_headers(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
     }
 
     value.data = ngx_pnalloc(r->pool,
-                             sizeof("\"tenant\";r=;t=") - 1
+                             sizeof("\"\";r=;t=") - 1 + ctx->rate_policy.len
                              + 2 * NGX_INT_T_LEN);
     if (value.data == NULL) {
         return NGX_ERROR;
     }
 
-    value.len = ngx_sprintf(value.data, "\"tenant\";r=%ui;t=%ui",
-                            ctx->rate_remaining, ctx->rate_reset)
+    value.len = ngx_sprintf(value.data, "\"%V\";r=%ui;t=%ui",
+                            &ctx->rate_policy, ctx->rate_remaining,
+                            ctx->rate_reset)
                 - value.data;
 
     ngx_str_set(&name, "RateLimit");

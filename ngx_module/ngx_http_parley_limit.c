@@ -2,11 +2,15 @@
 /*
  * Copyright (C) Parley
  *
- * Per-tenant request rate limits: GCRA (the generic cell rate algorithm)
- * with one theoretical arrival time per tenant in a shared memory zone,
- * updated atomically under the zone's mutex.  The policy, requests per
- * minute plus a burst, comes from the tenant's plan through introspection,
- * or from the "parley_limit" directive when the plan sets none.
+ * Request rate limits: GCRA (the generic cell rate algorithm) with one
+ * theoretical arrival time per key in a shared memory zone.  A location
+ * may limit per tenant, per API key, per widget session and per client
+ * address; a request passes only if every limit lets it, and then each
+ * of them is charged.  The zones involved are locked together, always in
+ * the order of their names, so that this is atomic across workers.  The
+ * tenant's policy, requests per minute plus a burst, comes from its plan
+ * through introspection; every other policy from the "parley_limit"
+ * directive.
  */
 
 
@@ -17,12 +21,19 @@
 #include "ngx_http_parley.h"
 
 
+/* one limit per key kind and location */
+#define NGX_HTTP_PARLEY_LIMITS_MAX    4
+
+/* a key kind byte, then at most a session id */
+#define NGX_HTTP_PARLEY_LIMIT_KEY_MAX (1 + PARLEY_CONTEXT_FIELD_MAX)
+
+
 typedef struct {
     u_char                         color;
-    u_char                         dummy;
+    u_char                         len;      /* of data */
     ngx_queue_t                    queue;
     uint64_t                       tat;      /* microseconds */
-    u_char                         tenant[NGX_HTTP_PARLEY_UUID_LEN];
+    u_char                         data[1];  /* key kind, then key */
 } ngx_http_parley_limit_node_t;
 
 
@@ -39,32 +50,64 @@ typedef struct {
 } ngx_http_parley_limit_ctx_t;
 
 
+/* one limit's step for the request at hand */
 typedef struct {
+    ngx_http_parley_limit_t       *limit;
+    ngx_http_parley_limit_ctx_t   *lctx;
+    ngx_rbtree_node_t             *node;     /* NULL: a new key */
+    ngx_rbtree_key_t               hash;
+    ngx_str_t                      key;
+    ngx_uint_t                     rpm;
     uint64_t                       interval; /* microseconds per request */
     uint64_t                       tolerance;
+    uint64_t                       tat;
     uint64_t                       wait;     /* until a retry passes */
-    uint64_t                       used;     /* until all is recovered */
+    unsigned                       refused:1;
 } ngx_http_parley_gcra_t;
 
 
-static ngx_int_t ngx_http_parley_gcra(ngx_http_parley_limit_ctx_t *lctx,
-    u_char *tenant, uint64_t now, ngx_http_parley_gcra_t *g);
+static ngx_int_t ngx_http_parley_limit_key(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx, ngx_uint_t kind, u_char *buf,
+    ngx_str_t *key);
+static void ngx_http_parley_gcra_check(ngx_http_parley_gcra_t *g,
+    uint64_t now);
+static ngx_int_t ngx_http_parley_gcra_charge(ngx_http_parley_gcra_t *g,
+    uint64_t now);
+static void ngx_http_parley_limit_lock(ngx_array_t *zones, ngx_uint_t lock);
 static ngx_rbtree_node_t *ngx_http_parley_limit_find(
-    ngx_http_parley_limit_shctx_t *sh, ngx_rbtree_key_t hash, u_char *tenant);
+    ngx_http_parley_limit_shctx_t *sh, ngx_rbtree_key_t hash,
+    ngx_str_t *key);
 static ngx_rbtree_node_t *ngx_http_parley_limit_alloc(
-    ngx_http_parley_limit_ctx_t *lctx, uint64_t now);
+    ngx_http_parley_limit_ctx_t *lctx, size_t size, uint64_t now);
 static void ngx_http_parley_limit_expire(ngx_http_parley_limit_ctx_t *lctx,
     uint64_t now, ngx_uint_t all);
 static void ngx_http_parley_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static ngx_int_t ngx_http_parley_limit_refuse(ngx_http_request_t *r,
-    ngx_uint_t retry);
 
 
-static ngx_str_t  ngx_http_parley_rate_limited = ngx_string(
-    NGX_HTTP_PARLEY_ERROR("Rate limit reached for this tenant; retry after "
-                          "the number of seconds in Retry-After.",
-                          "rate_limit_error", "rate_limited"));
+static ngx_str_t  ngx_http_parley_limit_names[] = {
+    ngx_string("tenant"),
+    ngx_string("key"),
+    ngx_string("session"),
+    ngx_string("ip"),
+    ngx_null_string
+};
+
+static ngx_str_t  ngx_http_parley_rate_limited_bodies[] = {
+    ngx_string(NGX_HTTP_PARLEY_ERROR(
+        "Rate limit reached for this tenant; retry after the number of "
+        "seconds in Retry-After.", "rate_limit_error", "rate_limited")),
+    ngx_string(NGX_HTTP_PARLEY_ERROR(
+        "Rate limit reached for this API key; retry after the number of "
+        "seconds in Retry-After.", "rate_limit_error", "rate_limited")),
+    ngx_string(NGX_HTTP_PARLEY_ERROR(
+        "Rate limit reached for this session; retry after the number of "
+        "seconds in Retry-After.", "rate_limit_error", "rate_limited")),
+    ngx_string(NGX_HTTP_PARLEY_ERROR(
+        "Rate limit reached for this client address; retry after the "
+        "number of seconds in Retry-After.", "rate_limit_error",
+        "rate_limited"))
+};
 
 static ngx_str_t  ngx_http_parley_limit_unavailable = ngx_string(
     NGX_HTTP_PARLEY_ERROR("The rate limiter is at capacity; retry shortly.",
@@ -81,132 +124,360 @@ ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
 {
     uint64_t                     now;
     ngx_int_t                    rc;
-    ngx_uint_t                   rpm, burst;
-    ngx_http_parley_gcra_t       g;
+    ngx_str_t                    tenant;
+    ngx_uint_t                   i, n, tightest, retry;
+    ngx_http_parley_gcra_t      *g, gcra[NGX_HTTP_PARLEY_LIMITS_MAX];
+    ngx_http_parley_limit_t     *limit;
     ngx_http_parley_loc_conf_t  *plcf;
+    u_char                       keys[NGX_HTTP_PARLEY_LIMITS_MAX]
+                                     [NGX_HTTP_PARLEY_LIMIT_KEY_MAX];
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_parley_module);
 
-    rpm = (ctx->identity.rpm == NGX_HTTP_PARLEY_UNSET)
-          ? plcf->limit_rpm : (ngx_uint_t) ctx->identity.rpm;
+    limit = plcf->limits->elts;
+    n = plcf->limits->nelts;
 
-    burst = (ctx->identity.burst == NGX_HTTP_PARLEY_UNSET)
-            ? plcf->limit_burst : (ngx_uint_t) ctx->identity.burst;
+    for (i = 0; i < n; i++) {
+        g = &gcra[i];
 
-    g.interval = 60 * 1000000 / rpm;
-    g.tolerance = burst * g.interval;
+        g->limit = &limit[i];
+        g->lctx = limit[i].shm_zone->data;
+
+        if (ngx_http_parley_limit_key(r, ctx, limit[i].key, keys[i], &g->key)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        g->hash = ngx_murmur_hash2(g->key.data, g->key.len);
+
+        /* the tenant's plan wins over the location's defaults */
+
+        g->rpm = limit[i].rpm;
+        g->tolerance = limit[i].burst;
+
+        if (limit[i].key == NGX_HTTP_PARLEY_LIMIT_TENANT) {
+
+            if (ctx->identity.rpm != NGX_HTTP_PARLEY_UNSET) {
+                g->rpm = ctx->identity.rpm;
+            }
+
+            if (ctx->identity.burst != NGX_HTTP_PARLEY_UNSET) {
+                g->tolerance = ctx->identity.burst;
+            }
+        }
+
+        g->interval = 60 * 1000000 / g->rpm;
+        g->tolerance *= g->interval;
+    }
 
     now = (uint64_t) ngx_current_msec * 1000;
 
-    rc = ngx_http_parley_gcra(plcf->limit_zone->data, ctx->identity.tenant,
-                              now, &g);
+    ngx_http_parley_limit_lock(plcf->limit_zones, 1);
+
+    rc = NGX_OK;
+
+    for (i = 0; i < n; i++) {
+        ngx_http_parley_gcra_check(&gcra[i], now);
+
+        if (gcra[i].refused && !plcf->limit_dry_run) {
+            rc = NGX_BUSY;
+        }
+    }
+
+    if (rc == NGX_OK) {
+
+        /*
+         * the known keys first: charged, none of them is idle, so the
+         * allocation of a new key cannot evict one of them
+         */
+
+        for (i = 0; i < n; i++) {
+            if (gcra[i].node && !gcra[i].refused) {
+                (void) ngx_http_parley_gcra_charge(&gcra[i], now);
+            }
+        }
+
+        for (i = 0; i < n; i++) {
+            if (gcra[i].node == NULL && !gcra[i].refused
+                && ngx_http_parley_gcra_charge(&gcra[i], now) != NGX_OK)
+            {
+                rc = NGX_ERROR;
+                break;
+            }
+        }
+    }
+
+    ngx_http_parley_limit_lock(plcf->limit_zones, 0);
 
     if (rc == NGX_ERROR) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "parley: could not allocate a limit node in "
                       "parley_limit_zone \"%V\", refusing the request",
-                      &plcf->limit_zone->shm.name);
+                      &gcra[i].limit->shm_zone->shm.name);
+
+        ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_ZONE_FULL, 1);
 
         return ngx_http_parley_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                           &ngx_http_parley_limit_unavailable);
     }
 
-    ctx->limited = 1;
-    ctx->rate_quota = rpm;
+    /*
+     * The headers show the limit that decides: of the refusing ones the
+     * one that lasts longest, else the one with the fewest requests left.
+     */
 
-    if (rc == NGX_OK) {
-        ctx->rate_remaining = (g.tolerance + g.interval - g.used)
-                              / g.interval;
-        ctx->rate_reset = (g.used + 999999) / 1000000;
-
-        return NGX_OK;
-    }
-
-    /* refused: a retry passes after g.wait, so round up, never down */
-
-    ctx->rate_remaining = 0;
-    ctx->rate_reset = (g.wait + 999999) / 1000000;
-
-    ngx_log_error(plcf->limit_log_level, r->connection->log, 0,
-                  "parley: limiting requests%s of tenant %*s, "
-                  "retry in %uL ms",
-                  plcf->limit_dry_run ? ", dry run," : "",
-                  (size_t) NGX_HTTP_PARLEY_UUID_LEN, ctx->identity.tenant,
-                  (g.wait + 999) / 1000);
-
-    if (plcf->limit_dry_run) {
-        return NGX_OK;
-    }
-
-    return ngx_http_parley_limit_refuse(r, ctx->rate_reset);
-}
-
-
-/*
- * One GCRA step for the tenant: a request passes when the theoretical
- * arrival time is no further ahead of now than the tolerance (the burst).
- * Returns NGX_OK (passed, the time advanced), NGX_BUSY (refused, nothing
- * changed), or NGX_ERROR when the zone is full of active tenants.
- */
-
-static ngx_int_t
-ngx_http_parley_gcra(ngx_http_parley_limit_ctx_t *lctx, u_char *tenant,
-    uint64_t now, ngx_http_parley_gcra_t *g)
-{
-    uint64_t                       tat;
-    ngx_rbtree_key_t               hash;
-    ngx_rbtree_node_t             *node;
-    ngx_http_parley_limit_node_t  *ln;
-
-    hash = ngx_crc32_short(tenant, NGX_HTTP_PARLEY_UUID_LEN);
-
-    ngx_shmtx_lock(&lctx->shpool->mutex);
-
-    node = ngx_http_parley_limit_find(lctx->sh, hash, tenant);
-
-    if (node) {
-        ln = (ngx_http_parley_limit_node_t *) &node->color;
-        ngx_queue_remove(&ln->queue);
+    if (ctx->authenticated) {
+        tenant.len = NGX_HTTP_PARLEY_UUID_LEN;
+        tenant.data = ctx->identity.tenant;
 
     } else {
-        node = ngx_http_parley_limit_alloc(lctx, now);
+        ngx_str_set(&tenant, "-");
+    }
 
-        if (node == NULL) {
-            ngx_shmtx_unlock(&lctx->shpool->mutex);
+    tightest = 0;
+
+    for (i = 0; i < n; i++) {
+        g = &gcra[i];
+
+        if (g->refused) {
+            ngx_log_error(plcf->limit_log_level, r->connection->log, 0,
+                          "parley: limiting requests%s by %V, tenant %V, "
+                          "retry in %uL ms",
+                          plcf->limit_dry_run ? ", dry run," : "",
+                          &ngx_http_parley_limit_names[g->limit->key],
+                          &tenant, (g->wait + 999) / 1000);
+
+            ngx_http_parley_count(r, (plcf->limit_dry_run
+                                      ? NGX_HTTP_PARLEY_STAT_DRY_RUN
+                                      : NGX_HTTP_PARLEY_STAT_RATE_LIMITED)
+                                     + g->limit->key, 1);
+        }
+
+        if (i == 0) {
+            continue;
+        }
+
+        if (gcra[tightest].refused || g->refused) {
+            if (g->refused
+                && (!gcra[tightest].refused || g->wait > gcra[tightest].wait))
+            {
+                tightest = i;
+            }
+
+            continue;
+        }
+
+        if ((g->tolerance + g->interval - (g->tat - now)) / g->interval
+            < (gcra[tightest].tolerance + gcra[tightest].interval
+               - (gcra[tightest].tat - now)) / gcra[tightest].interval)
+        {
+            tightest = i;
+        }
+    }
+
+    g = &gcra[tightest];
+
+    ctx->limited = 1;
+    ctx->rate_policy = ngx_http_parley_limit_names[g->limit->key];
+    ctx->rate_quota = g->rpm;
+
+    if (g->refused) {
+
+        /* a retry passes after g->wait: round up, never down */
+
+        retry = (g->wait + 999999) / 1000000;
+
+        ctx->rate_remaining = 0;
+        ctx->rate_reset = retry;
+
+        if (plcf->limit_dry_run) {
+            return NGX_OK;
+        }
+
+        if (ngx_http_parley_rate_limited(r, retry) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        node->key = hash;
-
-        ln = (ngx_http_parley_limit_node_t *) &node->color;
-        ln->tat = now;
-        ngx_memcpy(ln->tenant, tenant, NGX_HTTP_PARLEY_UUID_LEN);
-
-        ngx_rbtree_insert(&lctx->sh->rbtree, node);
+        return ngx_http_parley_send_error(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                          &ngx_http_parley_rate_limited_bodies[g->limit->key]);
     }
 
-    ngx_queue_insert_head(&lctx->sh->queue, &ln->queue);
+    /* g->tat - now: the time until all of the burst is back */
 
-    tat = ngx_max(ln->tat, now);
-
-    if (tat - now > g->tolerance) {
-        g->wait = tat - g->tolerance - now;
-        ngx_shmtx_unlock(&lctx->shpool->mutex);
-        return NGX_BUSY;
-    }
-
-    ln->tat = tat + g->interval;
-    g->used = ln->tat - now;
-
-    ngx_shmtx_unlock(&lctx->shpool->mutex);
+    ctx->rate_remaining = (g->tolerance + g->interval - (g->tat - now))
+                          / g->interval;
+    ctx->rate_reset = (g->tat - now + 999999) / 1000000;
 
     return NGX_OK;
 }
 
 
+/* the limit's key: its kind, then what it is keyed on */
+
+static ngx_int_t
+ngx_http_parley_limit_key(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
+    ngx_uint_t kind, u_char *buf, ngx_str_t *key)
+{
+    u_char               *p;
+    struct sockaddr_in   *sin;
+#if (NGX_HAVE_INET6)
+    struct sockaddr_in6  *sin6;
+#endif
+
+    p = buf;
+    *p++ = (u_char) ('0' + kind);
+
+    switch (kind) {
+
+    case NGX_HTTP_PARLEY_LIMIT_TENANT:
+        p = ngx_cpymem(p, ctx->identity.tenant, NGX_HTTP_PARLEY_UUID_LEN);
+        break;
+
+    case NGX_HTTP_PARLEY_LIMIT_KEY:
+        p = ngx_cpymem(p, ctx->identity.key_id, NGX_HTTP_PARLEY_UUID_LEN);
+        break;
+
+    case NGX_HTTP_PARLEY_LIMIT_SESSION:
+        if (ctx->session.len == 0
+            || ctx->session.len > PARLEY_CONTEXT_FIELD_MAX)
+        {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(p, ctx->session.data, ctx->session.len);
+        break;
+
+    default: /* NGX_HTTP_PARLEY_LIMIT_IP */
+
+        /*
+         * the connection's address, which the realip module replaces
+         * with the client's behind a trusted proxy, and only then
+         */
+
+        switch (r->connection->sockaddr->sa_family) {
+
+        case AF_INET:
+            sin = (struct sockaddr_in *) r->connection->sockaddr;
+            p = ngx_cpymem(p, &sin->sin_addr, sizeof(struct in_addr));
+            break;
+
+#if (NGX_HAVE_INET6)
+        case AF_INET6:
+            sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
+            p = ngx_cpymem(p, &sin6->sin6_addr, sizeof(struct in6_addr));
+            break;
+#endif
+
+        default:
+            /* every client of a Unix socket is the same client */
+            break;
+        }
+    }
+
+    key->data = buf;
+    key->len = p - buf;
+
+    return NGX_OK;
+}
+
+
+/*
+ * A request passes when the key's theoretical arrival time is no further
+ * ahead of now than the tolerance (the burst).  Nothing changes here.
+ */
+
+static void
+ngx_http_parley_gcra_check(ngx_http_parley_gcra_t *g, uint64_t now)
+{
+    ngx_http_parley_limit_node_t  *ln;
+
+    g->node = ngx_http_parley_limit_find(g->lctx->sh, g->hash, &g->key);
+    g->tat = now;
+
+    if (g->node) {
+        ln = (ngx_http_parley_limit_node_t *) &g->node->color;
+        g->tat = ngx_max(ln->tat, now);
+    }
+
+    if (g->tat - now > g->tolerance) {
+        g->refused = 1;
+        g->wait = g->tat - g->tolerance - now;
+        return;
+    }
+
+    g->refused = 0;
+    g->tat += g->interval;
+}
+
+
+/* charges a checked request: NGX_OK, or NGX_ERROR when the zone is full */
+
+static ngx_int_t
+ngx_http_parley_gcra_charge(ngx_http_parley_gcra_t *g, uint64_t now)
+{
+    size_t                         size;
+    ngx_http_parley_limit_node_t  *ln;
+
+    if (g->node) {
+        ln = (ngx_http_parley_limit_node_t *) &g->node->color;
+        ngx_queue_remove(&ln->queue);
+
+    } else {
+        size = offsetof(ngx_rbtree_node_t, color)
+               + offsetof(ngx_http_parley_limit_node_t, data)
+               + g->key.len;
+
+        g->node = ngx_http_parley_limit_alloc(g->lctx, size, now);
+
+        if (g->node == NULL) {
+            return NGX_ERROR;
+        }
+
+        g->node->key = g->hash;
+
+        ln = (ngx_http_parley_limit_node_t *) &g->node->color;
+        ln->len = (u_char) g->key.len;
+        ngx_memcpy(ln->data, g->key.data, g->key.len);
+
+        ngx_rbtree_insert(&g->lctx->sh->rbtree, g->node);
+    }
+
+    ln->tat = g->tat;
+
+    ngx_queue_insert_head(&g->lctx->sh->queue, &ln->queue);
+
+    return NGX_OK;
+}
+
+
+/* zones in the order of their names: no two workers wait for each other */
+
+static void
+ngx_http_parley_limit_lock(ngx_array_t *zones, ngx_uint_t lock)
+{
+    ngx_uint_t                    i;
+    ngx_shm_zone_t              **zone;
+    ngx_http_parley_limit_ctx_t  *lctx;
+
+    zone = zones->elts;
+
+    for (i = 0; i < zones->nelts; i++) {
+        lctx = zone[lock ? i : zones->nelts - 1 - i]->data;
+
+        if (lock) {
+            ngx_shmtx_lock(&lctx->shpool->mutex);
+
+        } else {
+            ngx_shmtx_unlock(&lctx->shpool->mutex);
+        }
+    }
+}
+
+
 static ngx_rbtree_node_t *
 ngx_http_parley_limit_find(ngx_http_parley_limit_shctx_t *sh,
-    ngx_rbtree_key_t hash, u_char *tenant)
+    ngx_rbtree_key_t hash, ngx_str_t *key)
 {
     ngx_int_t                      rc;
     ngx_rbtree_node_t             *node, *sentinel;
@@ -229,7 +500,7 @@ ngx_http_parley_limit_find(ngx_http_parley_limit_shctx_t *sh,
 
         ln = (ngx_http_parley_limit_node_t *) &node->color;
 
-        rc = ngx_memcmp(tenant, ln->tenant, NGX_HTTP_PARLEY_UUID_LEN);
+        rc = ngx_memn2cmp(key->data, ln->data, key->len, (size_t) ln->len);
 
         if (rc == 0) {
             return node;
@@ -243,19 +514,16 @@ ngx_http_parley_limit_find(ngx_http_parley_limit_shctx_t *sh,
 
 
 /*
- * Only idle tenants, those whose full burst is available again, are
- * evicted: forgetting them changes nothing.  A zone full of active
- * tenants refuses rather than forget anyone's state.
+ * Only idle keys, those whose full burst is available again, are
+ * evicted: forgetting them changes nothing.  A zone full of active keys
+ * refuses rather than forget anyone's state.
  */
 
 static ngx_rbtree_node_t *
-ngx_http_parley_limit_alloc(ngx_http_parley_limit_ctx_t *lctx, uint64_t now)
+ngx_http_parley_limit_alloc(ngx_http_parley_limit_ctx_t *lctx, size_t size,
+    uint64_t now)
 {
-    size_t              size;
     ngx_rbtree_node_t  *node;
-
-    size = offsetof(ngx_rbtree_node_t, color)
-           + sizeof(ngx_http_parley_limit_node_t);
 
     ngx_http_parley_limit_expire(lctx, now, 0);
 
@@ -270,7 +538,7 @@ ngx_http_parley_limit_alloc(ngx_http_parley_limit_ctx_t *lctx, uint64_t now)
 }
 
 
-/* removes idle tenants: up to two from the LRU end, or every one */
+/* removes idle keys: up to two from the LRU end, or every one */
 
 static void
 ngx_http_parley_limit_expire(ngx_http_parley_limit_ctx_t *lctx,
@@ -327,7 +595,8 @@ ngx_http_parley_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
             ln = (ngx_http_parley_limit_node_t *) &node->color;
             lt = (ngx_http_parley_limit_node_t *) &temp->color;
 
-            p = (ngx_memcmp(ln->tenant, lt->tenant, NGX_HTTP_PARLEY_UUID_LEN)
+            p = (ngx_memn2cmp(ln->data, lt->data, (size_t) ln->len,
+                              (size_t) lt->len)
                  < 0)
                 ? &temp->left : &temp->right;
         }
@@ -347,8 +616,10 @@ ngx_http_parley_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
 }
 
 
-static ngx_int_t
-ngx_http_parley_limit_refuse(ngx_http_request_t *r, ngx_uint_t retry)
+/* Retry-After for a 429: the error body is the caller's */
+
+ngx_int_t
+ngx_http_parley_rate_limited(ngx_http_request_t *r, ngx_uint_t retry)
 {
     ngx_table_elt_t  *h;
 
@@ -367,8 +638,7 @@ ngx_http_parley_limit_refuse(ngx_http_request_t *r, ngx_uint_t retry)
     ngx_str_set(&h->key, "Retry-After");
     h->value.len = ngx_sprintf(h->value.data, "%ui", retry) - h->value.data;
 
-    return ngx_http_parley_send_error(r, NGX_HTTP_TOO_MANY_REQUESTS,
-                                      &ngx_http_parley_rate_limited);
+    return NGX_OK;
 }
 
 
@@ -383,7 +653,7 @@ ngx_http_parley_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     lctx = shm_zone->data;
 
     if (octx) {
-        /* reload: the zone and every tenant's state live on */
+        /* reload: the zone and every key's state live on */
         lctx->sh = octx->sh;
         lctx->shpool = octx->shpool;
         return NGX_OK;
@@ -463,7 +733,8 @@ ngx_http_parley_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * parley_limit tenant zone=<name> rate=<n>r/m|r/s [burst=<n>];
+ * parley_limit tenant|key|session|ip zone=<name> rate=<n>r/m|r/s
+ *     [burst=<n>];
  * parley_limit off;
  */
 
@@ -472,34 +743,72 @@ ngx_http_parley_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_parley_loc_conf_t *plcf = conf;
 
-    u_char          *p;
-    size_t           len;
-    ngx_int_t        n, scale;
-    ngx_str_t       *value, name;
-    ngx_uint_t       i;
-    ngx_shm_zone_t  *shm_zone;
-
-    if (plcf->limit_zone != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
+    u_char                   *p;
+    size_t                    len;
+    ngx_int_t                 n, scale;
+    ngx_str_t                *value, name;
+    ngx_uint_t                i, key;
+    ngx_shm_zone_t           *shm_zone;
+    ngx_http_parley_limit_t  *limit;
 
     value = cf->args->elts;
 
-    if (cf->args->nelts == 2 && ngx_strcmp(value[1].data, "off") == 0) {
-        plcf->limit_zone = NULL;
+    if (ngx_strcmp(value[1].data, "off") == 0) {
+
+        if (cf->args->nelts != 2 || plcf->limits != NGX_CONF_UNSET_PTR) {
+            return "is duplicate";
+        }
+
+        plcf->limits = NULL;
         return NGX_CONF_OK;
     }
 
-    if (ngx_strcmp(value[1].data, "tenant") != 0) {
+    if (plcf->limits == NULL) {
+        return "is duplicate";
+    }
+
+    for (key = 0; ngx_http_parley_limit_names[key].len; key++) {
+        if (ngx_strcmp(value[1].data, ngx_http_parley_limit_names[key].data)
+            == 0)
+        {
+            break;
+        }
+    }
+
+    if (ngx_http_parley_limit_names[key].len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown limit key \"%V\", expected \"tenant\"",
-                           &value[1]);
+                           "unknown limit key \"%V\", expected \"tenant\", "
+                           "\"key\", \"session\" or \"ip\"", &value[1]);
         return NGX_CONF_ERROR;
     }
 
+    if (plcf->limits == NGX_CONF_UNSET_PTR) {
+        plcf->limits = ngx_array_create(cf->pool, NGX_HTTP_PARLEY_LIMITS_MAX,
+                                        sizeof(ngx_http_parley_limit_t));
+        if (plcf->limits == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    limit = plcf->limits->elts;
+
+    for (i = 0; i < plcf->limits->nelts; i++) {
+        if (limit[i].key == key) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate \"%V\" limit", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    limit = ngx_array_push(plcf->limits);
+    if (limit == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_memzero(limit, sizeof(ngx_http_parley_limit_t));
+    limit->key = key;
+
     shm_zone = NULL;
-    plcf->limit_rpm = 0;
-    plcf->limit_burst = 0;
 
     for (i = 2; i < cf->args->nelts; i++) {
 
@@ -537,7 +846,7 @@ ngx_http_parley_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 goto invalid;
             }
 
-            plcf->limit_rpm = n * scale;
+            limit->rpm = n * scale;
 
             continue;
         }
@@ -549,7 +858,7 @@ ngx_http_parley_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
                 goto invalid;
             }
 
-            plcf->limit_burst = n;
+            limit->burst = n;
 
             continue;
         }
@@ -564,14 +873,14 @@ ngx_http_parley_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (plcf->limit_rpm == 0) {
+    if (limit->rpm == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" must have \"rate\" parameter",
                            &cmd->name);
         return NGX_CONF_ERROR;
     }
 
-    plcf->limit_zone = shm_zone;
+    limit->shm_zone = shm_zone;
 
     return NGX_CONF_OK;
 
@@ -581,4 +890,101 @@ invalid:
                        "invalid parameter \"%V\"", &value[i]);
 
     return NGX_CONF_ERROR;
+}
+
+
+/*
+ * Checks that each limit's key is known in the location, and lists the
+ * location's zones in the order in which requests lock them.
+ */
+
+char *
+ngx_http_parley_limit_merge(ngx_conf_t *cf, ngx_http_parley_loc_conf_t *conf)
+{
+    ngx_uint_t                i, j, k, ok;
+    ngx_shm_zone_t          **zone, *shm_zone;
+    ngx_http_parley_limit_t  *limit;
+
+    if (conf->limits == NULL || conf->limit_zones) {
+        return NGX_CONF_OK;
+    }
+
+    conf->limit_zones = ngx_array_create(cf->pool, NGX_HTTP_PARLEY_LIMITS_MAX,
+                                         sizeof(ngx_shm_zone_t *));
+    if (conf->limit_zones == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    limit = conf->limits->elts;
+
+    for (i = 0; i < conf->limits->nelts; i++) {
+
+        switch (limit[i].key) {
+
+        case NGX_HTTP_PARLEY_LIMIT_TENANT:
+            ok = (conf->auth == NGX_HTTP_PARLEY_AUTH_SECRET
+                  || conf->auth == NGX_HTTP_PARLEY_AUTH_WIDGET);
+            break;
+
+        case NGX_HTTP_PARLEY_LIMIT_KEY:
+            ok = (conf->auth == NGX_HTTP_PARLEY_AUTH_SECRET);
+            break;
+
+        case NGX_HTTP_PARLEY_LIMIT_SESSION:
+            ok = (conf->auth == NGX_HTTP_PARLEY_AUTH_WIDGET);
+            break;
+
+        default: /* NGX_HTTP_PARLEY_LIMIT_IP */
+            ok = 1;
+        }
+
+        if (!ok) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"parley_limit %V\" needs a \"parley_auth\" "
+                               "that knows the %V",
+                               &ngx_http_parley_limit_names[limit[i].key],
+                               &ngx_http_parley_limit_names[limit[i].key]);
+            return NGX_CONF_ERROR;
+        }
+
+        shm_zone = limit[i].shm_zone;
+
+        if (shm_zone->init != ngx_http_parley_limit_init_zone) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"%V\" is not a \"parley_limit_zone\"",
+                               &shm_zone->shm.name);
+            return NGX_CONF_ERROR;
+        }
+
+        /* an insertion sort by name, without duplicates */
+
+        zone = conf->limit_zones->elts;
+
+        for (j = 0; j < conf->limit_zones->nelts; j++) {
+            if (ngx_memn2cmp(shm_zone->shm.name.data, zone[j]->shm.name.data,
+                             shm_zone->shm.name.len, zone[j]->shm.name.len)
+                <= 0)
+            {
+                break;
+            }
+        }
+
+        if (j < conf->limit_zones->nelts && zone[j] == shm_zone) {
+            continue;
+        }
+
+        if (ngx_array_push(conf->limit_zones) == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        zone = conf->limit_zones->elts;
+
+        for (k = conf->limit_zones->nelts - 1; k > j; k--) {
+            zone[k] = zone[k - 1];
+        }
+
+        zone[j] = shm_zone;
+    }
+
+    return NGX_CONF_OK;
 }

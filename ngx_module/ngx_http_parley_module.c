@@ -2,9 +2,10 @@
 /*
  * Copyright (C) Parley
  *
- * The Parley edge: secret key authentication with an introspection cache,
- * per-tenant rate limits, security headers, removal of client-sent
- * X-Parley-* headers and the signed X-Parley-Context for the engine.
+ * The Parley edge: authentication (secret keys with an introspection
+ * cache, widget tokens, the admin token), rate limits and concurrent
+ * stream slots, security headers, removal of client-sent X-Parley-*
+ * headers, the signed X-Parley-Context for the engine, and a status page.
  */
 
 
@@ -17,6 +18,7 @@
 
 static ngx_int_t ngx_http_parley_rewrite_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_parley_access_handler(ngx_http_request_t *r);
+static void ngx_http_parley_md_free(void *data);
 static ngx_int_t ngx_http_parley_preconfiguration(ngx_conf_t *cf);
 static void *ngx_http_parley_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_parley_init_main_conf(ngx_conf_t *cf, void *conf);
@@ -29,6 +31,8 @@ static ngx_int_t ngx_http_parley_init(ngx_conf_t *cf);
 static ngx_conf_enum_t  ngx_http_parley_auth_modes[] = {
     { ngx_string("off"), NGX_HTTP_PARLEY_AUTH_OFF },
     { ngx_string("secret"), NGX_HTTP_PARLEY_AUTH_SECRET },
+    { ngx_string("widget"), NGX_HTTP_PARLEY_AUTH_WIDGET },
+    { ngx_string("admin"), NGX_HTTP_PARLEY_AUTH_ADMIN },
     { ngx_null_string, 0 }
 };
 
@@ -86,6 +90,41 @@ static ngx_command_t  ngx_http_parley_commands[] = {
       0,
       NULL },
 
+    { ngx_string("parley_admin_token_file"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_parley_admin_token_file,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("parley_widget_keys"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_parley_widget_keys,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("parley_widget_clock_skew"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_parley_main_conf_t, widget_skew),
+      NULL },
+
+    { ngx_string("parley_stream_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_parley_stream_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("parley_status_zone"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_parley_status_zone,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("parley_auth"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_enum_slot,
@@ -120,6 +159,20 @@ static ngx_command_t  ngx_http_parley_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_parley_loc_conf_t, limit_log_level),
       &ngx_http_parley_log_levels },
+
+    { ngx_string("parley_streams"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE12,
+      ngx_http_parley_streams,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("parley_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_parley_status,
+      0,
+      0,
+      NULL },
 
     { ngx_string("parley_headers"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
@@ -190,8 +243,10 @@ ngx_http_parley_rewrite_handler(ngx_http_request_t *r)
 
 
 /*
- * Authentication identifies the tenant first; only then can the limit
- * keyed on the tenant run, so both live in this one access handler.
+ * Authentication establishes the identity first; only then can the limits
+ * keyed on it run, so all of them live in this one access handler.  A
+ * stream slot is taken before the rate limits are charged, so that a
+ * request refused for want of a slot costs no rate.
  */
 
 static ngx_int_t
@@ -203,7 +258,7 @@ ngx_http_parley_access_handler(ngx_http_request_t *r)
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_parley_module);
 
-    if (plcf->auth == NGX_HTTP_PARLEY_AUTH_OFF) {
+    if (plcf->auth == NGX_HTTP_PARLEY_AUTH_OFF && plcf->limits == NULL) {
         return NGX_DECLINED;
     }
 
@@ -219,14 +274,39 @@ ngx_http_parley_access_handler(ngx_http_request_t *r)
     }
 
     if (!ctx->authenticated) {
-        rc = ngx_http_parley_authenticate(r, ctx);
+
+        switch (plcf->auth) {
+
+        case NGX_HTTP_PARLEY_AUTH_SECRET:
+            rc = ngx_http_parley_authenticate(r, ctx);
+            break;
+
+        case NGX_HTTP_PARLEY_AUTH_WIDGET:
+            rc = ngx_http_parley_widget_authenticate(r, ctx);
+            break;
+
+        case NGX_HTTP_PARLEY_AUTH_ADMIN:
+            rc = ngx_http_parley_admin_authenticate(r, ctx);
+            break;
+
+        default: /* NGX_HTTP_PARLEY_AUTH_OFF */
+            rc = NGX_OK;
+        }
 
         if (rc != NGX_OK) {
             return rc;
         }
     }
 
-    if (plcf->limit_zone) {
+    if (plcf->streams_zone && !ctx->stream) {
+        rc = ngx_http_parley_streams_acquire(r, ctx);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    if (plcf->limits) {
         rc = ngx_http_parley_limit_check(r, ctx);
 
         if (rc != NGX_OK) {
@@ -234,7 +314,9 @@ ngx_http_parley_access_handler(ngx_http_request_t *r)
         }
     }
 
-    return NGX_OK;
+    ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_ALLOWED + plcf->auth, 1);
+
+    return (plcf->auth == NGX_HTTP_PARLEY_AUTH_OFF) ? NGX_DECLINED : NGX_OK;
 }
 
 
@@ -294,6 +376,91 @@ ngx_http_parley_send_error(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/*
+ * Reads a file of secrets at configuration time: they live in the
+ * configuration's memory only and are never logged.
+ */
+
+ngx_int_t
+ngx_http_parley_read_file(ngx_conf_t *cf, ngx_str_t *name, size_t max,
+    ngx_str_t *content)
+{
+    u_char           *buf;
+    size_t            size;
+    ssize_t           n;
+    ngx_file_t        file;
+    ngx_file_info_t   fi;
+
+    ngx_memzero(&file, sizeof(ngx_file_t));
+
+    file.name = *name;
+    file.log = cf->log;
+
+    if (ngx_conf_full_name(cf->cycle, &file.name, 1) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    file.fd = ngx_open_file(file.name.data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (file.fd == NGX_INVALID_FILE) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_open_file_n " \"%s\" failed", file.name.data);
+        return NGX_ERROR;
+    }
+
+    buf = NULL;
+
+    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
+                           ngx_fd_info_n " \"%s\" failed", file.name.data);
+        goto done;
+    }
+
+    size = (size_t) ngx_file_size(&fi);
+
+    if (size > max) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" is larger than %uz bytes",
+                           file.name.data, max);
+        goto done;
+    }
+
+    if (ngx_file_access(&fi) & 0077) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "secret file \"%s\" is accessible by other users",
+                           file.name.data);
+    }
+
+    /* one more byte: an empty file still gets a buffer */
+
+    buf = ngx_pnalloc(cf->pool, size + 1);
+    if (buf == NULL) {
+        goto done;
+    }
+
+    n = ngx_read_file(&file, buf, size, 0);
+
+    if (n == NGX_ERROR || (size_t) n != size) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "could not read \"%s\"", file.name.data);
+        buf = NULL;
+        goto done;
+    }
+
+    content->data = buf;
+    content->len = size;
+
+done:
+
+    if (ngx_close_file(file.fd) == NGX_FILE_ERROR) {
+        ngx_conf_log_error(NGX_LOG_ALERT, cf, ngx_errno,
+                           ngx_close_file_n " \"%s\" failed", file.name.data);
+    }
+
+    return (buf == NULL) ? NGX_ERROR : NGX_OK;
+}
+
+
 /* parses the "zone=<name>:<size>" parameter of the zone directives */
 
 ngx_int_t
@@ -344,6 +511,13 @@ invalid:
 }
 
 
+static void
+ngx_http_parley_md_free(void *data)
+{
+    EVP_MD_free(data);
+}
+
+
 static ngx_int_t
 ngx_http_parley_preconfiguration(ngx_conf_t *cf)
 {
@@ -366,10 +540,16 @@ ngx_http_parley_create_main_conf(ngx_conf_t *cf)
      *
      *     pmcf->secret = { 0, NULL };
      *     pmcf->key_cache = NULL;
+     *     pmcf->admin_hash = { 0, NULL };
+     *     pmcf->widget_keys = NULL;
+     *     pmcf->status = NULL;
+     *     pmcf->status_page = 0;
+     *     pmcf->sha256 = NULL;
      */
 
     pmcf->key_cache_ttl = NGX_CONF_UNSET_MSEC;
     pmcf->key_negative_ttl = NGX_CONF_UNSET_MSEC;
+    pmcf->widget_skew = NGX_CONF_UNSET;
     pmcf->request_id_index = NGX_ERROR;
 
     return pmcf;
@@ -381,10 +561,40 @@ ngx_http_parley_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_parley_main_conf_t *pmcf = conf;
 
-    ngx_str_t  request_id = ngx_string("request_id");
+    ngx_pool_cleanup_t  *cln;
+    ngx_str_t            request_id = ngx_string("request_id");
 
     ngx_conf_init_msec_value(pmcf->key_cache_ttl, 30000);
     ngx_conf_init_msec_value(pmcf->key_negative_ttl, 5000);
+
+    /* a widget's clock and ours may differ a little, no more */
+    ngx_conf_init_value(pmcf->widget_skew, 30);
+
+    if (pmcf->status_page && pmcf->status == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"parley_status\" needs \"parley_status_zone\"");
+        return NGX_CONF_ERROR;
+    }
+
+    /*
+     * SHA-256 fetched once per configuration: EVP_sha256() would make
+     * OpenSSL 3 look the implementation up, under a lock, on every request
+     */
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    pmcf->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+    if (pmcf->sha256 == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "EVP_MD_fetch(\"SHA256\") failed");
+        return NGX_CONF_ERROR;
+    }
+
+    cln->handler = ngx_http_parley_md_free;
+    cln->data = pmcf->sha256;
 
     pmcf->request_id_index = ngx_http_get_variable_index(cf, &request_id);
     if (pmcf->request_id_index == NGX_ERROR) {
@@ -409,12 +619,13 @@ ngx_http_parley_create_loc_conf(ngx_conf_t *cf)
      * set by ngx_pcalloc():
      *
      *     plcf->introspect = { 0, NULL };
+     *     plcf->limit_zones = NULL;
      */
 
     plcf->auth = NGX_CONF_UNSET_UINT;
-    plcf->limit_zone = NGX_CONF_UNSET_PTR;
-    plcf->limit_rpm = NGX_CONF_UNSET_UINT;
-    plcf->limit_burst = NGX_CONF_UNSET_UINT;
+    plcf->limits = NGX_CONF_UNSET_PTR;
+    plcf->streams_zone = NGX_CONF_UNSET_PTR;
+    plcf->max_streams = NGX_CONF_UNSET_UINT;
     plcf->limit_dry_run = NGX_CONF_UNSET;
     plcf->limit_log_level = NGX_CONF_UNSET_UINT;
     plcf->headers = NGX_CONF_UNSET_UINT;
@@ -435,16 +646,26 @@ ngx_http_parley_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               NGX_HTTP_PARLEY_AUTH_OFF);
     ngx_conf_merge_str_value(conf->introspect, prev->introspect, "");
 
-    /* "parley_limit" sets the zone, the rate and the burst together */
+    /* "parley_limit" lines are inherited all together, like limit_req */
 
-    if (conf->limit_zone == NGX_CONF_UNSET_PTR) {
-        conf->limit_zone = prev->limit_zone;
-        conf->limit_rpm = prev->limit_rpm;
-        conf->limit_burst = prev->limit_burst;
+    if (conf->limits == NGX_CONF_UNSET_PTR) {
+        conf->limits = prev->limits;
+        conf->limit_zones = prev->limit_zones;
     }
 
-    if (conf->limit_zone == NGX_CONF_UNSET_PTR) {
-        conf->limit_zone = NULL;
+    if (conf->limits == NGX_CONF_UNSET_PTR) {
+        conf->limits = NULL;
+    }
+
+    /* "parley_streams" sets the zone and the default together */
+
+    if (conf->streams_zone == NGX_CONF_UNSET_PTR) {
+        conf->streams_zone = prev->streams_zone;
+        conf->max_streams = prev->max_streams;
+    }
+
+    if (conf->streams_zone == NGX_CONF_UNSET_PTR) {
+        conf->streams_zone = NULL;
     }
 
     ngx_conf_merge_value(conf->limit_dry_run, prev->limit_dry_run, 0);
@@ -453,15 +674,30 @@ ngx_http_parley_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->headers, prev->headers,
                               NGX_HTTP_PARLEY_HEADERS_OFF);
 
+    if (ngx_http_parley_limit_merge(cf, conf) != NGX_CONF_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->streams_zone
+        && conf->streams_zone->init != ngx_http_parley_streams_init_zone)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" is not a \"parley_stream_zone\"",
+                           &conf->streams_zone->shm.name);
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->streams_zone
+        && conf->auth != NGX_HTTP_PARLEY_AUTH_SECRET
+        && conf->auth != NGX_HTTP_PARLEY_AUTH_WIDGET)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"parley_streams\" needs \"parley_auth secret\" "
+                           "or \"parley_auth widget\" to know the tenant");
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->auth == NGX_HTTP_PARLEY_AUTH_OFF) {
-
-        if (conf->limit_zone) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"parley_limit tenant\" needs "
-                               "\"parley_auth secret\" to know the tenant");
-            return NGX_CONF_ERROR;
-        }
-
         return NGX_CONF_OK;
     }
 
@@ -474,25 +710,45 @@ ngx_http_parley_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
-    if (pmcf->key_cache == NULL) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"parley_auth\" needs \"parley_key_cache\"");
-        return NGX_CONF_ERROR;
-    }
+    switch (conf->auth) {
 
-    if (conf->introspect.len == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"parley_auth\" needs \"parley_introspect\"");
-        return NGX_CONF_ERROR;
-    }
+    case NGX_HTTP_PARLEY_AUTH_WIDGET:
 
-    if (conf->limit_zone
-        && conf->limit_zone->init != ngx_http_parley_limit_init_zone)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"%V\" is not a \"parley_limit_zone\"",
-                           &conf->limit_zone->shm.name);
-        return NGX_CONF_ERROR;
+        if (pmcf->widget_keys == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"parley_auth widget\" needs "
+                               "\"parley_widget_keys\"");
+            return NGX_CONF_ERROR;
+        }
+
+        break;
+
+    case NGX_HTTP_PARLEY_AUTH_ADMIN:
+
+        if (pmcf->admin_hash.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"parley_auth admin\" needs "
+                               "\"parley_admin_token_file\"");
+            return NGX_CONF_ERROR;
+        }
+
+        break;
+
+    default: /* NGX_HTTP_PARLEY_AUTH_SECRET */
+
+        if (pmcf->key_cache == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"parley_auth secret\" needs "
+                               "\"parley_key_cache\"");
+            return NGX_CONF_ERROR;
+        }
+
+        if (conf->introspect.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"parley_auth secret\" needs "
+                               "\"parley_introspect\"");
+            return NGX_CONF_ERROR;
+        }
     }
 
     return NGX_CONF_OK;

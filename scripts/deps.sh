@@ -6,8 +6,9 @@ set -euo pipefail
 packages=(
     # build
     build-essential cmake pkg-config
-    # the nginx module: nginx's source (with conf_flags) and the stock nginx
-    nginx-dev nginx-core libpcre2-dev zlib1g-dev
+    # the nginx module: nginx's source (with conf_flags), the stock nginx,
+    # jansson (the JSON of widget tokens)
+    nginx-dev nginx-core libpcre2-dev zlib1g-dev libjansson-dev
     # engine libraries
     libboost-dev libpq-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
     libyaml-cpp-dev libspdlog-dev libfmt-dev libhnswlib-dev

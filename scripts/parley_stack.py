@@ -31,6 +31,8 @@ IS_ROOT = os.geteuid() == 0
 # stack's own when the stack renders its nginx.conf from that file.
 EXAMPLE_ENGINE_SOCKET = "/run/parley/engine.sock"
 EXAMPLE_EDGE_SECRET = "/etc/parley/edge.secret"
+EXAMPLE_ADMIN_TOKEN = "/etc/parley/admin.token"
+EXAMPLE_WIDGET_KEYS = "/etc/parley/widget.keys"
 
 
 class StackError(RuntimeError):
@@ -87,6 +89,9 @@ class Stack:
         # directive -> value, replacing the examples' values (tests use short
         # TTLs and small limits so that they run in seconds)
         self.edge_overrides = edge_overrides or {}
+        # more of nginx's http { } block, after the stack's server (the edge
+        # benchmark adds its own servers there)
+        self.extra_http = ""
         self.secrets = self.root / "secrets"
         self.pg_dir = self.root / "pg"
         self.run_dir = self.root / "run"
@@ -137,6 +142,11 @@ class Stack:
     def _make_secrets(self):
         for name, value in (
                 ("edge.secret", secrets.token_urlsafe(48)),
+                ("admin.token", secrets.token_urlsafe(32)),
+                # the widget key ring: "<kid> <secret>" lines, the engine
+                # signs with the last one
+                ("widget.keys", f"w{secrets.token_hex(4)} "
+                                f"{secrets.token_urlsafe(48)}"),
                 ("pg-superuser", secrets.token_urlsafe(24)),
                 ("pg-owner", secrets.token_urlsafe(24)),
                 ("pg-app", secrets.token_urlsafe(24))):
@@ -235,6 +245,7 @@ class Stack:
             "database": {"dsn": self.dsn("app"),
                          "migrate_dsn": self.dsn("owner"), "pool_size": 8},
             "edge": {"secret_file": str(self.secrets / "edge.secret")},
+            "widget": {"keys_file": str(self.secrets / "widget.keys")},
             "llm": {"provider": "extractive"},
             "logging": {"level": "info", "file": str(self.engine_log)},
         }
@@ -294,6 +305,10 @@ class Stack:
         text = text.replace(EXAMPLE_ENGINE_SOCKET, str(self.engine_socket))
         text = text.replace(EXAMPLE_EDGE_SECRET,
                             str(self.secrets / "edge.secret"))
+        text = text.replace(EXAMPLE_ADMIN_TOKEN,
+                            str(self.secrets / "admin.token"))
+        text = text.replace(EXAMPLE_WIDGET_KEYS,
+                            str(self.secrets / "widget.keys"))
         for directive, value in self.edge_overrides.items():
             text += f"{directive} {value};\n"
         return text
@@ -325,6 +340,7 @@ http {{
         listen 127.0.0.1:{self.port};
         include {REPO / 'conf.examples' / 'parley-locations.conf'};
     }}
+{self.extra_http}
 }}
 """
         path = self.nginx_dir / "nginx.conf"
@@ -398,7 +414,7 @@ def demo_curl(stack, key):
         "model": "support", "stream": True,
         "messages": [{"role": "user",
                       "content": "How many vacation days do new employees get?"}]})
-    return (f"curl -N {stack.url}/v1/chat/completions \\\n"
+    return (f"curl -sN {stack.url}/v1/chat/completions \\\n"
             f"  -H 'Authorization: Bearer {key}' \\\n"
             f"  -H 'Content-Type: application/json' \\\n"
             f"  -d '{body}'")

@@ -4,21 +4,27 @@ OpenAI-compatible upstream. Tests speak HTTP to nginx like a real client."""
 
 import itertools
 import json
+import secrets
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
+from requests.adapters import HTTPAdapter
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 sys.path.insert(0, str(REPO / "scripts"))
 
-from parley_stack import Stack, free_port  # noqa: E402
+from parley_stack import NGINX, Stack, free_port  # noqa: E402
 from mock_upstream import MockUpstream  # noqa: E402
+from parley_context import NIL_TENANT, sign_context  # noqa: E402
 
 # Short TTLs so that caching and revocation are observable in seconds.
 POSITIVE_TTL = 3
@@ -59,7 +65,8 @@ def stack():
         shutil.rmtree(root, ignore_errors=True)
 
 
-def make_tenant(stack, docs=None, rpm=None, burst=None, agent="support"):
+def make_tenant(stack, docs=None, rpm=None, burst=None, agent="support",
+                max_streams=None):
     """A new tenant with a secret key and an agent that knows `docs`."""
     slug = f"t{next(_slugs)}-{docs.name if docs else 'empty'}".replace("_", "-")
     args = ["tenant", "create", "--slug", slug, "--name", slug.title()]
@@ -67,6 +74,8 @@ def make_tenant(stack, docs=None, rpm=None, burst=None, agent="support"):
         args += ["--rpm", rpm]
     if burst is not None:
         args += ["--burst", burst]
+    if max_streams is not None:
+        args += ["--max-streams", max_streams]
     tenant = stack.parley(*args, "--json")
     key = stack.parley("key", "create", "--tenant", slug, "--kind", "secret",
                        "--json")
@@ -135,3 +144,89 @@ def db_rows(stack, sql, user="parley_owner", tenant=None):
     out = stack.psql_session(statements, user=user)
     lines = out.splitlines()[1:] if tenant is not None else out.splitlines()
     return [line.split("|") for line in lines if line]
+
+
+class _SourceAddressAdapter(HTTPAdapter):
+    def __init__(self, address, **kw):
+        self._address = address
+        super().__init__(**kw)
+
+    def init_poolmanager(self, *args, **kw):
+        kw["source_address"] = (self._address, 0)
+        super().init_poolmanager(*args, **kw)
+
+
+def client_from(address):
+    """A requests session whose connections come from `address`, any of
+    127.0.0.0/8: per-address limits and allow/deny see another client."""
+    s = requests.Session()
+    s.mount("http://", _SourceAddressAdapter(address))
+    return s
+
+
+@pytest.fixture
+def nginx_check(stack, tmp_path):
+    """`nginx -t` of the module with the given http-level directives:
+    (passed, nginx's output)."""
+    def check(http_directives):
+        conf = tmp_path / "nginx-check.conf"
+        conf.write_text(f"load_module {stack.module_so};\n"
+                        f"pid {tmp_path / 'nginx.pid'};\n"
+                        "events { }\n"
+                        f"http {{\n{http_directives}\n}}\n")
+        r = subprocess.run([NGINX, "-t", "-p", str(tmp_path), "-c", str(conf),
+                            "-e", str(tmp_path / "error.log")],
+                           capture_output=True, text=True)
+        return r.returncode == 0, r.stderr
+    return check
+
+
+def engine_call(stack, method, path, context=None, body=None, headers=None):
+    """One HTTP/1.1 request straight to the engine's Unix socket, bypassing
+    nginx: (status, {lowercased header: value}, body text). `body` may be a
+    dict (sent as JSON) or a string."""
+    import socket
+    if isinstance(body, (dict, list)):
+        body = json.dumps(body)
+    payload = (body or "").encode()
+    head = [f"{method} {path} HTTP/1.1", "Host: engine", "Connection: close",
+            f"Content-Length: {len(payload)}"]
+    if body is not None:
+        head.append("Content-Type: application/json")
+    if context is not None:
+        head.append(f"X-Parley-Context: {context}")
+    head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(30)
+        s.connect(str(stack.engine_socket))
+        s.sendall("\r\n".join(head).encode() + b"\r\n\r\n" + payload)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    raw_head, _, raw_body = data.partition(b"\r\n\r\n")
+    lines = raw_head.decode().split("\r\n")
+    fields = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        fields[name.strip().lower()] = value.strip()
+    if fields.get("transfer-encoding") == "chunked":
+        raw_body = _unchunk(raw_body)
+    return int(lines[0].split()[1]), fields, raw_body.decode(errors="replace")
+
+
+def _unchunk(data):
+    out = b""
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            break
+        out, data = out + data[:size], data[size + 2:]
+    return out
+
+
+def signed_context(stack, kind, principal, tenant=None, session="-"):
+    """A fresh X-Parley-Context as the edge would sign it."""
+    return sign_context(stack.secret("edge.secret"), tenant or NIL_TENANT,
+                        kind, principal, session, secrets.token_hex(16),
+                        int(time.time() * 1000))

@@ -1,12 +1,14 @@
-"""Per-tenant rate limits at the edge (SPEC 3.2): a burst past the tenant's
-plan is refused with 429, Retry-After and the RateLimit headers, a retry
-after Retry-After passes, and other tenants are not affected."""
+"""Rate limits at the edge (SPEC 3.2): a burst past the tenant's plan is
+refused with 429, Retry-After and the RateLimit headers, a retry after
+Retry-After passes, and other tenants are not affected; a single API key is
+limited on its own too; dry-run mode refuses nothing but logs.  (Widget
+sessions and client addresses: test_edge_widget.py.)"""
 
 import time
 
 import requests
 
-from conftest import auth, make_tenant
+from conftest import EDGE_OVERRIDES, auth, make_tenant
 
 SECURITY_HEADERS = ("X-Content-Type-Options", "Referrer-Policy",
                     "Permissions-Policy", "Cross-Origin-Resource-Policy",
@@ -85,3 +87,55 @@ def test_limits_survive_a_reload(stack):
     r = models(stack, tenant.key)
     assert r.status_code == 429
     assert 1 <= int(r.headers["Retry-After"]) <= 10
+
+
+def test_a_single_key_is_limited_on_its_own(stack):
+    # a plan far above the key limit of parley-locations.conf:
+    # parley_limit key rate=1200r/m burst=100
+    tenant = make_tenant(stack, rpm=100000, burst=10000)
+    second = stack.parley("key", "create", "--tenant", tenant.slug,
+                          "--kind", "secret", "--json")["key"]
+    with requests.Session() as s:
+        statuses = []
+        for _ in range(300):
+            r = s.get(f"{stack.url}/v1/models", headers=auth(tenant.key),
+                      timeout=10)
+            statuses.append(r.status_code)
+            if r.status_code == 429:
+                break
+    assert statuses[-1] == 429, statuses
+    assert len(statuses) > 101
+    assert r.headers["RateLimit-Policy"] == '"key";q=1200;w=60'
+    assert r.headers["RateLimit"] == '"key";r=0;t=1'
+    assert r.headers["Retry-After"] == "1"
+    assert r.json()["error"]["code"] == "rate_limited"
+
+    # the tenant's other key is not limited by the first one's use
+    other = models(stack, second)
+    assert other.status_code == 200
+    assert other.headers["RateLimit-Policy"] == '"key";q=1200;w=60'
+    assert other.headers["RateLimit"].startswith('"key";r=100;')
+
+
+def test_dry_run_refuses_nothing_but_logs(stack):
+    tenant = make_tenant(stack, rpm=6, burst=1)
+    stack.edge_overrides = {**EDGE_OVERRIDES, "parley_limit_dry_run": "on"}
+    stack.reload_nginx()
+    time.sleep(1)
+    try:
+        log = stack.log_dir / "nginx-error.log"
+        line = f"dry run, by tenant, tenant {tenant.id}"
+        logged = log.read_text().count(line)
+        responses = [models(stack, tenant.key) for _ in range(4)]
+        assert [r.status_code for r in responses] == [200] * 4
+        # the headers say what would have happened
+        assert rate_limit(responses[-1])["r"] == 0
+        assert "Retry-After" not in responses[-1].headers
+        time.sleep(0.2)
+        assert log.read_text().count(line) - logged == 2
+    finally:
+        stack.edge_overrides = dict(EDGE_OVERRIDES)
+        stack.reload_nginx()
+        time.sleep(1)
+    # without dry run, the tenant's exhausted limit refuses again
+    assert models(stack, tenant.key).status_code == 429

@@ -4,6 +4,7 @@
 #include <string_view>
 #include <utility>
 
+#include "admin/service.hpp"
 #include "cli/command.hpp"
 #include "store/db.hpp"
 
@@ -21,13 +22,15 @@ constexpr subcommand subcommands[] = {
     {"serve", parley::cli::serve, "serve                                    run the engine"},
     {"migrate", parley::cli::migrate, "migrate                                  apply database migrations"},
     {"tenant", parley::cli::tenant,
-     "tenant create --slug S --name N [--rpm R] [--burst B] [--max-streams M]\n"
+     "tenant create --slug S --name N [--rpm R] [--burst B] [--max-streams M] [--allowed-origin O]...\n"
+     "  tenant update --slug S [--name N] [--rpm R] [--burst B] [--max-streams M]\n"
+     "                [--allowed-origin O]... [--active true|false]\n"
      "  tenant list"},
     {"key", parley::cli::key,
      "key create --tenant SLUG [--kind secret|publishable]\n"
      "  key revoke --key-id UUID | --prefix PREFIX"},
     {"agent", parley::cli::agent,
-     "agent create --tenant SLUG --code CODE [--name NAME] [--persona-file FILE]\n"
+     "agent create --tenant SLUG --code CODE [--name NAME] [--greeting TEXT] [--persona-file FILE]\n"
      "  agent list --tenant SLUG"},
     {"ingest", parley::cli::ingest,
      "ingest --tenant SLUG --agent CODE PATH...  load txt/md files or folders"},
@@ -70,6 +73,10 @@ int main(int argc, char** argv) {
   } catch (const parley::config::config_error& e) {
     out.error("invalid_config", "invalid configuration", e.problems());
     return 1;
+  } catch (const parley::admin::refusal& e) {
+    // Bad values are the caller's mistake (like a usage error); the rest are refusals.
+    out.error(e.code(), e.what());
+    return e.why() == parley::admin::refusal::reason::invalid ? 2 : 1;
   } catch (const parley::cli::command_error& e) {
     out.error(e.code(), e.what());
     return 1;

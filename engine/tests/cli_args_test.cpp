@@ -27,6 +27,14 @@ TEST(Args, IntegersAreRangeChecked) {
   EXPECT_FALSE(a.get_int("absent", 1, 100).has_value());
 }
 
+TEST(Args, RepeatedOptionsKeepEveryValueInOrder) {
+  const args a({"--allowed-origin", "https://a.example", "--allowed-origin=https://b.example"}, {});
+  EXPECT_EQ(a.get_all("allowed-origin"),
+            (std::vector<std::string>{"https://a.example", "https://b.example"}));
+  EXPECT_EQ(a.get("allowed-origin"), "https://b.example");
+  EXPECT_TRUE(a.get_all("absent").empty());
+}
+
 TEST(Args, UnknownOptionsAndMissingValuesAreRefused) {
   EXPECT_THROW(args({"--slug"}, {}), usage_error);
   const args a({"--slug", "x", "--colour", "red"}, {});

@@ -231,5 +231,63 @@ TEST(Config, ServingListsConfigurationAndSecretProblemsTogether) {
   }
 }
 
+TEST(Config, WidgetSettingsHaveDefaultsAndBounds) {
+  const auto c = parse("", {});
+  EXPECT_TRUE(c.widget.keys_file.empty());   // the widget is off until a ring is configured
+  EXPECT_EQ(c.widget.token_ttl_s, 600);
+  EXPECT_EQ(c.widget.issuer, "parley");
+  EXPECT_EQ(parse("widget: {token_ttl_s: 900}\n", {}).widget.token_ttl_s, 900);
+  EXPECT_TRUE(mentions(problems_of("widget: {token_ttl_s: 901}\n"), "widget.token_ttl_s"));
+  EXPECT_TRUE(mentions(problems_of("widget: {token_ttl_s: 0}\n"), "widget.token_ttl_s"));
+  EXPECT_TRUE(mentions(problems_of("widget: {issuer: \"a b\"}\n"), "widget.issuer"));
+  EXPECT_TRUE(mentions(problems_of("widget: {colour: red}\n"), "widget.colour: unknown setting"));
+}
+
+TEST(Config, WidgetSettingsFollowTheEnvironment) {
+  const auto c = parse("", {{"PARLEY__WIDGET__KEYS_FILE", "/run/parley/widget.keys"},
+                            {"PARLEY__WIDGET__TOKEN_TTL_S", "120"},
+                            {"PARLEY__WIDGET__ISSUER", "acme-parley"}});
+  EXPECT_EQ(c.widget.keys_file, "/run/parley/widget.keys");
+  EXPECT_EQ(c.widget.token_ttl_s, 120);
+  EXPECT_EQ(c.widget.issuer, "acme-parley");
+}
+
+TEST(Config, TheWidgetKeyRingIsReadWithTheSecrets) {
+  temp_file edge(std::string(40, 's'));
+  temp_file ring("# rotated 2025-01\nk1 " + std::string(32, 'a') + "\nk2 " + std::string(32, 'b') + "\n");
+  config c;
+  c.edge.secret_file = edge.path();
+  c.widget.keys_file = ring.path();
+  const auto s = load_secrets(c, {});
+  ASSERT_EQ(s.widget_keys.size(), 2u);
+  EXPECT_EQ(s.widget_keys.back().kid, "k2");
+}
+
+TEST(Config, KeyRingProblemsAreListedWithEveryOtherProblem) {
+  temp_file ring("k1 tooshort\nk1 " + std::string(32, 'a') + "\nk1 " + std::string(32, 'b') + "\n");
+  secrets s;
+  try {
+    parse("server: {threads: 0}\nedge: {secret_file: /nonexistent/edge.secret}\nwidget: {keys_file: " +
+              ring.path() + "}\n",
+          {}, &s);
+    FAIL() << "expected config_error";
+  } catch (const config_error& e) {
+    EXPECT_EQ(e.problems().size(), 4u);
+    EXPECT_TRUE(mentions(e.problems(), "server.threads"));
+    EXPECT_TRUE(mentions(e.problems(), "edge.secret_file"));
+    EXPECT_TRUE(mentions(e.problems(), "widget.keys_file: '" + ring.path() + "' line 1"));
+    EXPECT_TRUE(mentions(e.problems(), "line 3: duplicate key id 'k1'"));
+  }
+  config c;
+  c.edge.secret_file = "/nonexistent/edge.secret";
+  c.widget.keys_file = "/nonexistent/widget.keys";
+  try {
+    load_secrets(c, {});
+    FAIL() << "expected config_error";
+  } catch (const config_error& e) {
+    EXPECT_TRUE(mentions(e.problems(), "widget.keys_file: cannot read '/nonexistent/widget.keys'"));
+  }
+}
+
 }  // namespace
 }  // namespace parley::config

@@ -15,11 +15,11 @@ args::args(std::vector<std::string> words, std::set<std::string> flags) {
     }
     std::string name = w.substr(2);
     if (const auto eq = name.find('='); eq != std::string::npos) {
-      values_[name.substr(0, eq)] = name.substr(eq + 1);
+      values_[name.substr(0, eq)].push_back(name.substr(eq + 1));
     } else if (flags.contains(name)) {
       flags_set_.insert(name);
     } else if (i + 1 < words.size()) {
-      values_[name] = words[++i];
+      values_[name].push_back(words[++i]);
     } else {
       throw usage_error("option --" + name + " needs a value");
     }
@@ -29,7 +29,12 @@ args::args(std::vector<std::string> words, std::set<std::string> flags) {
 std::optional<std::string> args::get(const std::string& name) const {
   const auto it = values_.find(name);
   if (it == values_.end()) return std::nullopt;
-  return it->second;
+  return it->second.back();
+}
+
+std::vector<std::string> args::get_all(const std::string& name) const {
+  const auto it = values_.find(name);
+  return it == values_.end() ? std::vector<std::string>{} : it->second;
 }
 
 std::string args::require(const std::string& name) const {

@@ -17,7 +17,10 @@ class args {
   // Throws usage_error on "--x" without a value.
   args(std::vector<std::string> words, std::set<std::string> flags);
 
+  // The last value given for --name (options may repeat).
   std::optional<std::string> get(const std::string& name) const;
+  // Every value given for --name, in order.
+  std::vector<std::string> get_all(const std::string& name) const;
   std::string require(const std::string& name) const;         // usage_error if missing
   std::optional<long long> get_int(const std::string& name, long long min, long long max) const;
   bool flag(const std::string& name) const;
@@ -27,7 +30,7 @@ class args {
   void allow_only(const std::set<std::string>& known) const;
 
  private:
-  std::map<std::string, std::string> values_;
+  std::map<std::string, std::vector<std::string>> values_;
   std::set<std::string> flags_set_;
   std::vector<std::string> positional_;
 };

@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "admin/routes.hpp"
 #include "api/models.hpp"
 #include "api/ops.hpp"
 #include "chat/service.hpp"
@@ -17,6 +18,7 @@
 #include "obs/log.hpp"
 #include "store/db.hpp"
 #include "store/migrations.hpp"
+#include "widget/routes.hpp"
 
 namespace parley::cli {
 namespace {
@@ -66,6 +68,8 @@ int serve(const invocation& inv) {
   api::add_ops_routes(routes, db);
   edge::add_introspection_route(routes, db, cfg.edge);
   api::add_models_routes(routes, db);
+  widget::add_widget_routes(routes, db, widget::make_settings(cfg.widget, secrets.widget_keys));
+  admin::add_admin_routes(routes, db);
   chat::service chat(io, db, cfg, secrets);
   chat.add_routes(routes);
 
@@ -83,7 +87,9 @@ int serve(const invocation& inv) {
   obs::info("listening", {{"socket", cfg.server.socket},
                           {"threads", cfg.server.threads},
                           {"schema_version", store::latest_migration_version()},
-                          {"llm_provider", cfg.llm.provider}});
+                          {"llm_provider", cfg.llm.provider},
+                          {"widget", secrets.widget_keys.empty() ? "off" : "on"},
+                          {"widget_kid", secrets.widget_keys.empty() ? "" : secrets.widget_keys.back().kid}});
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < cfg.server.threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();

@@ -1,66 +1,69 @@
 #include <fmt/format.h>
 
-#include "cli/command.hpp"
-#include "store/db.hpp"
+#include "cli/admin_session.hpp"
 
 namespace parley::cli {
 namespace {
-
-nlohmann::json to_json(const store::tenant& t) {
-  return {{"id", t.id},
-          {"slug", t.slug},
-          {"name", t.name},
-          {"tier", t.tier},
-          {"is_active", t.is_active},
-          {"rate_rpm", t.rate_rpm ? nlohmann::json(*t.rate_rpm) : nlohmann::json()},
-          {"rate_burst", t.rate_burst ? nlohmann::json(*t.rate_burst) : nlohmann::json()},
-          {"max_streams", t.max_streams ? nlohmann::json(*t.max_streams) : nlohmann::json()},
-          {"allowed_origins", t.allowed_origins},
-          {"created", t.created_unix}};
-}
 
 std::string limit_text(const std::optional<std::int64_t>& v) {
   return v ? std::to_string(*v) : "default";
 }
 
+std::string origins_text(const std::vector<std::string>& origins) {
+  return origins.empty() ? "none" : fmt::format("{}", fmt::join(origins, " "));
+}
+
+std::string summary(std::string_view verb, const store::tenant& t) {
+  return fmt::format("{} tenant {} ({}) id={} active={} rpm={} burst={} max_streams={} origins={}", verb,
+                     t.slug, t.name, t.id, t.is_active ? "yes" : "no", limit_text(t.rate_rpm),
+                     limit_text(t.rate_burst), limit_text(t.max_streams), origins_text(t.allowed_origins));
+}
+
+std::optional<bool> parse_active(const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  if (*text == "true") return true;
+  if (*text == "false") return false;
+  throw usage_error("--active must be true or false");
+}
+
 int create(const invocation& inv) {
-  inv.opts.allow_only({"config", "json", "slug", "name", "rpm", "burst", "max-streams"});
+  inv.opts.allow_only({"config", "json", "slug", "name", "rpm", "burst", "max-streams", "allowed-origin"});
   store::new_tenant t;
   t.slug = inv.opts.require("slug");
   t.name = inv.opts.require("name");
   t.rate_rpm = inv.opts.get_int("rpm", 1, 1'000'000'000);
   t.rate_burst = inv.opts.get_int("burst", 1, 1'000'000'000);
   t.max_streams = inv.opts.get_int("max-streams", 1, 1'000'000);
-  if (!store::is_valid_slug(t.slug)) {
-    throw usage_error("--slug must be 2-63 characters of a-z, 0-9 and '-', not starting with '-'");
-  }
-  if (t.name.size() > 200) throw usage_error("--name must be at most 200 characters");
+  t.allowed_origins = inv.opts.get_all("allowed-origin");
+  const auto created = admin_session(inv)->create_tenant(std::move(t));
+  inv.out.result(admin::to_json(created), summary("created", created));
+  return 0;
+}
 
-  const auto cfg = load_config(inv);
-  store::database db(cfg.database.dsn, 1);
-  store::tenant created;
-  try {
-    created = db.with_platform([&](store::transaction& tx) { return store::create_tenant(tx, t); });
-  } catch (const store::db_error& e) {
-    if (e.is_unique_violation()) throw command_error("tenant_exists", "a tenant with slug '" + t.slug + "' already exists");
-    throw;
-  }
-  inv.out.result(to_json(created),
-                 fmt::format("created tenant {} ({}) id={} rpm={} burst={} max_streams={}", created.slug,
-                             created.name, created.id, limit_text(created.rate_rpm),
-                             limit_text(created.rate_burst), limit_text(created.max_streams)));
+// Only what is given changes; --allowed-origin (repeatable) replaces the whole list.
+int update(const invocation& inv) {
+  inv.opts.allow_only({"config", "json", "slug", "name", "rpm", "burst", "max-streams", "allowed-origin",
+                       "active"});
+  const std::string slug = inv.opts.require("slug");
+  store::tenant_patch patch;
+  patch.name = inv.opts.get("name");
+  if (const auto v = inv.opts.get_int("rpm", 1, 1'000'000'000)) patch.rate_rpm.emplace(*v);
+  if (const auto v = inv.opts.get_int("burst", 1, 1'000'000'000)) patch.rate_burst.emplace(*v);
+  if (const auto v = inv.opts.get_int("max-streams", 1, 1'000'000)) patch.max_streams.emplace(*v);
+  if (auto origins = inv.opts.get_all("allowed-origin"); !origins.empty()) patch.allowed_origins = std::move(origins);
+  patch.is_active = parse_active(inv.opts.get("active"));
+  const auto updated = admin_session(inv)->update_tenant(slug, std::move(patch));
+  inv.out.result(admin::to_json(updated), summary("updated", updated));
   return 0;
 }
 
 int list(const invocation& inv) {
   inv.opts.allow_only({"config", "json"});
-  const auto cfg = load_config(inv);
-  store::database db(cfg.database.dsn, 1);
-  const auto tenants = db.with_platform([](store::transaction& tx) { return store::list_tenants(tx); });
+  const auto tenants = admin_session(inv)->list_tenants();
   nlohmann::json data = nlohmann::json::array();
   std::string human = fmt::format("{:<24} {:<36} {:<8} {:<6} {}\n", "SLUG", "ID", "TIER", "ACTIVE", "NAME");
   for (const auto& t : tenants) {
-    data.push_back(to_json(t));
+    data.push_back(admin::to_json(t));
     human += fmt::format("{:<24} {:<36} {:<8} {:<6} {}\n", t.slug, t.id, t.tier,
                          t.is_active ? "yes" : "no", t.name);
   }
@@ -73,8 +76,9 @@ int list(const invocation& inv) {
 int tenant(const invocation& inv) {
   const auto& verb = inv.opts.positional();
   if (verb.size() == 1 && verb[0] == "create") return create(inv);
+  if (verb.size() == 1 && verb[0] == "update") return update(inv);
   if (verb.size() == 1 && verb[0] == "list") return list(inv);
-  throw usage_error("expected 'tenant create' or 'tenant list'");
+  throw usage_error("expected 'tenant create', 'tenant update' or 'tenant list'");
 }
 
 }  // namespace parley::cli

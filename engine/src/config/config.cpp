@@ -12,6 +12,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "widget/token.hpp"
+
 extern char** environ;
 
 namespace parley::config {
@@ -270,6 +272,12 @@ void decode(const YAML::Node& root, config& c, problems& out) {
       {"introspect_cache_ttl_s", [&](const reader& r) {
          r.integer(c.edge.introspect_cache_ttl_s, 1u, 3600u); }},
   }, out);
+  read_section(root, "widget", {
+      {"keys_file", [&](const reader& r) { r.text(c.widget.keys_file); }},
+      {"token_ttl_s", [&](const reader& r) {
+         r.integer<std::int64_t>(c.widget.token_ttl_s, 1, widget::token_ttl_max_s); }},
+      {"issuer", [&](const reader& r) { r.text(c.widget.issuer); }},
+  }, out);
   read_section(root, "retrieval", {
       {"embedder", [&](const reader& r) { r.text(c.retrieval.embedder); }},
       {"dimensions", [&](const reader& r) { r.integer(c.retrieval.dimensions, 8u, 8192u); }},
@@ -299,7 +307,7 @@ void decode(const YAML::Node& root, config& c, problems& out) {
   if (root.IsMap()) {
     for (const auto& item : root) {
       const std::string key = item.first.as<std::string>();
-      static const std::vector<std::string> known{"server", "database", "edge",
+      static const std::vector<std::string> known{"server", "database", "edge", "widget",
                                                   "retrieval", "llm", "logging"};
       if (std::ranges::find(known, key) == known.end()) out.push_back(key + ": unknown section");
     }
@@ -356,6 +364,11 @@ void validate(const config& c, problems& out) {
   if (c.database.dsn.empty()) out.push_back("database.dsn: must not be empty");
   if (c.database.migrate_dsn.empty()) out.push_back("database.migrate_dsn: must not be empty");
   if (c.edge.secret_file.empty()) out.push_back("edge.secret_file: must not be empty");
+  // Printable ASCII: it goes verbatim into every token's "iss".
+  if (c.widget.issuer.empty() || c.widget.issuer.size() > 64 ||
+      !std::ranges::all_of(c.widget.issuer, [](char ch) { return ch > ' ' && ch < 0x7f; })) {
+    out.push_back("widget.issuer: must be 1-64 printable ASCII characters without spaces");
+  }
   if (!one_of(c.retrieval.embedder, {"hashing", "openai"})) {
     out.push_back("retrieval.embedder: must be hashing or openai, got '" + c.retrieval.embedder + "'");
   }
@@ -390,6 +403,17 @@ std::optional<std::string> read_file(const std::string& path) {
   return buf.str();
 }
 
+void read_key_ring(const std::string& path, secrets& s, problems& out) {
+  const auto text = read_file(path);
+  if (!text) {
+    out.push_back("widget.keys_file: cannot read '" + path + "'");
+    return;
+  }
+  auto ring = widget::parse_key_ring(*text);
+  for (const auto& p : ring.problems) out.push_back("widget.keys_file: '" + path + "' " + p);
+  if (ring.problems.empty()) s.widget_keys = std::move(ring.keys);
+}
+
 secrets read_secrets(const config& cfg, const environment& env, problems& out) {
   secrets s;
   if (const auto text = read_file(cfg.edge.secret_file); !text) {
@@ -400,6 +424,7 @@ secrets read_secrets(const config& cfg, const environment& env, problems& out) {
       out.push_back("edge.secret_file: the secret must be at least 32 bytes");
     }
   }
+  if (!cfg.widget.keys_file.empty()) read_key_ring(cfg.widget.keys_file, s, out);
   if (!cfg.llm.api_key_file.empty()) {
     if (const auto text = read_file(cfg.llm.api_key_file); !text) {
       out.push_back("llm.api_key_file: cannot read '" + cfg.llm.api_key_file + "'");

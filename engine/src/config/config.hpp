@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "widget/key_ring.hpp"
+
 namespace parley::config {
 
 struct server_config {
@@ -34,6 +36,12 @@ struct edge_config {
   std::int64_t context_max_age_ms = 30000;
   std::int64_t context_max_skew_ms = 5000;
   unsigned introspect_cache_ttl_s = 30;   // X-Parley-Cache-Ttl
+};
+
+struct widget_config {
+  std::string keys_file;                  // the key ring; empty: the widget is switched off
+  std::int64_t token_ttl_s = 600;         // widget token lifetime, at most 900 (SPEC 3.1)
+  std::string issuer = "parley";          // the tokens' "iss"
 };
 
 struct retrieval_config {
@@ -73,6 +81,7 @@ struct config {
   server_config server;
   database_config database;
   edge_config edge;
+  widget_config widget;
   retrieval_config retrieval;
   llm_config llm;
   logging_config logging;
@@ -110,6 +119,7 @@ std::string resolve_path(const std::string& flag_value, const environment& env);
 struct secrets {
   std::string edge_secret;   // raw bytes, trailing whitespace removed
   std::string llm_api_key;   // empty when the provider needs none
+  std::vector<widget::ring_key> widget_keys;  // empty when widget.keys_file is unset
 };
 
 // Reads the secrets; throws config_error listing every problem (missing file, too short).

@@ -20,4 +20,17 @@ std::optional<principal_kind> parse_principal_kind(std::string_view text) noexce
   return std::nullopt;
 }
 
+bool is_lower_uuid(std::string_view s) noexcept {
+  if (s.size() != 36) return false;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 }  // namespace parley::edge

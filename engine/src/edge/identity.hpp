@@ -15,6 +15,9 @@ enum class principal_kind : std::uint8_t { key, widget, admin, edge };
 std::string_view to_string(principal_kind kind) noexcept;
 std::optional<principal_kind> parse_principal_kind(std::string_view text) noexcept;
 
+// A UUID in the form PostgreSQL prints and the context carries: 8-4-4-4-12 lowercase hex.
+bool is_lower_uuid(std::string_view text) noexcept;
+
 struct identity {
   std::string tenant_id;                  // lowercase UUID; the nil UUID for edge calls
   principal_kind kind = principal_kind::key;

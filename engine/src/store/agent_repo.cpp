@@ -52,8 +52,9 @@ agent create_agent(transaction& tx, std::string_view tenant_id, const new_agent&
                          {tenant_id, a.code, a.name, *a.persona_prompt})
                      .str(0, 0);
   }
-  tx.exec("INSERT INTO agents (tenant_id, code, name, persona_id) VALUES ($1::uuid, $2, $3, $4::uuid)",
-          {tenant_id, a.code, a.name, persona_id});
+  tx.exec("INSERT INTO agents (tenant_id, code, name, persona_id, greeting) "
+          "VALUES ($1::uuid, $2, $3, $4::uuid, $5)",
+          {tenant_id, a.code, a.name, persona_id, a.greeting});
   return *find_agent(tx, a.code);
 }
 
@@ -70,6 +71,13 @@ std::vector<agent> list_agents(transaction& tx, bool enabled_only) {
   out.reserve(r.rows());
   for (int i = 0; i < r.rows(); ++i) out.push_back(from_row(r, i));
   return out;
+}
+
+std::optional<agent> first_enabled_agent(transaction& tx) {
+  const auto r = tx.exec(std::string(select_agents) +
+                         " WHERE a.is_enabled ORDER BY a.created_at, a.id LIMIT 1");
+  if (r.empty()) return std::nullopt;
+  return from_row(r, 0);
 }
 
 }  // namespace parley::store

@@ -30,6 +30,7 @@ struct new_agent {
   std::string code;
   std::string name;
   std::optional<std::string> persona_prompt;  // creates or updates persona `code`
+  std::optional<std::string> greeting;        // the widget's first line
 };
 
 // [a-z0-9][a-z0-9._-]{0,63}: a valid OpenAI model name, safe everywhere.
@@ -39,5 +40,8 @@ bool is_valid_agent_code(std::string_view code) noexcept;
 agent create_agent(transaction& tx, std::string_view tenant_id, const new_agent& a);
 std::optional<agent> find_agent(transaction& tx, std::string_view code);
 std::vector<agent> list_agents(transaction& tx, bool enabled_only);
+
+// The enabled agent created first (the tenant's default widget agent).
+std::optional<agent> first_enabled_agent(transaction& tx);
 
 }  // namespace parley::store

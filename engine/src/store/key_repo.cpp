@@ -7,6 +7,7 @@ namespace {
 
 constexpr std::string_view columns =
     "id, tenant_id, prefix, kind, scopes, extract(epoch FROM created_at)::bigint AS created_unix, "
+    "extract(epoch FROM last_used_at)::bigint AS last_used_unix, "
     "extract(epoch FROM revoked_at)::bigint AS revoked_unix";
 
 api_key_record from_row(const result& r, int row) {
@@ -17,6 +18,7 @@ api_key_record from_row(const result& r, int row) {
   k.kind = r.str(row, "kind");
   k.scopes = r.text_array(row, "scopes");
   k.created_unix = r.i64(row, "created_unix");
+  k.last_used_unix = r.opt_i64(row, "last_used_unix");
   k.revoked_unix = r.opt_i64(row, "revoked_unix");
   return k;
 }
@@ -34,6 +36,16 @@ api_key_record insert_key(transaction& tx, std::string_view tenant_id, std::stri
                           "VALUES ($1::uuid, $2, $3, $4) RETURNING " + std::string(columns),
                           {tenant_id, prefix, key_hash, kind}),
                   0);
+}
+
+std::vector<api_key_record> list_keys(transaction& tx, std::string_view tenant_id) {
+  const auto r = tx.exec("SELECT " + std::string(columns) +
+                             " FROM api_keys WHERE tenant_id = $1::uuid ORDER BY created_at DESC, id",
+                         {tenant_id});
+  std::vector<api_key_record> out;
+  out.reserve(r.rows());
+  for (int i = 0; i < r.rows(); ++i) out.push_back(from_row(r, i));
+  return out;
 }
 
 std::optional<api_key_record> revoke_key_by_id(transaction& tx, std::string_view key_id) {
@@ -77,6 +89,23 @@ std::optional<key_grant> introspect_secret_key(transaction& tx, std::string_view
   g.max_streams = r.opt_i64(0, "max_streams");
   g.allowed_origins = r.text_array(0, "allowed_origins");
   return g;
+}
+
+std::optional<site_key> find_site_key(transaction& tx, std::string_view key_hash) {
+  const auto r = tx.exec(R"sql(
+    WITH hit AS (
+      SELECT k.id, k.tenant_id, k.last_used_at, t.allowed_origins
+        FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
+       WHERE k.key_hash = $1 AND k.kind = 'publishable' AND k.revoked_at IS NULL AND t.is_active
+    ), touched AS (
+      UPDATE api_keys SET last_used_at = now()
+       WHERE id IN (SELECT id FROM hit
+                     WHERE last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
+    )
+    SELECT id, tenant_id, allowed_origins FROM hit)sql",
+                         {key_hash});
+  if (r.empty()) return std::nullopt;
+  return site_key{r.str(0, "id"), r.str(0, "tenant_id"), r.text_array(0, "allowed_origins")};
 }
 
 }  // namespace parley::store

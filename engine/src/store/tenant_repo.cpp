@@ -43,9 +43,9 @@ bool is_valid_slug(std::string_view slug) noexcept {
 
 tenant create_tenant(transaction& tx, const new_tenant& t) {
   const auto r = tx.exec(
-      "INSERT INTO tenants (slug, name, rate_rpm, rate_burst, max_streams) "
-      "VALUES ($1, $2, $3, $4, $5) RETURNING " + std::string(columns),
-      {t.slug, t.name, t.rate_rpm, t.rate_burst, t.max_streams});
+      "INSERT INTO tenants (slug, name, rate_rpm, rate_burst, max_streams, allowed_origins) "
+      "VALUES ($1, $2, $3, $4, $5, $6::text[]) RETURNING " + std::string(columns),
+      {t.slug, t.name, t.rate_rpm, t.rate_burst, t.max_streams, t.allowed_origins});
   return from_row(r, 0);
 }
 
@@ -63,6 +63,30 @@ std::vector<tenant> list_tenants(transaction& tx) {
   out.reserve(r.rows());
   for (int i = 0; i < r.rows(); ++i) out.push_back(from_row(r, i));
   return out;
+}
+
+std::optional<tenant> update_tenant(transaction& tx, std::string_view id, const tenant_patch& patch) {
+  std::vector<param> params{param(id)};
+  std::string sets = "updated_at = now()";
+  const auto set = [&](std::string_view column, param value, std::string_view cast = "") {
+    params.push_back(std::move(value));
+    sets += ", " + std::string(column) + " = $" + std::to_string(params.size()) + std::string(cast);
+  };
+  if (patch.name) set("name", *patch.name);
+  if (patch.rate_rpm) set("rate_rpm", *patch.rate_rpm);
+  if (patch.rate_burst) set("rate_burst", *patch.rate_burst);
+  if (patch.max_streams) set("max_streams", *patch.max_streams);
+  if (patch.allowed_origins) set("allowed_origins", *patch.allowed_origins, "::text[]");
+  if (patch.is_active) set("is_active", *patch.is_active);
+  return first(tx.exec("UPDATE tenants SET " + sets + " WHERE id = $1::uuid RETURNING " +
+                           std::string(columns),
+                       params));
+}
+
+bool origin_allowed(transaction& tx, std::string_view origin) {
+  return tx.exec("SELECT 1 FROM tenants WHERE is_active AND $1 = ANY (allowed_origins) LIMIT 1",
+                 {origin})
+      .rows() > 0;
 }
 
 }  // namespace parley::store

@@ -1,6 +1,6 @@
 #pragma once
 
-// Tenants (platform table, no RLS): creation, lookup and listing.
+// Tenants (platform table, no RLS): creation, lookup, listing and updates.
 
 #include <cstdint>
 #include <optional>
@@ -32,6 +32,22 @@ struct new_tenant {
   std::optional<std::int64_t> rate_rpm;
   std::optional<std::int64_t> rate_burst;
   std::optional<std::int64_t> max_streams;
+  std::vector<std::string> allowed_origins;
+};
+
+// What an update changes: an empty optional leaves the column alone; for the plan
+// limits, a present nullopt clears the limit (back to the edge's defaults).
+struct tenant_patch {
+  std::optional<std::string> name;
+  std::optional<std::optional<std::int64_t>> rate_rpm;
+  std::optional<std::optional<std::int64_t>> rate_burst;
+  std::optional<std::optional<std::int64_t>> max_streams;
+  std::optional<std::vector<std::string>> allowed_origins;
+  std::optional<bool> is_active;
+
+  bool empty() const noexcept {
+    return !name && !rate_rpm && !rate_burst && !max_streams && !allowed_origins && !is_active;
+  }
 };
 
 // [a-z0-9][a-z0-9-]{1,62}: safe in URLs, logs and file names.
@@ -42,5 +58,11 @@ tenant create_tenant(transaction& tx, const new_tenant& t);
 std::optional<tenant> find_tenant_by_slug(transaction& tx, std::string_view slug);
 std::optional<tenant> find_tenant_by_id(transaction& tx, std::string_view id);
 std::vector<tenant> list_tenants(transaction& tx);
+
+// Applies `patch` (not empty) to the tenant with this id; nothing if there is none.
+std::optional<tenant> update_tenant(transaction& tx, std::string_view id, const tenant_patch& patch);
+
+// Whether some active tenant lists exactly this origin (CORS preflight at the edge).
+bool origin_allowed(transaction& tx, std::string_view origin);
 
 }  // namespace parley::store

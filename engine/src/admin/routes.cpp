@@ -1,0 +1,253 @@
+#include "admin/routes.hpp"
+
+#include <algorithm>
+#include <limits>
+
+#include "admin/service.hpp"
+#include "http/api_error.hpp"
+#include "store/db.hpp"
+
+namespace parley::admin {
+
+namespace asio = boost::asio;
+namespace {
+
+using json = nlohmann::json;
+using limit = std::optional<std::int64_t>;
+
+http::api_error bad_field(const std::string& name, const std::string& expected) {
+  return http::api_error::bad_request("invalid_field", "'" + name + "' must be " + expected + ".");
+}
+
+// The members of a JSON object body, checked against the fields a route knows.
+class fields {
+ public:
+  fields(const json& body, std::initializer_list<std::string_view> known) : body_(body) {
+    for (const auto& [name, value] : body.items()) {
+      if (std::ranges::find(known, name) == known.end()) {
+        throw http::api_error::bad_request("unknown_field", "Unknown field '" + name + "'.");
+      }
+    }
+  }
+
+  std::optional<std::string> text(const std::string& name) const {
+    const auto* v = find(name);
+    if (!v) return std::nullopt;
+    if (!v->is_string()) throw bad_field(name, "a string");
+    return v->get<std::string>();
+  }
+
+  std::string required_text(const std::string& name) const {
+    auto v = text(name);
+    if (!v) throw http::api_error::bad_request("missing_field", "'" + name + "' is required.");
+    return *v;
+  }
+
+  // Absent: leave alone; null: no limit (the edge's default); else a whole number.
+  std::optional<limit> plan_limit(const std::string& name) const {
+    const auto* v = find(name);
+    if (!v) return std::nullopt;
+    if (v->is_null()) return limit{};
+    if (v->is_number_integer() && !(v->is_number_unsigned() &&
+                                    v->get<std::uint64_t>() > std::numeric_limits<std::int64_t>::max())) {
+      return limit{v->get<std::int64_t>()};
+    }
+    throw bad_field(name, "a whole number or null");
+  }
+
+  std::optional<std::vector<std::string>> strings(const std::string& name) const {
+    const auto* v = find(name);
+    if (!v) return std::nullopt;
+    if (!v->is_array() || !std::ranges::all_of(*v, [](const json& e) { return e.is_string(); })) {
+      throw bad_field(name, "an array of strings");
+    }
+    return v->get<std::vector<std::string>>();
+  }
+
+  std::optional<bool> boolean(const std::string& name) const {
+    const auto* v = find(name);
+    if (!v) return std::nullopt;
+    if (!v->is_boolean()) throw bad_field(name, "true or false");
+    return v->get<bool>();
+  }
+
+ private:
+  const json* find(const std::string& name) const {
+    const auto it = body_.find(name);
+    return it == body_.end() ? nullptr : &*it;
+  }
+
+  const json& body_;
+};
+
+// An optional body: empty means {}.
+json optional_body(const http::request& req) {
+  return req.body.empty() ? json::object() : http::parse_json_body(req);
+}
+
+store::new_tenant parse_new_tenant(const http::request& req) {
+  const auto body = http::parse_json_body(req);
+  const fields f(body, {"slug", "name", "rate_rpm", "rate_burst", "max_streams", "allowed_origins"});
+  store::new_tenant t;
+  t.slug = f.required_text("slug");
+  t.name = f.required_text("name");
+  t.rate_rpm = f.plan_limit("rate_rpm").value_or(limit{});
+  t.rate_burst = f.plan_limit("rate_burst").value_or(limit{});
+  t.max_streams = f.plan_limit("max_streams").value_or(limit{});
+  t.allowed_origins = f.strings("allowed_origins").value_or(std::vector<std::string>{});
+  return t;
+}
+
+store::tenant_patch parse_patch(const http::request& req) {
+  const auto body = http::parse_json_body(req);
+  const fields f(body, {"name", "rate_rpm", "rate_burst", "max_streams", "allowed_origins", "is_active"});
+  store::tenant_patch p;
+  p.name = f.text("name");
+  p.rate_rpm = f.plan_limit("rate_rpm");
+  p.rate_burst = f.plan_limit("rate_burst");
+  p.max_streams = f.plan_limit("max_streams");
+  p.allowed_origins = f.strings("allowed_origins");
+  p.is_active = f.boolean("is_active");
+  return p;
+}
+
+std::string parse_key_kind(const http::request& req) {
+  const auto body = optional_body(req);
+  const fields f(body, {"kind"});
+  return f.text("kind").value_or("secret");
+}
+
+store::new_agent parse_new_agent(const http::request& req) {
+  const auto body = http::parse_json_body(req);
+  const fields f(body, {"code", "name", "greeting", "persona_prompt"});
+  store::new_agent a;
+  a.code = f.required_text("code");
+  a.name = f.text("name").value_or("");
+  a.greeting = f.text("greeting");
+  a.persona_prompt = f.text("persona_prompt");
+  return a;
+}
+
+http::api_error to_api_error(const refusal& r) {
+  switch (r.why()) {
+    case refusal::reason::invalid: return http::api_error::bad_request(r.code(), r.what());
+    case refusal::reason::not_found: return http::api_error::not_found(r.code(), r.what());
+    case refusal::reason::conflict: return {409, "invalid_request_error", r.code(), r.what()};
+  }
+  return http::api_error::internal();
+}
+
+actor actor_of(const http::request& req) { return {"admin-api", req.identity.request_id}; }
+
+// Runs op(service) on a DB thread; refusals become OpenAI-shaped 4xx errors.
+template <class Op>
+auto call(store::database& db, const http::request& req, Op op)
+    -> asio::awaitable<std::invoke_result_t<Op&, service&>> {
+  auto job = [&db, who = actor_of(req), op = std::move(op)]() mutable {
+    service svc(db, std::move(who));
+    return op(svc);
+  };
+  try {
+    co_return co_await db.async(std::move(job));
+  } catch (const refusal& r) {
+    throw to_api_error(r);
+  }
+}
+
+template <class T>
+json list_of(const std::vector<T>& items) {
+  json data = json::array();
+  for (const auto& item : items) data.push_back(to_json(item));
+  return {{"object", "list"}, {"data", data}};
+}
+
+asio::awaitable<void> send_json(http::responder& res, unsigned status, json body) {
+  auto answer = http::response::json(status, body);
+  co_await res.send(std::move(answer));
+}
+
+using handler_fn = asio::awaitable<void> (*)(store::database&, http::request&, http::responder&);
+
+asio::awaitable<void> list_tenants(store::database& db, http::request& req, http::responder& res) {
+  auto op = [](service& s) { return s.list_tenants(); };
+  const auto tenants = co_await call(db, req, std::move(op));
+  co_await send_json(res, 200, list_of(tenants));
+}
+
+asio::awaitable<void> create_tenant(store::database& db, http::request& req, http::responder& res) {
+  auto op = [t = parse_new_tenant(req)](service& s) mutable { return s.create_tenant(std::move(t)); };
+  const auto created = co_await call(db, req, std::move(op));
+  co_await send_json(res, 201, to_json(created));
+}
+
+asio::awaitable<void> get_tenant(store::database& db, http::request& req, http::responder& res) {
+  auto op = [slug = req.params.at("slug")](service& s) { return s.get_tenant(slug); };
+  const auto found = co_await call(db, req, std::move(op));
+  co_await send_json(res, 200, to_json(found));
+}
+
+asio::awaitable<void> update_tenant(store::database& db, http::request& req, http::responder& res) {
+  auto op = [slug = req.params.at("slug"), p = parse_patch(req)](service& s) mutable {
+    return s.update_tenant(slug, std::move(p));
+  };
+  const auto updated = co_await call(db, req, std::move(op));
+  co_await send_json(res, 200, to_json(updated));
+}
+
+asio::awaitable<void> issue_key(store::database& db, http::request& req, http::responder& res) {
+  auto op = [slug = req.params.at("slug"), kind = parse_key_kind(req)](service& s) {
+    return s.issue_key(slug, kind);
+  };
+  const auto issued = co_await call(db, req, std::move(op));
+  auto body = to_json(issued.record);
+  body["key"] = issued.key;
+  auto answer = http::response::json(201, body);
+  answer.headers.push_back({"Cache-Control", "no-store"});  // the key is in this body only
+  co_await res.send(std::move(answer));
+}
+
+asio::awaitable<void> list_keys(store::database& db, http::request& req, http::responder& res) {
+  auto op = [slug = req.params.at("slug")](service& s) { return s.list_keys(slug); };
+  const auto keys = co_await call(db, req, std::move(op));
+  co_await send_json(res, 200, list_of(keys));
+}
+
+asio::awaitable<void> revoke_key(store::database& db, http::request& req, http::responder& res) {
+  auto op = [id = req.params.at("id")](service& s) { return s.revoke_key({id, std::nullopt}); };
+  const auto revoked = co_await call(db, req, std::move(op));
+  co_await send_json(res, 200, to_json(revoked));
+}
+
+asio::awaitable<void> list_agents(store::database& db, http::request& req, http::responder& res) {
+  auto op = [slug = req.params.at("slug")](service& s) { return s.list_agents(slug); };
+  const auto agents = co_await call(db, req, std::move(op));
+  co_await send_json(res, 200, list_of(agents));
+}
+
+asio::awaitable<void> create_agent(store::database& db, http::request& req, http::responder& res) {
+  auto op = [slug = req.params.at("slug"), a = parse_new_agent(req)](service& s) mutable {
+    return s.create_agent(slug, std::move(a));
+  };
+  const auto created = co_await call(db, req, std::move(op));
+  co_await send_json(res, 201, to_json(created));
+}
+
+}  // namespace
+
+void add_admin_routes(http::router& routes, store::database& db) {
+  const auto add = [&](std::string method, std::string_view pattern, handler_fn fn) {
+    routes.add(std::move(method), pattern, {edge::principal_kind::admin},
+               [&db, fn](http::request& req, http::responder& res) { return fn(db, req, res); });
+  };
+  add("GET", "/admin/v1/tenants", list_tenants);
+  add("POST", "/admin/v1/tenants", create_tenant);
+  add("GET", "/admin/v1/tenants/{slug}", get_tenant);
+  add("PATCH", "/admin/v1/tenants/{slug}", update_tenant);
+  add("GET", "/admin/v1/tenants/{slug}/keys", list_keys);
+  add("POST", "/admin/v1/tenants/{slug}/keys", issue_key);
+  add("DELETE", "/admin/v1/keys/{id}", revoke_key);
+  add("GET", "/admin/v1/tenants/{slug}/agents", list_agents);
+  add("POST", "/admin/v1/tenants/{slug}/agents", create_agent);
+}
+
+}  // namespace parley::admin

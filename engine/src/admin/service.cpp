@@ -1,0 +1,268 @@
+#include "admin/service.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "edge/api_key.hpp"
+#include "edge/identity.hpp"
+#include "obs/log.hpp"
+#include "store/audit_repo.hpp"
+#include "store/db.hpp"
+#include "widget/origin.hpp"
+
+namespace parley::admin {
+namespace {
+
+using json = nlohmann::json;
+
+constexpr std::int64_t max_rate = 1'000'000'000;   // fits the integer columns
+constexpr std::int64_t max_streams = 1'000'000;
+constexpr std::size_t max_name = 200;
+constexpr std::size_t max_greeting = 2000;
+constexpr std::size_t max_persona = 64 * 1024;
+constexpr std::size_t max_origins = 32;
+
+refusal invalid(std::string code, const std::string& message) {
+  return {refusal::reason::invalid, std::move(code), message};
+}
+
+refusal tenant_not_found(const std::string& slug) {
+  return {refusal::reason::not_found, "tenant_not_found", "no tenant with slug '" + slug + "'"};
+}
+
+// nlohmann's strict dump throws on invalid UTF-8.
+bool is_utf8(std::string_view text) {
+  try {
+    (void)json(std::string(text)).dump();
+    return true;
+  } catch (const json::type_error&) {
+    return false;
+  }
+}
+
+bool has_control(std::string_view text) {
+  return std::ranges::any_of(text, [](unsigned char c) { return c < 0x20 || c == 0x7f; });
+}
+
+void check_text(std::string_view field, std::string_view text, std::size_t max, bool single_line) {
+  if (text.empty() || text.size() > max) {
+    throw invalid("invalid_" + std::string(field),
+                  std::string(field) + " must be 1-" + std::to_string(max) + " characters");
+  }
+  if (!is_utf8(text) || (single_line && has_control(text)) || text.find('\0') != std::string_view::npos) {
+    throw invalid("invalid_" + std::string(field), std::string(field) + " must be valid UTF-8 text" +
+                                                       (single_line ? " on one line" : ""));
+  }
+}
+
+void check_slug(const std::string& slug) {
+  if (!store::is_valid_slug(slug)) {
+    throw invalid("invalid_slug", "slug must be 2-63 characters of a-z, 0-9 and '-', not starting with '-'");
+  }
+}
+
+void check_limit(std::string_view field, const std::optional<std::int64_t>& v, std::int64_t max) {
+  if (v && (*v < 1 || *v > max)) {
+    throw invalid("invalid_" + std::string(field),
+                  std::string(field) + " must be between 1 and " + std::to_string(max));
+  }
+}
+
+void check_origins(const std::vector<std::string>& origins) {
+  if (origins.size() > max_origins) {
+    throw invalid("invalid_origin", "at most " + std::to_string(max_origins) + " allowed origins");
+  }
+  std::set<std::string_view> seen;
+  for (const auto& o : origins) {
+    if (const auto problem = widget::origin_problem(o)) {
+      throw invalid("invalid_origin", "allowed origin '" + (is_utf8(o) ? o : std::string("?")) + "' " +
+                                          *problem + " (expected scheme://host[:port])");
+    }
+    if (!seen.insert(o).second) throw invalid("invalid_origin", "allowed origin '" + o + "' is listed twice");
+  }
+}
+
+void check_agent(store::new_agent& a) {
+  if (!store::is_valid_agent_code(a.code)) {
+    throw invalid("invalid_code",
+                  "code must be 1-64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
+  }
+  if (a.name.empty()) a.name = a.code;
+  check_text("name", a.name, max_name, true);
+  if (a.greeting) check_text("greeting", *a.greeting, max_greeting, false);
+  if (a.persona_prompt) {
+    auto& p = *a.persona_prompt;
+    while (!p.empty() && (p.back() == '\n' || p.back() == '\r' || p.back() == ' ')) p.pop_back();
+    check_text("persona", p, max_persona, false);
+  }
+}
+
+json limit_json(const std::optional<std::int64_t>& v) { return v ? json(*v) : json(); }
+
+json patch_json(const store::tenant_patch& p) {
+  json out = json::object();
+  if (p.name) out["name"] = *p.name;
+  if (p.rate_rpm) out["rate_rpm"] = limit_json(*p.rate_rpm);
+  if (p.rate_burst) out["rate_burst"] = limit_json(*p.rate_burst);
+  if (p.max_streams) out["max_streams"] = limit_json(*p.max_streams);
+  if (p.allowed_origins) out["allowed_origins"] = *p.allowed_origins;
+  if (p.is_active) out["is_active"] = *p.is_active;
+  return out;
+}
+
+store::tenant find_tenant(store::transaction& tx, const std::string& slug) {
+  auto t = store::find_tenant_by_slug(tx, slug);
+  if (!t) throw tenant_not_found(slug);
+  return *t;
+}
+
+}  // namespace
+
+// ---- tenants ---------------------------------------------------------------------------
+
+store::tenant service::create_tenant(store::new_tenant t) {
+  check_slug(t.slug);
+  check_text("name", t.name, max_name, true);
+  check_limit("rate_rpm", t.rate_rpm, max_rate);
+  check_limit("rate_burst", t.rate_burst, max_rate);
+  check_limit("max_streams", t.max_streams, max_streams);
+  check_origins(t.allowed_origins);
+  try {
+    return db_.with_platform([&](store::transaction& tx) {
+      auto created = store::create_tenant(tx, t);
+      store::record_audit(tx, {created.id, actor_.name, "tenant.create", created.slug,
+                               obs::dump({{"request_id", actor_.request_id}, {"tenant", to_json(created)}})});
+      return created;
+    });
+  } catch (const store::db_error& e) {
+    if (!e.is_unique_violation()) throw;
+    throw refusal(refusal::reason::conflict, "tenant_exists", "a tenant with slug '" + t.slug + "' already exists");
+  }
+}
+
+std::vector<store::tenant> service::list_tenants() {
+  return db_.with_platform([](store::transaction& tx) { return store::list_tenants(tx); });
+}
+
+store::tenant service::get_tenant(const std::string& slug) {
+  return db_.with_platform([&](store::transaction& tx) { return find_tenant(tx, slug); });
+}
+
+store::tenant service::update_tenant(const std::string& slug, store::tenant_patch patch) {
+  if (patch.empty()) throw invalid("nothing_to_update", "give at least one field to change");
+  if (patch.name) check_text("name", *patch.name, max_name, true);
+  if (patch.rate_rpm) check_limit("rate_rpm", *patch.rate_rpm, max_rate);
+  if (patch.rate_burst) check_limit("rate_burst", *patch.rate_burst, max_rate);
+  if (patch.max_streams) check_limit("max_streams", *patch.max_streams, max_streams);
+  if (patch.allowed_origins) check_origins(*patch.allowed_origins);
+  return db_.with_platform([&](store::transaction& tx) {
+    const auto current = find_tenant(tx, slug);
+    auto updated = store::update_tenant(tx, current.id, patch);
+    if (!updated) throw tenant_not_found(slug);
+    store::record_audit(tx, {updated->id, actor_.name, "tenant.update", slug,
+                             obs::dump({{"request_id", actor_.request_id}, {"changes", patch_json(patch)}})});
+    return *updated;
+  });
+}
+
+// ---- keys ------------------------------------------------------------------------------
+
+issued_key service::issue_key(const std::string& slug, std::string_view kind_text) {
+  const auto kind = edge::parse_key_kind(kind_text);
+  if (!kind) throw invalid("invalid_kind", "kind must be secret or publishable");
+  const auto generated = edge::generate_key(*kind);
+  auto record = db_.with_platform([&](store::transaction& tx) {
+    const auto t = find_tenant(tx, slug);
+    auto r = store::insert_key(tx, t.id, generated.prefix, generated.hash, edge::to_string(*kind));
+    store::record_audit(tx, {t.id, actor_.name, "key.issue", r.id,
+                             obs::dump({{"request_id", actor_.request_id}, {"prefix", r.prefix},
+                                        {"kind", r.kind}})});
+    return r;
+  });
+  obs::info("key_created", {{"tenant_id", record.tenant_id}, {"key_id", record.id},
+                            {"prefix", record.prefix}, {"kind", record.kind}});
+  return {std::move(record), generated.key};
+}
+
+std::vector<store::api_key_record> service::list_keys(const std::string& slug) {
+  return db_.with_platform([&](store::transaction& tx) {
+    return store::list_keys(tx, find_tenant(tx, slug).id);
+  });
+}
+
+store::api_key_record service::revoke_key(const key_ref& ref) {
+  if (ref.id.has_value() == ref.prefix.has_value()) {
+    throw invalid("invalid_key_ref", "name the key by exactly one of its id or its prefix");
+  }
+  if (ref.id && !edge::is_lower_uuid(*ref.id)) throw invalid("invalid_key_id", "a key id is a lowercase UUID");
+  auto record = db_.with_platform([&](store::transaction& tx) {
+    auto r = ref.id ? store::revoke_key_by_id(tx, *ref.id) : store::revoke_key_by_prefix(tx, *ref.prefix);
+    if (!r) throw refusal(refusal::reason::not_found, "key_not_found", "no such key");
+    store::record_audit(tx, {r->tenant_id, actor_.name, "key.revoke", r->id,
+                             obs::dump({{"request_id", actor_.request_id}, {"prefix", r->prefix}})});
+    return *r;
+  });
+  obs::info("key_revoked", {{"tenant_id", record.tenant_id}, {"key_id", record.id}});
+  return record;
+}
+
+// ---- agents ----------------------------------------------------------------------------
+
+store::agent service::create_agent(const std::string& slug, store::new_agent a) {
+  check_agent(a);
+  const auto t = get_tenant(slug);
+  try {
+    return db_.with_tenant(t.id, [&](store::transaction& tx) {
+      auto created = store::create_agent(tx, t.id, a);
+      store::record_audit(tx, {t.id, actor_.name, "agent.create", created.code,
+                               obs::dump({{"request_id", actor_.request_id}, {"agent", to_json(created)}})});
+      return created;
+    });
+  } catch (const store::db_error& e) {
+    if (!e.is_unique_violation()) throw;
+    throw refusal(refusal::reason::conflict, "agent_exists",
+                  "tenant '" + slug + "' already has an agent '" + a.code + "'");
+  }
+}
+
+std::vector<store::agent> service::list_agents(const std::string& slug) {
+  const auto t = get_tenant(slug);
+  return db_.with_tenant(t.id, [](store::transaction& tx) { return store::list_agents(tx, false); });
+}
+
+// ---- views -----------------------------------------------------------------------------
+
+json to_json(const store::tenant& t) {
+  return {{"id", t.id},
+          {"slug", t.slug},
+          {"name", t.name},
+          {"tier", t.tier},
+          {"is_active", t.is_active},
+          {"rate_rpm", limit_json(t.rate_rpm)},
+          {"rate_burst", limit_json(t.rate_burst)},
+          {"max_streams", limit_json(t.max_streams)},
+          {"allowed_origins", t.allowed_origins},
+          {"created", t.created_unix}};
+}
+
+json to_json(const store::api_key_record& k) {
+  return {{"id", k.id},
+          {"tenant_id", k.tenant_id},
+          {"prefix", k.prefix},
+          {"kind", k.kind},
+          {"created", k.created_unix},
+          {"last_used", limit_json(k.last_used_unix)},
+          {"revoked", limit_json(k.revoked_unix)}};
+}
+
+json to_json(const store::agent& a) {
+  return {{"id", a.id},
+          {"code", a.code},
+          {"name", a.name},
+          {"greeting", a.greeting ? json(*a.greeting) : json()},
+          {"persona_id", a.persona_id ? json(*a.persona_id) : json()},
+          {"is_enabled", a.is_enabled},
+          {"created", a.created_unix}};
+}
+
+}  // namespace parley::admin

@@ -1,0 +1,32 @@
+#pragma once
+
+// The widget's engine routes (SPEC 4.1 "Widget"):
+//   POST /widget/v1/session   edge/public context; X-Parley-Site-Key + Origin -> a
+//                             new anonymous session and its widget token
+//   GET  /widget/v1/frame     edge/public context; ?site_key=pk_... -> the hosted page
+//                             with a per-response CSP nonce
+//   GET  /widget/v1/history   widget context -> the session's messages
+
+#include <optional>
+
+#include "config/config.hpp"
+#include "http/route.hpp"
+#include "widget/key_ring.hpp"
+
+namespace parley::store {
+class database;
+}
+
+namespace parley::widget {
+
+struct settings {
+  std::string issuer;
+  std::int64_t token_ttl_s = 600;
+  std::optional<ring_key> signing_key;   // the ring's last key; none: widget switched off
+};
+
+settings make_settings(const config::widget_config& cfg, const std::vector<ring_key>& ring);
+
+void add_widget_routes(http::router& routes, store::database& db, settings s);
+
+}  // namespace parley::widget

@@ -1,0 +1,27 @@
+#include "widget/token.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "edge/crypto.hpp"
+
+namespace parley::widget {
+
+std::string mint_token(const ring_key& key, const token_claims& c) {
+  const nlohmann::json header = {{"alg", "HS256"}, {"typ", "JWT"}, {"kid", key.kid}};
+  const nlohmann::json payload = {{"iss", c.issuer},
+                                  {"aud", token_audience},
+                                  {"tid", c.tenant_id},
+                                  {"sid", c.session_id},
+                                  {"agt", c.agent},
+                                  {"org", c.origin},
+                                  {"iat", c.issued_at},
+                                  {"nbf", c.issued_at},
+                                  {"exp", c.issued_at + c.ttl_s}};
+  // Every value is ASCII checked upstream (UUIDs, agent codes, validated origins),
+  // so the strict dump cannot throw here.
+  std::string out = edge::base64url(header.dump()) + "." + edge::base64url(payload.dump());
+  out += "." + edge::base64url(edge::hmac_sha256(key.secret, out));
+  return out;
+}
+
+}  // namespace parley::widget

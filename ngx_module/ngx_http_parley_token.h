@@ -1,0 +1,79 @@
+
+/*
+ * Copyright (C) Parley
+ */
+
+
+#ifndef _NGX_HTTP_PARLEY_TOKEN_H_INCLUDED_
+#define _NGX_HTTP_PARLEY_TOKEN_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include <parley_context.h>
+
+
+#define NGX_HTTP_PARLEY_UUID_LEN          36
+
+/* a widget token larger than this is not one the engine minted */
+#define NGX_HTTP_PARLEY_JWT_MAX_LEN       4096
+
+#define NGX_HTTP_PARLEY_WIDGET_AUDIENCE   "parley-widget"
+#define NGX_HTTP_PARLEY_WIDGET_LIFETIME   900     /* exp - iat, seconds */
+#define NGX_HTTP_PARLEY_WIDGET_SECRET_MIN 32
+
+/* ngx_http_parley_jwt_verify() results */
+#define NGX_HTTP_PARLEY_JWT_OK            0
+#define NGX_HTTP_PARLEY_JWT_MALFORMED     1
+#define NGX_HTTP_PARLEY_JWT_ALGORITHM     2
+#define NGX_HTTP_PARLEY_JWT_UNKNOWN_KEY   3
+#define NGX_HTTP_PARLEY_JWT_SIGNATURE     4
+#define NGX_HTTP_PARLEY_JWT_CLAIMS        5
+#define NGX_HTTP_PARLEY_JWT_LIFETIME      6
+#define NGX_HTTP_PARLEY_JWT_EXPIRED       7
+#define NGX_HTTP_PARLEY_JWT_NOT_YET_VALID 8
+
+
+/* one line of the widget key ring */
+typedef struct {
+    ngx_str_t                     kid;
+    ngx_str_t                     secret;
+} ngx_http_parley_widget_key_t;
+
+
+/* what a verified widget token says; copies, the token may go away */
+typedef struct {
+    u_char                        tenant[NGX_HTTP_PARLEY_UUID_LEN];
+    u_char                        session[PARLEY_CONTEXT_FIELD_MAX];
+    size_t                        session_len;
+    u_char                        agent[PARLEY_CONTEXT_FIELD_MAX];
+    size_t                        agent_len;
+    time_t                        expires;
+} ngx_http_parley_widget_claims_t;
+
+
+/* the fields of an X-Parley-Context */
+typedef struct {
+    ngx_str_t                     tenant;
+    ngx_str_t                     kind;
+    ngx_str_t                     principal;
+    ngx_str_t                     session;       /* empty: no session */
+    ngx_str_t                     request_id;
+    uint64_t                      unix_ms;
+} ngx_http_parley_context_t;
+
+
+ngx_int_t ngx_http_parley_jwt_verify(ngx_str_t *token,
+    ngx_http_parley_widget_key_t *keys, ngx_uint_t nkeys, time_t now,
+    time_t skew, ngx_http_parley_widget_claims_t *claims);
+const char *ngx_http_parley_jwt_error(ngx_int_t rc);
+
+size_t ngx_http_parley_context_sign(ngx_str_t *secret,
+    ngx_http_parley_context_t *cx, u_char *buf);
+
+ngx_uint_t ngx_http_parley_is_uuid(u_char *p, size_t len);
+ngx_uint_t ngx_http_parley_is_token(u_char *p, size_t len);
+
+
+#endif /* _NGX_HTTP_PARLEY_TOKEN_H_INCLUDED_ */

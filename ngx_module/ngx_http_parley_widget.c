@@ -1,0 +1,262 @@
+
+/*
+ * Copyright (C) Parley
+ *
+ * Widget tokens, "Authorization: Bearer <JWT>", verified at the edge with
+ * no engine call: the signature against a key ring read from a file, the
+ * claims against the clock.  Rotation is adding a key to the file and
+ * reloading nginx; tokens of every key in the file stay valid until they
+ * expire.  Tokens and secrets never reach the logs.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_parley.h"
+
+
+/* a key ring larger than this is not a key ring */
+#define NGX_HTTP_PARLEY_KEY_RING_MAX  65536
+
+
+static ngx_int_t ngx_http_parley_widget_key_line(ngx_conf_t *cf,
+    ngx_str_t *file, ngx_uint_t line, u_char *p, u_char *last,
+    ngx_array_t *keys);
+static u_char *ngx_http_parley_skip_space(u_char *p, u_char *last);
+static u_char *ngx_http_parley_skip_field(u_char *p, u_char *last);
+
+
+static ngx_str_t  ngx_http_parley_missing_token = ngx_string(
+    NGX_HTTP_PARLEY_ERROR("No widget token provided: send it as "
+                          "'Authorization: Bearer <token>'.",
+                          "invalid_request_error", "invalid_widget_token"));
+
+static ngx_str_t  ngx_http_parley_invalid_token = ngx_string(
+    NGX_HTTP_PARLEY_ERROR("Invalid or expired widget token.",
+                          "invalid_request_error", "invalid_widget_token"));
+
+
+/* Returns NGX_OK with the identity in ctx, or NGX_DONE once refused. */
+
+ngx_int_t
+ngx_http_parley_widget_authenticate(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx)
+{
+    ngx_int_t                         rc;
+    ngx_str_t                         token;
+    ngx_http_parley_main_conf_t      *pmcf;
+    ngx_http_parley_widget_claims_t   claims;
+
+    if (ngx_http_parley_bearer(r, &token) != NGX_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "parley: no widget token was provided");
+        ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_NO_CREDENTIAL, 1);
+        return ngx_http_parley_refuse_credential(r,
+                                              &ngx_http_parley_missing_token);
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_parley_module);
+
+    rc = ngx_http_parley_jwt_verify(&token, pmcf->widget_keys->elts,
+                                    pmcf->widget_keys->nelts, ngx_time(),
+                                    pmcf->widget_skew, &claims);
+
+    if (rc != NGX_HTTP_PARLEY_JWT_OK) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "parley: invalid widget token: %s",
+                      ngx_http_parley_jwt_error(rc));
+        ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_INVALID
+                                 + NGX_HTTP_PARLEY_AUTH_WIDGET, 1);
+        return ngx_http_parley_refuse_credential(r,
+                                              &ngx_http_parley_invalid_token);
+    }
+
+    ctx->principal.data = ngx_pnalloc(r->pool,
+                                      claims.agent_len + claims.session_len);
+    if (ctx->principal.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->principal.len = claims.agent_len;
+    ngx_memcpy(ctx->principal.data, claims.agent, claims.agent_len);
+
+    ctx->session.len = claims.session_len;
+    ctx->session.data = ctx->principal.data + claims.agent_len;
+    ngx_memcpy(ctx->session.data, claims.session, claims.session_len);
+
+    ngx_memcpy(ctx->identity.tenant, claims.tenant, NGX_HTTP_PARLEY_UUID_LEN);
+    ctx->identity.rpm = NGX_HTTP_PARLEY_UNSET;
+    ctx->identity.burst = NGX_HTTP_PARLEY_UNSET;
+    ctx->identity.max_streams = NGX_HTTP_PARLEY_UNSET;
+
+    ctx->auth = NGX_HTTP_PARLEY_AUTH_WIDGET;
+    ctx->authenticated = 1;
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "parley widget token: tenant %*s session %V",
+                   (size_t) NGX_HTTP_PARLEY_UUID_LEN, ctx->identity.tenant,
+                   &ctx->session);
+
+    return NGX_OK;
+}
+
+
+/*
+ * parley_widget_keys <file>: one "<kid> <secret>" a line, "#" comments
+ * and blank lines ignored.  The engine signs with the last key; the edge
+ * accepts all.  Read when nginx starts or reloads.
+ */
+
+char *
+ngx_http_parley_widget_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_parley_main_conf_t *pmcf = conf;
+
+    u_char      *p, *eol, *last;
+    ngx_str_t   *value, content;
+    ngx_uint_t   line;
+
+    if (pmcf->widget_keys) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_http_parley_read_file(cf, &value[1], NGX_HTTP_PARLEY_KEY_RING_MAX,
+                                  &content)
+        != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    pmcf->widget_keys = ngx_array_create(cf->pool, 4,
+                                         sizeof(ngx_http_parley_widget_key_t));
+    if (pmcf->widget_keys == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    p = content.data;
+    last = p + content.len;
+
+    for (line = 1; p < last; line++) {
+
+        eol = ngx_strlchr(p, last, '\n');
+        if (eol == NULL) {
+            eol = last;
+        }
+
+        if (ngx_http_parley_widget_key_line(cf, &value[1], line, p, eol,
+                                            pmcf->widget_keys)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
+
+        p = eol + 1;
+    }
+
+    if (pmcf->widget_keys->nelts == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "widget key ring \"%V\" has no key", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_parley_widget_key_line(ngx_conf_t *cf, ngx_str_t *file,
+    ngx_uint_t line, u_char *p, u_char *last, ngx_array_t *keys)
+{
+    u_char                        *end;
+    ngx_str_t                      kid, secret;
+    ngx_uint_t                     i;
+    ngx_http_parley_widget_key_t  *key;
+
+    p = ngx_http_parley_skip_space(p, last);
+
+    if (p == last || *p == '#') {
+        return NGX_OK;
+    }
+
+    end = ngx_http_parley_skip_field(p, last);
+    kid.data = p;
+    kid.len = end - p;
+
+    p = ngx_http_parley_skip_space(end, last);
+
+    end = ngx_http_parley_skip_field(p, last);
+    secret.data = p;
+    secret.len = end - p;
+
+    if (ngx_http_parley_skip_space(end, last) != last) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "widget key ring \"%V\", line %ui: expected "
+                           "\"<kid> <secret>\"", file, line);
+        return NGX_ERROR;
+    }
+
+    if (!ngx_http_parley_is_token(kid.data, kid.len)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "widget key ring \"%V\", line %ui: a key id is "
+                           "1 to %d of [A-Za-z0-9_-]", file, line,
+                           PARLEY_CONTEXT_FIELD_MAX);
+        return NGX_ERROR;
+    }
+
+    if (secret.len < NGX_HTTP_PARLEY_WIDGET_SECRET_MIN) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "widget key ring \"%V\", line %ui: the secret of "
+                           "\"%V\" is shorter than %d bytes", file, line,
+                           &kid, NGX_HTTP_PARLEY_WIDGET_SECRET_MIN);
+        return NGX_ERROR;
+    }
+
+    key = keys->elts;
+
+    for (i = 0; i < keys->nelts; i++) {
+        if (key[i].kid.len == kid.len
+            && ngx_memcmp(key[i].kid.data, kid.data, kid.len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "widget key ring \"%V\", line %ui: duplicate "
+                               "key id \"%V\"", file, line, &kid);
+            return NGX_ERROR;
+        }
+    }
+
+    key = ngx_array_push(keys);
+    if (key == NULL) {
+        return NGX_ERROR;
+    }
+
+    key->kid = kid;
+    key->secret = secret;
+
+    return NGX_OK;
+}
+
+
+static u_char *
+ngx_http_parley_skip_space(u_char *p, u_char *last)
+{
+    while (p < last && (*p == ' ' || *p == '\t' || *p == '\r')) {
+        p++;
+    }
+
+    return p;
+}
+
+
+static u_char *
+ngx_http_parley_skip_field(u_char *p, u_char *last)
+{
+    while (p < last && *p != ' ' && *p != '\t' && *p != '\r') {
+        p++;
+    }
+
+    return p;
+}
