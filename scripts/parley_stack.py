@@ -394,19 +394,25 @@ http {{
 # -- the demo ------------------------------------------------------------------
 
 DEMO_DIR = REPO / "demo"
+# the website the demo tenant embeds its widget on
+DEMO_ORIGIN = "http://localhost:3000"
 
 
 def load_demo(stack):
+    """Loads the demo tenant; returns its secret and its publishable key."""
     stack.parley("tenant", "create", "--slug", "demo",
-                 "--name", "Northwind Outfitters", "--json")
+                 "--name", "Northwind Outfitters",
+                 "--allowed-origin", DEMO_ORIGIN, "--json")
     key = stack.parley("key", "create", "--tenant", "demo", "--kind", "secret",
                        "--json")
+    site_key = stack.parley("key", "create", "--tenant", "demo",
+                            "--kind", "publishable", "--json")
     stack.parley("agent", "create", "--tenant", "demo", "--code", "support",
                  "--name", "Northwind Support",
                  "--persona-file", DEMO_DIR / "persona.md", "--json")
     stack.parley("ingest", "--tenant", "demo", "--agent", "support",
                  DEMO_DIR / "handbook", "--json")
-    return key["key"]
+    return key["key"], site_key["key"]
 
 
 def demo_curl(stack, key):
@@ -440,9 +446,11 @@ def main():
             shutil.rmtree(stack.root, ignore_errors=True)
         stack.up()
         if args.demo:
-            key = load_demo(stack)
+            key, site_key = load_demo(stack)
             print(f"PARLEY_URL={stack.url}")
             print(f"PARLEY_DEMO_KEY={key}")
+            print(f"PARLEY_DEMO_SITE_KEY={site_key}")
+            print(f"PARLEY_DEMO_ORIGIN={DEMO_ORIGIN}")
             print("\nAsk the demo assistant (streams a cited answer):\n")
             print(demo_curl(stack, key))
     except (StackError, subprocess.CalledProcessError) as e:
