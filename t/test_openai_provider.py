@@ -6,31 +6,13 @@ import threading
 
 import pytest
 
-from conftest import chat, db_rows, sse_events
+from conftest import REPO, chat, db_rows, make_tenant, sse_events
 
 QUESTION = "How many vacation days do new employees get?"
 
 
-@pytest.fixture(scope="module")
-def openai_engine(stack, mock_upstream):
-    """The engine restarted with the openai provider pointed at the mock."""
-    stack.start_engine(env={
-        "PARLEY__LLM__PROVIDER": "openai",
-        "PARLEY__LLM__BASE_URL": mock_upstream.base_url,
-        "PARLEY__LLM__MODEL": "mock-model",
-        "PARLEY__LLM__API_KEY_ENV": "PARLEY_TEST_UPSTREAM_KEY",
-        "PARLEY__LLM__FIRST_TOKEN_TIMEOUT_MS": "3000",
-        "PARLEY__LLM__PRICES": '{"mock-model": {"prompt_per_1k": 0.001, '
-                               '"completion_per_1k": 0.002}}',
-        "PARLEY_TEST_UPSTREAM_KEY": "sk-upstream-test-0123456789",
-    })
-    yield mock_upstream
-    stack.start_engine(env={})
-
-
 @pytest.fixture
 def handbook_tenant(stack):
-    from conftest import REPO, make_tenant
     return make_tenant(stack, REPO / "demo" / "handbook")
 
 
