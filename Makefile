@@ -20,7 +20,8 @@ build: deps
 engine:
 	cmake -S engine -B $(BUILD)/engine -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	cmake --build $(BUILD)/engine -j$(JOBS)
-	cp $(BUILD)/engine/parley $(BUILD)/parley
+	@# a rename, not an overwrite: a running demo engine keeps its binary
+	cp $(BUILD)/engine/parley $(BUILD)/parley.new && mv -f $(BUILD)/parley.new $(BUILD)/parley
 
 module:
 	scripts/build-module.sh $(CURDIR) $(BUILD)
