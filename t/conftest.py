@@ -142,6 +142,21 @@ def sse_events(response):
             yield payload if payload == "[DONE]" else json.loads(payload)
 
 
+def open_stream(stack, tenant):
+    """A streamed answer, read up to its first token: the engine is now
+    generating and the stream is open.  The events that follow come from
+    the same iterator (dropping it would close the connection)."""
+    r = chat(stack, tenant.key, "How many vacation days do new employees "
+             "get?", stream=True)
+    assert r.status_code == 200, r.text
+    events = sse_events(r)
+    for event in events:
+        if (isinstance(event, dict) and event.get("choices")
+                and event["choices"][0]["delta"].get("content")):
+            return r, events
+    raise AssertionError("the stream ended before its first token")
+
+
 def engine_log_events(stack, event):
     """The engine's JSON-line log entries of one kind of event."""
     out = []

@@ -18,7 +18,7 @@ import time
 import pytest
 import requests
 
-from conftest import REPO, auth, chat, make_tenant, sse_events
+from conftest import REPO, auth, chat, make_tenant, open_stream, sse_events
 
 STATUS = "/_parley/status"
 
@@ -162,43 +162,9 @@ def test_other_routes_hold_no_slot(stack):
 
 # -- real streams, held by a gated upstream ----------------------------------
 
-@pytest.fixture(scope="module")
-def gated_engine(stack, mock_upstream):
-    """The engine with the openai provider on the mock, as in
-    test_openai_provider.py; every answer waits after its first token
-    until the gate opens."""
-    stack.start_engine(env={
-        "PARLEY__LLM__PROVIDER": "openai",
-        "PARLEY__LLM__BASE_URL": mock_upstream.base_url,
-        "PARLEY__LLM__MODEL": "mock-model",
-        "PARLEY__LLM__API_KEY_ENV": "PARLEY_TEST_UPSTREAM_KEY",
-        "PARLEY_TEST_UPSTREAM_KEY": "sk-upstream-test-0123456789",
-    })
-    try:
-        yield mock_upstream
-    finally:
-        mock_upstream.gate.set()
-        stack.start_engine(env={})
-
-
-def open_stream(stack, tenant):
-    """A streamed answer, read up to its first token: the engine is now
-    generating and the stream is open.  The events that follow come from
-    the same iterator (dropping it would close the connection)."""
-    r = chat(stack, tenant.key, "How many vacation days do new employees "
-             "get?", stream=True)
-    assert r.status_code == 200, r.text
-    events = sse_events(r)
-    for event in events:
-        if (isinstance(event, dict) and event.get("choices")
-                and event["choices"][0]["delta"].get("content")):
-            return r, events
-    raise AssertionError("the stream ended before its first token")
-
-
 def test_streams_aborted_mid_answer_give_their_slots_back(stack,
-                                                          gated_engine):
-    mock = gated_engine
+                                                          openai_engine):
+    mock = openai_engine
     mock.reset(mode="gated")
     tenant = make_tenant(stack, REPO / "demo" / "handbook", max_streams=2)
 
