@@ -18,7 +18,7 @@ import time
 import pytest
 import requests
 
-from conftest import REPO, auth, chat, make_tenant, open_stream, sse_events
+from conftest import REPO, auth, chat, make_tenant, open_stream
 
 STATUS = "/_parley/status"
 
