@@ -12,7 +12,6 @@ on free ports), so what the tests run is what the demo runs.
 import argparse
 import json
 import os
-import pwd
 import secrets
 import shutil
 import signal

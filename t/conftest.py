@@ -221,7 +221,6 @@ def engine_call(stack, method, path, context=None, body=None, headers=None):
     """One HTTP/1.1 request straight to the engine's Unix socket, bypassing
     nginx: (status, {lowercased header: value}, body text). `body` may be a
     dict (sent as JSON) or a string."""
-    import socket
     if isinstance(body, (dict, list)):
         body = json.dumps(body)
     payload = (body or "").encode()

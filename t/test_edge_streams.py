@@ -15,7 +15,6 @@ import json
 import socket
 import time
 
-import pytest
 import requests
 
 from conftest import REPO, auth, chat, make_tenant, open_stream

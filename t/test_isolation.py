@@ -1,11 +1,9 @@
 """Tenant B never receives any text of tenant A's documents, however it asks,
 and nothing a client sends selects a tenant (SPEC §1 trust rule 1)."""
 
-import json
-
 import requests
 
-from conftest import DATA, auth, chat, sse_events
+from conftest import auth, chat
 
 # Phrases that exist only in tenant A's documents.
 A_SECRETS = ["ZEPHYR-7781", "Kestrel Dynamics", "ACR-550192", "Bluefin",
