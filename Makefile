@@ -7,7 +7,7 @@ JOBS      ?= 2
 PARLEY_PORT ?= 8080
 export PARLEY_PORT
 
-.PHONY: all deps build engine module demo stop test unit integration bench clean
+.PHONY: all deps build engine module demo stop test unit integration bench fuzz clean
 
 all: build
 
@@ -43,6 +43,12 @@ integration:
 
 bench: build
 	bench/run
+
+# libFuzzer harnesses of the module's token and context code (not in test)
+FUZZ_SECONDS ?= 60
+fuzz: module
+	fuzz/deps
+	fuzz/run $(FUZZ_SECONDS)
 
 clean:
 	rm -rf $(BUILD)
