@@ -46,9 +46,12 @@
 /*
  * Introspection: GET PARLEY_INTROSPECT_PATH?key_hash=<64 lowercase hex>,
  * carrying a context of kind "edge" (principal "introspect", nil tenant).
- *   200  active key; the answer is in the headers below
- *   404  unknown, revoked or inactive: cache negatively
+ *   200  active secret key; the answer is in the headers below
+ *   404  unknown, revoked, publishable or inactive: cache negatively
  *   else the edge fails closed (503)
+ * The same path with ?origin=<scheme://host[:port]> asks whether some active
+ * tenant allows that browser origin (CORS preflight at the edge): 200 (with
+ * PARLEY_HDR_CACHE_TTL) or 404.
  */
 #define PARLEY_INTROSPECT_PATH       "/internal/v1/introspect"
 #define PARLEY_HDR_TENANT_ID         "X-Parley-Tenant-Id"
