@@ -23,6 +23,7 @@
 #define NGX_HTTP_PARLEY_AUTH_SECRET   1
 #define NGX_HTTP_PARLEY_AUTH_WIDGET   2
 #define NGX_HTTP_PARLEY_AUTH_ADMIN    3
+#define NGX_HTTP_PARLEY_AUTH_PUBLIC   4   /* widget bootstrap: edge:public */
 
 /* what a parley_limit is keyed on */
 #define NGX_HTTP_PARLEY_LIMIT_TENANT  0
@@ -32,6 +33,7 @@
 
 #define NGX_HTTP_PARLEY_HEADERS_OFF   0
 #define NGX_HTTP_PARLEY_HEADERS_API   1
+#define NGX_HTTP_PARLEY_HEADERS_PAGE  2   /* the upstream's CSP is kept */
 
 #define NGX_HTTP_PARLEY_HASH_LEN      32      /* SHA-256 */
 
@@ -48,18 +50,21 @@
 
 
 /* the edge's counters in the parley_status_zone, see ..._status.c */
-#define NGX_HTTP_PARLEY_STAT_ALLOWED           0   /* + auth, 0..3 */
-#define NGX_HTTP_PARLEY_STAT_INVALID           3   /* + auth, 1..3 */
-#define NGX_HTTP_PARLEY_STAT_NO_CREDENTIAL     7
-#define NGX_HTTP_PARLEY_STAT_AUTH_UNAVAILABLE  8
-#define NGX_HTTP_PARLEY_STAT_RATE_LIMITED      9   /* + limit key, 0..3 */
-#define NGX_HTTP_PARLEY_STAT_DRY_RUN          13   /* + limit key, 0..3 */
-#define NGX_HTTP_PARLEY_STAT_STREAMS_LIMITED  17
-#define NGX_HTTP_PARLEY_STAT_ZONE_FULL        18
-#define NGX_HTTP_PARLEY_STAT_CACHE_HIT        19
-#define NGX_HTTP_PARLEY_STAT_CACHE_MISS       20
-#define NGX_HTTP_PARLEY_STAT_STREAMS          21   /* a gauge */
-#define NGX_HTTP_PARLEY_STAT_N                22
+#define NGX_HTTP_PARLEY_STAT_ALLOWED           0   /* + auth, 0..4 */
+#define NGX_HTTP_PARLEY_STAT_INVALID           4   /* + auth, 1..3 */
+#define NGX_HTTP_PARLEY_STAT_NO_CREDENTIAL     8
+#define NGX_HTTP_PARLEY_STAT_AUTH_UNAVAILABLE  9
+#define NGX_HTTP_PARLEY_STAT_RATE_LIMITED     10   /* + limit key, 0..3 */
+#define NGX_HTTP_PARLEY_STAT_DRY_RUN          14   /* + limit key, 0..3 */
+#define NGX_HTTP_PARLEY_STAT_STREAMS_LIMITED  18
+#define NGX_HTTP_PARLEY_STAT_ZONE_FULL        19
+#define NGX_HTTP_PARLEY_STAT_CACHE_HIT        20
+#define NGX_HTTP_PARLEY_STAT_CACHE_MISS       21
+#define NGX_HTTP_PARLEY_STAT_STREAMS          22   /* a gauge */
+#define NGX_HTTP_PARLEY_STAT_METHOD           23
+#define NGX_HTTP_PARLEY_STAT_MEDIA_TYPE       24
+#define NGX_HTTP_PARLEY_STAT_ORIGIN           25
+#define NGX_HTTP_PARLEY_STAT_N                26
 
 
 typedef struct {
@@ -95,7 +100,52 @@ typedef struct {
     ngx_shm_zone_t               *streams_zone;  /* parley_streams */
     ngx_uint_t                    max_streams;
     ngx_uint_t                    headers;       /* parley_headers */
+    ngx_uint_t                    methods;       /* parley_methods, 0: any */
+    ngx_str_t                     allow;         /* ... for "Allow" */
+    ngx_flag_t                    json_body;     /* parley_json_body */
+    ngx_flag_t                    cors;          /* parley_cors */
 } ngx_http_parley_loc_conf_t;
+
+
+typedef struct {
+    ngx_str_t                     name;
+    ngx_str_t                     value;
+} ngx_http_parley_header_t;
+
+
+/* the module's zones with a tree of nodes, see ..._shm.c */
+#define NGX_HTTP_PARLEY_ZONE_KEYS     0
+#define NGX_HTTP_PARLEY_ZONE_LIMITS   1
+#define NGX_HTTP_PARLEY_ZONE_STREAMS  2
+
+typedef struct {
+    ngx_rbtree_t                  rbtree;
+    ngx_rbtree_node_t             sentinel;
+    ngx_queue_t                   queue;     /* most recently used first */
+} ngx_http_parley_shctx_t;
+
+
+typedef struct {
+    ngx_http_parley_shctx_t      *sh;
+    ngx_slab_pool_t              *shpool;
+    ngx_uint_t                    kind;      /* NGX_HTTP_PARLEY_ZONE_* */
+} ngx_http_parley_zone_t;
+
+
+/* a zone's node from the rbtree node's color on: the key, then the value */
+typedef struct {
+    u_char                        color;
+    u_char                        len;       /* of the key */
+    ngx_queue_t                   queue;
+    u_char                        data[1];
+} ngx_http_parley_node_t;
+
+#define ngx_http_parley_node_value(pn)                                      \
+    ((void *) ((pn)->data + ngx_align((pn)->len, NGX_ALIGNMENT)))
+
+/* whether a node may be evicted; full: the zone has no room left */
+typedef ngx_uint_t (*ngx_http_parley_zone_idle_pt)(ngx_http_parley_node_t *pn,
+    void *data, ngx_uint_t full);
 
 
 /* what introspection said about an active key; also the key cache's value */
@@ -120,6 +170,11 @@ typedef struct {
     ngx_str_t                     principal;
     ngx_str_t                     session;       /* empty: none */
 
+    /* widget bootstrap and CORS */
+    ngx_str_t                     site_key;      /* X-Parley-Site-Key */
+    ngx_str_t                     token_origin;  /* a widget token's "org" */
+    ngx_str_t                     origin;        /* the request's Origin */
+
     /* the tightest limit, for the RateLimit headers */
     ngx_str_t                     rate_policy;
     ngx_uint_t                    rate_quota;    /* RateLimit-Policy q */
@@ -132,6 +187,7 @@ typedef struct {
     unsigned                      concurrency:1; /* ... for streams */
     unsigned                      stream:1;      /* holds a stream slot */
     unsigned                      introspect:1;  /* the subrequest's own ctx */
+    unsigned                      cors:1;        /* the Origin is allowed */
 } ngx_http_parley_ctx_t;
 
 
@@ -142,10 +198,36 @@ char *ngx_http_parley_key_cache(ngx_conf_t *cf, ngx_command_t *cmd,
 ngx_int_t ngx_http_parley_bearer(ngx_http_request_t *r, ngx_str_t *token);
 ngx_int_t ngx_http_parley_refuse_credential(ngx_http_request_t *r,
     ngx_str_t *body);
+ngx_int_t ngx_http_parley_introspect(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx, ngx_str_t *args);
+ngx_int_t ngx_http_parley_introspect_ttl(ngx_http_request_t *sr,
+    ngx_msec_t *ttl);
+ngx_int_t ngx_http_parley_cache_lookup(ngx_shm_zone_t *shm_zone, u_char *hash,
+    ngx_http_parley_identity_t *identity);
+void ngx_http_parley_cache_store(ngx_shm_zone_t *shm_zone, u_char *hash,
+    ngx_http_parley_identity_t *identity, ngx_msec_t ttl);
 
 ngx_int_t ngx_http_parley_widget_authenticate(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx);
 char *ngx_http_parley_widget_keys(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_parley_public_authenticate(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx);
+ngx_int_t ngx_http_parley_site_key(ngx_http_request_t *r);
+
+ngx_int_t ngx_http_parley_cors_preflight(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx);
+ngx_int_t ngx_http_parley_cors_check(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx);
+void ngx_http_parley_cors_token(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx);
+ngx_int_t ngx_http_parley_cors_headers(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx);
+ngx_uint_t ngx_http_parley_is_preflight(ngx_http_request_t *r);
+
+ngx_int_t ngx_http_parley_validate_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_parley_validate_body(ngx_http_request_t *r);
+char *ngx_http_parley_methods(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_parley_admin_authenticate(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx);
@@ -154,8 +236,6 @@ char *ngx_http_parley_admin_token_file(ngx_conf_t *cf, ngx_command_t *cmd,
 
 ngx_int_t ngx_http_parley_limit_check(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx);
-ngx_int_t ngx_http_parley_limit_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
 char *ngx_http_parley_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_parley_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
@@ -166,8 +246,6 @@ ngx_int_t ngx_http_parley_rate_limited(ngx_http_request_t *r,
 
 ngx_int_t ngx_http_parley_streams_acquire(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx);
-ngx_int_t ngx_http_parley_streams_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
 char *ngx_http_parley_stream_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_parley_streams(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -184,6 +262,10 @@ void ngx_http_parley_count(ngx_http_request_t *r, ngx_uint_t counter,
     ngx_atomic_int_t n);
 
 ngx_int_t ngx_http_parley_strip_headers(ngx_http_request_t *r);
+ngx_table_elt_t *ngx_http_parley_find_header(ngx_list_t *headers,
+    ngx_str_t *name);
+ngx_int_t ngx_http_parley_add_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value);
 ngx_int_t ngx_http_parley_header_filter_init(ngx_conf_t *cf);
 
 ngx_int_t ngx_http_parley_add_variables(ngx_conf_t *cf);
@@ -192,8 +274,21 @@ char *ngx_http_parley_edge_secret_file(ngx_conf_t *cf, ngx_command_t *cmd,
 
 ngx_int_t ngx_http_parley_zone_arg(ngx_conf_t *cf, ngx_str_t *value,
     ngx_str_t *name, ssize_t *size);
+ngx_shm_zone_t *ngx_http_parley_zone_add(ngx_conf_t *cf, ngx_str_t *value,
+    ngx_uint_t kind);
+ngx_uint_t ngx_http_parley_zone_is(ngx_shm_zone_t *shm_zone, ngx_uint_t kind);
+ngx_rbtree_node_t *ngx_http_parley_zone_find(ngx_http_parley_zone_t *zone,
+    ngx_rbtree_key_t hash, ngx_str_t *key);
+ngx_rbtree_node_t *ngx_http_parley_zone_insert(ngx_http_parley_zone_t *zone,
+    ngx_rbtree_key_t hash, ngx_str_t *key, size_t size,
+    ngx_http_parley_zone_idle_pt idle, void *data);
+void ngx_http_parley_zone_touch(ngx_http_parley_zone_t *zone,
+    ngx_http_parley_node_t *pn);
+void ngx_http_parley_zone_delete(ngx_http_parley_zone_t *zone,
+    ngx_http_parley_node_t *pn);
 ngx_int_t ngx_http_parley_read_file(ngx_conf_t *cf, ngx_str_t *name,
     size_t max, ngx_str_t *content);
+ngx_http_parley_ctx_t *ngx_http_parley_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_parley_send_error(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
 

@@ -30,34 +30,19 @@
     (sizeof("sk_") - 1 + NGX_HTTP_PARLEY_KEY_PREFIX_LEN)
 
 
+/* a key cache node's value; its key is the SHA-256 */
 typedef struct {
-    u_char                        color;
-    u_char                        active;    /* 0: a negative entry */
-    ngx_queue_t                   queue;
     ngx_msec_t                    expires;
+    ngx_uint_t                    active;    /* 0: a negative entry */
     ngx_http_parley_identity_t    identity;
-    u_char                        hash[NGX_HTTP_PARLEY_HASH_LEN];
-} ngx_http_parley_key_node_t;
-
-
-typedef struct {
-    ngx_rbtree_t                  rbtree;
-    ngx_rbtree_node_t             sentinel;
-    ngx_queue_t                   queue;     /* most recently used first */
-} ngx_http_parley_key_shctx_t;
-
-
-typedef struct {
-    ngx_http_parley_key_shctx_t  *sh;
-    ngx_slab_pool_t              *shpool;
-} ngx_http_parley_key_cache_t;
+} ngx_http_parley_key_value_t;
 
 
 static ngx_uint_t ngx_http_parley_key_well_formed(ngx_str_t *key);
 static ngx_int_t ngx_http_parley_key_authenticated(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx);
 static ngx_int_t ngx_http_parley_refuse_key(ngx_http_request_t *r);
-static ngx_int_t ngx_http_parley_introspect(ngx_http_request_t *r,
+static ngx_int_t ngx_http_parley_introspect_key(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx);
 static ngx_int_t ngx_http_parley_introspect_done(ngx_http_request_t *r,
     void *data, ngx_int_t rc);
@@ -65,21 +50,11 @@ static ngx_int_t ngx_http_parley_introspect_result(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx);
 static ngx_int_t ngx_http_parley_introspect_answer(ngx_http_request_t *sr,
     ngx_http_parley_identity_t *identity, ngx_msec_t *ttl);
+static ngx_int_t ngx_http_parley_ttl(ngx_str_t *value, ngx_msec_t *ttl);
 static ngx_uint_t ngx_http_parley_header_is(ngx_table_elt_t *h,
     ngx_str_t *name);
-static ngx_int_t ngx_http_parley_key_lookup(ngx_http_parley_key_cache_t *cache,
-    u_char *hash, ngx_http_parley_identity_t *identity);
-static void ngx_http_parley_key_store(ngx_http_parley_key_cache_t *cache,
-    u_char *hash, ngx_http_parley_identity_t *identity, ngx_msec_t ttl);
-static ngx_rbtree_node_t *ngx_http_parley_key_find(
-    ngx_http_parley_key_shctx_t *sh, u_char *hash);
-static void ngx_http_parley_key_delete(ngx_http_parley_key_cache_t *cache,
-    ngx_queue_t *q);
-static void ngx_http_parley_key_expire(ngx_http_parley_key_cache_t *cache);
-static void ngx_http_parley_key_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
-static ngx_int_t ngx_http_parley_key_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
+static ngx_uint_t ngx_http_parley_key_idle(ngx_http_parley_node_t *pn,
+    void *data, ngx_uint_t full);
 
 
 static ngx_str_t  ngx_http_parley_missing_key = ngx_string(
@@ -153,8 +128,8 @@ ngx_http_parley_authenticate(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
         return NGX_ERROR;
     }
 
-    rc = ngx_http_parley_key_lookup(pmcf->key_cache->data, ctx->key_hash,
-                                    &ctx->identity);
+    rc = ngx_http_parley_cache_lookup(pmcf->key_cache, ctx->key_hash,
+                                      &ctx->identity);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "parley key cache lookup: %i", rc);
@@ -174,7 +149,7 @@ ngx_http_parley_authenticate(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
 
     ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_CACHE_MISS, 1);
 
-    return ngx_http_parley_introspect(r, ctx);
+    return ngx_http_parley_introspect_key(r, ctx);
 }
 
 
@@ -291,16 +266,11 @@ ngx_http_parley_key_well_formed(ngx_str_t *key)
 
 
 static ngx_int_t
-ngx_http_parley_introspect(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
+ngx_http_parley_introspect_key(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx)
 {
-    u_char                      *p;
-    ngx_str_t                    args;
-    ngx_http_request_t          *sr;
-    ngx_http_parley_ctx_t       *sctx;
-    ngx_http_post_subrequest_t  *ps;
-    ngx_http_parley_loc_conf_t  *plcf;
-
-    plcf = ngx_http_get_module_loc_conf(r, ngx_http_parley_module);
+    u_char     *p;
+    ngx_str_t   args;
 
     args.len = sizeof("key_hash=") - 1 + 2 * NGX_HTTP_PARLEY_HASH_LEN;
     args.data = ngx_pnalloc(r->pool, args.len);
@@ -311,6 +281,26 @@ ngx_http_parley_introspect(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
     p = ngx_cpymem(args.data, "key_hash=", sizeof("key_hash=") - 1);
     ngx_hex_dump(p, ctx->key_hash, NGX_HTTP_PARLEY_HASH_LEN);
 
+    return ngx_http_parley_introspect(r, ctx, &args);
+}
+
+
+/*
+ * Starts the one introspection subrequest of a request, with its query
+ * ("key_hash=..." or "origin=..."); NGX_AGAIN until it is done.
+ */
+
+ngx_int_t
+ngx_http_parley_introspect(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
+    ngx_str_t *args)
+{
+    ngx_http_request_t          *sr;
+    ngx_http_parley_ctx_t       *sctx;
+    ngx_http_post_subrequest_t  *ps;
+    ngx_http_parley_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_parley_module);
+
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
     if (ps == NULL) {
         return NGX_ERROR;
@@ -319,7 +309,7 @@ ngx_http_parley_introspect(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
     ps->handler = ngx_http_parley_introspect_done;
     ps->data = ctx;
 
-    if (ngx_http_subrequest(r, &plcf->introspect, &args, &sr, ps,
+    if (ngx_http_subrequest(r, &plcf->introspect, args, &sr, ps,
                             NGX_HTTP_SUBREQUEST_WAITED)
         != NGX_OK)
     {
@@ -394,8 +384,8 @@ ngx_http_parley_introspect_result(ngx_http_request_t *r,
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_parley_module);
 
     if (ctx->status == NGX_HTTP_NOT_FOUND) {
-        ngx_http_parley_key_store(pmcf->key_cache->data, ctx->key_hash, NULL,
-                                  pmcf->key_negative_ttl);
+        ngx_http_parley_cache_store(pmcf->key_cache, ctx->key_hash, NULL,
+                                    pmcf->key_negative_ttl);
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "parley: invalid API key \"%*s\"",
@@ -429,9 +419,9 @@ ngx_http_parley_introspect_result(ngx_http_request_t *r,
                                           &ngx_http_parley_auth_unavailable);
     }
 
-    ngx_http_parley_key_store(pmcf->key_cache->data, ctx->key_hash,
-                              &ctx->identity,
-                              ngx_min(ttl, pmcf->key_cache_ttl));
+    ngx_http_parley_cache_store(pmcf->key_cache, ctx->key_hash,
+                                &ctx->identity,
+                                ngx_min(ttl, pmcf->key_cache_ttl));
 
     return ngx_http_parley_key_authenticated(r, ctx);
 }
@@ -541,19 +531,50 @@ ngx_http_parley_introspect_answer(ngx_http_request_t *sr,
 
             identity->max_streams = n;
 
-        } else if (ngx_http_parley_header_is(&h[i], &ngx_http_parley_hdr_ttl))
+        } else if (ngx_http_parley_header_is(&h[i], &ngx_http_parley_hdr_ttl)
+                   && ngx_http_parley_ttl(&h[i].value, ttl) != NGX_OK)
         {
-            n = ngx_atoi(h[i].value.data, h[i].value.len);
-            if (n == NGX_ERROR) {
-                return NGX_ERROR;
-            }
-
-            *ttl = (n > NGX_MAX_INT32_VALUE / 1000) ? NGX_MAX_INT32_VALUE
-                                                      : (ngx_msec_t) n * 1000;
+            return NGX_ERROR;
         }
     }
 
     return (tenant && key_id && kind) ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * The engine's cache TTL of an introspection answer, or NGX_MAX_INT_T_VALUE
+ * when it sent none.
+ */
+
+ngx_int_t
+ngx_http_parley_introspect_ttl(ngx_http_request_t *sr, ngx_msec_t *ttl)
+{
+    ngx_table_elt_t  *h;
+
+    *ttl = NGX_MAX_INT_T_VALUE;
+
+    h = ngx_http_parley_find_header(&sr->headers_out.headers,
+                                    &ngx_http_parley_hdr_ttl);
+
+    return (h == NULL) ? NGX_OK : ngx_http_parley_ttl(&h->value, ttl);
+}
+
+
+static ngx_int_t
+ngx_http_parley_ttl(ngx_str_t *value, ngx_msec_t *ttl)
+{
+    ngx_int_t  n;
+
+    n = ngx_atoi(value->data, value->len);
+    if (n == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    *ttl = (n > NGX_MAX_INT32_VALUE / 1000) ? NGX_MAX_INT32_VALUE
+                                              : (ngx_msec_t) n * 1000;
+
+    return NGX_OK;
 }
 
 
@@ -588,47 +609,62 @@ ngx_http_parley_refuse_credential(ngx_http_request_t *r, ngx_str_t *body)
 
 
 /*
- * NGX_OK: an active key, *identity filled; NGX_DECLINED: a known invalid
- * key; NGX_AGAIN: not cached, the engine must be asked.
+ * The cache holds introspection answers by a SHA-256: of a secret key, or
+ * of an origin (see ..._cors.c).  NGX_OK: an active entry, *identity
+ * filled; NGX_DECLINED: a known negative one; NGX_AGAIN: not cached, the
+ * engine must be asked.
  */
 
-static ngx_int_t
-ngx_http_parley_key_lookup(ngx_http_parley_key_cache_t *cache, u_char *hash,
+ngx_int_t
+ngx_http_parley_cache_lookup(ngx_shm_zone_t *shm_zone, u_char *hash,
     ngx_http_parley_identity_t *identity)
 {
-    ngx_int_t                    rc;
-    ngx_rbtree_node_t           *node;
-    ngx_http_parley_key_node_t  *kn;
+    ngx_int_t                     rc;
+    ngx_str_t                     key;
+    ngx_rbtree_key_t              h;
+    ngx_rbtree_node_t            *node;
+    ngx_http_parley_node_t       *pn;
+    ngx_http_parley_zone_t       *zone;
+    ngx_http_parley_key_value_t  *kv;
 
-    ngx_shmtx_lock(&cache->shpool->mutex);
+    zone = shm_zone->data;
 
-    node = ngx_http_parley_key_find(cache->sh, hash);
+    key.data = hash;
+    key.len = NGX_HTTP_PARLEY_HASH_LEN;
+
+    /* the hash is uniform already: its first bytes are the tree key */
+
+    ngx_memcpy(&h, hash, sizeof(ngx_rbtree_key_t));
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    node = ngx_http_parley_zone_find(zone, h, &key);
 
     if (node == NULL) {
-        ngx_shmtx_unlock(&cache->shpool->mutex);
+        ngx_shmtx_unlock(&zone->shpool->mutex);
         return NGX_AGAIN;
     }
 
-    kn = (ngx_http_parley_key_node_t *) &node->color;
+    pn = (ngx_http_parley_node_t *) &node->color;
+    kv = ngx_http_parley_node_value(pn);
 
-    if ((ngx_msec_int_t) (kn->expires - ngx_current_msec) <= 0) {
-        ngx_http_parley_key_delete(cache, &kn->queue);
-        ngx_shmtx_unlock(&cache->shpool->mutex);
+    if ((ngx_msec_int_t) (kv->expires - ngx_current_msec) <= 0) {
+        ngx_http_parley_zone_delete(zone, pn);
+        ngx_shmtx_unlock(&zone->shpool->mutex);
         return NGX_AGAIN;
     }
 
-    ngx_queue_remove(&kn->queue);
-    ngx_queue_insert_head(&cache->sh->queue, &kn->queue);
+    ngx_http_parley_zone_touch(zone, pn);
 
-    if (kn->active) {
-        *identity = kn->identity;
+    if (kv->active) {
+        *identity = kv->identity;
         rc = NGX_OK;
 
     } else {
         rc = NGX_DECLINED;
     }
 
-    ngx_shmtx_unlock(&cache->shpool->mutex);
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 
     return rc;
 }
@@ -636,251 +672,80 @@ ngx_http_parley_key_lookup(ngx_http_parley_key_cache_t *cache, u_char *hash,
 
 /* identity NULL stores a negative entry */
 
-static void
-ngx_http_parley_key_store(ngx_http_parley_key_cache_t *cache, u_char *hash,
+void
+ngx_http_parley_cache_store(ngx_shm_zone_t *shm_zone, u_char *hash,
     ngx_http_parley_identity_t *identity, ngx_msec_t ttl)
 {
-    size_t                       size;
-    ngx_rbtree_node_t           *node;
-    ngx_http_parley_key_node_t  *kn;
+    ngx_str_t                     key;
+    ngx_rbtree_key_t              h;
+    ngx_rbtree_node_t            *node;
+    ngx_http_parley_node_t       *pn;
+    ngx_http_parley_zone_t       *zone;
+    ngx_http_parley_key_value_t  *kv;
 
     if (ttl == 0) {
         return;
     }
 
-    ngx_shmtx_lock(&cache->shpool->mutex);
+    zone = shm_zone->data;
 
-    node = ngx_http_parley_key_find(cache->sh, hash);
+    key.data = hash;
+    key.len = NGX_HTTP_PARLEY_HASH_LEN;
+
+    ngx_memcpy(&h, hash, sizeof(ngx_rbtree_key_t));
+
+    ngx_shmtx_lock(&zone->shpool->mutex);
+
+    node = ngx_http_parley_zone_find(zone, h, &key);
 
     if (node) {
-        kn = (ngx_http_parley_key_node_t *) &node->color;
-        ngx_queue_remove(&kn->queue);
+        pn = (ngx_http_parley_node_t *) &node->color;
+        ngx_http_parley_zone_touch(zone, pn);
 
     } else {
-        ngx_http_parley_key_expire(cache);
-
-        size = offsetof(ngx_rbtree_node_t, color)
-               + sizeof(ngx_http_parley_key_node_t);
-
-        /* a cache may forget anything: evict the least recently used */
-
-        for ( ;; ) {
-            node = ngx_slab_alloc_locked(cache->shpool, size);
-
-            if (node || ngx_queue_empty(&cache->sh->queue)) {
-                break;
-            }
-
-            ngx_http_parley_key_delete(cache,
-                                       ngx_queue_last(&cache->sh->queue));
-        }
+        node = ngx_http_parley_zone_insert(zone, h, &key,
+                                           sizeof(ngx_http_parley_key_value_t),
+                                           ngx_http_parley_key_idle, NULL);
 
         if (node == NULL) {
-            ngx_shmtx_unlock(&cache->shpool->mutex);
+            ngx_shmtx_unlock(&zone->shpool->mutex);
             ngx_log_error(NGX_LOG_ALERT, ngx_cycle->log, 0,
                           "parley: could not allocate a key cache node%s",
-                          cache->shpool->log_ctx);
+                          zone->shpool->log_ctx);
             return;
         }
 
-        kn = (ngx_http_parley_key_node_t *) &node->color;
-
-        ngx_memcpy(&node->key, hash, sizeof(ngx_rbtree_key_t));
-        ngx_memcpy(kn->hash, hash, NGX_HTTP_PARLEY_HASH_LEN);
-
-        ngx_rbtree_insert(&cache->sh->rbtree, node);
+        pn = (ngx_http_parley_node_t *) &node->color;
     }
+
+    kv = ngx_http_parley_node_value(pn);
 
     if (identity) {
-        kn->active = 1;
-        kn->identity = *identity;
+        kv->active = 1;
+        kv->identity = *identity;
 
     } else {
-        kn->active = 0;
-        ngx_memzero(&kn->identity, sizeof(ngx_http_parley_identity_t));
+        kv->active = 0;
+        ngx_memzero(&kv->identity, sizeof(ngx_http_parley_identity_t));
     }
 
-    kn->expires = ngx_current_msec + ttl;
+    kv->expires = ngx_current_msec + ttl;
 
-    ngx_queue_insert_head(&cache->sh->queue, &kn->queue);
-
-    ngx_shmtx_unlock(&cache->shpool->mutex);
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 }
 
 
-static ngx_rbtree_node_t *
-ngx_http_parley_key_find(ngx_http_parley_key_shctx_t *sh, u_char *hash)
+/* a cache may forget anything, expired entries first */
+
+static ngx_uint_t
+ngx_http_parley_key_idle(ngx_http_parley_node_t *pn, void *data,
+    ngx_uint_t full)
 {
-    ngx_int_t                    rc;
-    ngx_rbtree_key_t             key;
-    ngx_rbtree_node_t           *node, *sentinel;
-    ngx_http_parley_key_node_t  *kn;
+    ngx_http_parley_key_value_t  *kv;
 
-    /* the hash is uniform already: its first bytes are the tree key */
+    kv = ngx_http_parley_node_value(pn);
 
-    ngx_memcpy(&key, hash, sizeof(ngx_rbtree_key_t));
-
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (key < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (key > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        kn = (ngx_http_parley_key_node_t *) &node->color;
-
-        rc = ngx_memcmp(hash, kn->hash, NGX_HTTP_PARLEY_HASH_LEN);
-
-        if (rc == 0) {
-            return node;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
-
-static void
-ngx_http_parley_key_delete(ngx_http_parley_key_cache_t *cache, ngx_queue_t *q)
-{
-    ngx_rbtree_node_t           *node;
-    ngx_http_parley_key_node_t  *kn;
-
-    kn = ngx_queue_data(q, ngx_http_parley_key_node_t, queue);
-    node = (ngx_rbtree_node_t *)
-               ((u_char *) kn - offsetof(ngx_rbtree_node_t, color));
-
-    ngx_queue_remove(q);
-    ngx_rbtree_delete(&cache->sh->rbtree, node);
-    ngx_slab_free_locked(cache->shpool, node);
-}
-
-
-/* removes up to two expired entries from the least recently used end */
-
-static void
-ngx_http_parley_key_expire(ngx_http_parley_key_cache_t *cache)
-{
-    ngx_uint_t                   n;
-    ngx_queue_t                 *q;
-    ngx_http_parley_key_node_t  *kn;
-
-    for (n = 0; n < 2; n++) {
-
-        if (ngx_queue_empty(&cache->sh->queue)) {
-            return;
-        }
-
-        q = ngx_queue_last(&cache->sh->queue);
-        kn = ngx_queue_data(q, ngx_http_parley_key_node_t, queue);
-
-        if ((ngx_msec_int_t) (kn->expires - ngx_current_msec) > 0) {
-            return;
-        }
-
-        ngx_http_parley_key_delete(cache, q);
-    }
-}
-
-
-static void
-ngx_http_parley_key_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t           **p;
-    ngx_http_parley_key_node_t   *kn, *kt;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else {
-            kn = (ngx_http_parley_key_node_t *) &node->color;
-            kt = (ngx_http_parley_key_node_t *) &temp->color;
-
-            p = (ngx_memcmp(kn->hash, kt->hash, NGX_HTTP_PARLEY_HASH_LEN) < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
-static ngx_int_t
-ngx_http_parley_key_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_http_parley_key_cache_t  *ocache = data;
-
-    size_t                        len;
-    ngx_http_parley_key_cache_t  *cache;
-
-    cache = shm_zone->data;
-
-    if (ocache) {
-        /* reload: the zone and what it holds live on */
-        cache->sh = ocache->sh;
-        cache->shpool = ocache->shpool;
-        return NGX_OK;
-    }
-
-    cache->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        cache->sh = cache->shpool->data;
-        return NGX_OK;
-    }
-
-    cache->sh = ngx_slab_alloc(cache->shpool,
-                               sizeof(ngx_http_parley_key_shctx_t));
-    if (cache->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    cache->shpool->data = cache->sh;
-
-    ngx_rbtree_init(&cache->sh->rbtree, &cache->sh->sentinel,
-                    ngx_http_parley_key_rbtree_insert_value);
-
-    ngx_queue_init(&cache->sh->queue);
-
-    len = sizeof(" in parley_key_cache zone \"\"") + shm_zone->shm.name.len;
-
-    cache->shpool->log_ctx = ngx_slab_alloc(cache->shpool, len);
-    if (cache->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(cache->shpool->log_ctx, " in parley_key_cache zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    cache->shpool->log_nomem = 0;
-
-    return NGX_OK;
+    return full || (ngx_msec_int_t) (kv->expires - ngx_current_msec) <= 0;
 }
 
 
@@ -889,10 +754,7 @@ ngx_http_parley_key_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_parley_main_conf_t *pmcf = conf;
 
-    ssize_t                       size;
-    ngx_str_t                    *value, name;
-    ngx_shm_zone_t               *shm_zone;
-    ngx_http_parley_key_cache_t  *cache;
+    ngx_str_t  *value;
 
     if (pmcf->key_cache) {
         return "is duplicate";
@@ -900,30 +762,8 @@ ngx_http_parley_key_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (ngx_http_parley_zone_arg(cf, &value[1], &name, &size) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
+    pmcf->key_cache = ngx_http_parley_zone_add(cf, &value[1],
+                                               NGX_HTTP_PARLEY_ZONE_KEYS);
 
-    cache = ngx_pcalloc(cf->pool, sizeof(ngx_http_parley_key_cache_t));
-    if (cache == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_parley_module);
-    if (shm_zone == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "duplicate zone \"%V\"", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    shm_zone->init = ngx_http_parley_key_init_zone;
-    shm_zone->data = cache;
-
-    pmcf->key_cache = shm_zone;
-
-    return NGX_CONF_OK;
+    return (pmcf->key_cache == NULL) ? NGX_CONF_ERROR : NGX_CONF_OK;
 }

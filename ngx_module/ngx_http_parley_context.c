@@ -5,7 +5,8 @@
  * The $parley_context variable: the signed X-Parley-Context of SPEC 3.5,
  * in the format of shared/parley_context.h, for proxy_set_header.  It is
  * empty, so the header is not sent, unless the request was authenticated
- * or is the edge's own introspection subrequest.
+ * or is the edge's own introspection subrequest.  And $parley_site_key:
+ * the client's X-Parley-Site-Key in a "parley_auth public" location.
  */
 
 
@@ -22,6 +23,8 @@
 
 static ngx_int_t ngx_http_parley_context_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_parley_site_key_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 
 
 static ngx_http_variable_t  ngx_http_parley_vars[] = {
@@ -30,6 +33,9 @@ static ngx_http_variable_t  ngx_http_parley_vars[] = {
 
     { ngx_string("parley_context"), NULL, ngx_http_parley_context_variable,
       0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("parley_site_key"), NULL, ngx_http_parley_site_key_variable,
+      0, 0, 0 },
 
       ngx_http_null_variable
 };
@@ -78,6 +84,10 @@ ngx_http_parley_context_variable(ngx_http_request_t *r,
             ngx_str_set(&cx.kind, PARLEY_PRINCIPAL_ADMIN);
             break;
 
+        case NGX_HTTP_PARLEY_AUTH_PUBLIC:
+            ngx_str_set(&cx.kind, PARLEY_PRINCIPAL_EDGE);
+            break;
+
         default: /* NGX_HTTP_PARLEY_AUTH_SECRET */
             ngx_str_set(&cx.kind, PARLEY_PRINCIPAL_KEY);
         }
@@ -122,6 +132,31 @@ ngx_http_parley_context_variable(ngx_http_request_t *r,
     v->no_cacheable = 1;
     v->not_found = 0;
     v->data = p;
+
+    return NGX_OK;
+}
+
+
+/* kept by the rewrite phase before client X-Parley-* headers were removed */
+
+static ngx_int_t
+ngx_http_parley_site_key_variable(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    ngx_http_parley_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_parley_module);
+
+    if (ctx == NULL || ctx->site_key.len == 0) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    v->len = ctx->site_key.len;
+    v->valid = 1;
+    v->no_cacheable = 0;
+    v->not_found = 0;
+    v->data = ctx->site_key.data;
 
     return NGX_OK;
 }

@@ -3,7 +3,8 @@
  * Copyright (C) Parley
  *
  * Headers: removal of every client-sent X-Parley-* request header, and a
- * header filter adding the security headers and the RateLimit headers.
+ * header filter adding the security headers, the RateLimit headers and
+ * the CORS headers.
  */
 
 
@@ -12,12 +13,6 @@
 #include <ngx_http.h>
 
 #include "ngx_http_parley.h"
-
-
-typedef struct {
-    ngx_str_t                  name;
-    ngx_str_t                  value;
-} ngx_http_parley_header_t;
 
 
 static ngx_uint_t ngx_http_parley_is_parley_header(ngx_str_t *name);
@@ -40,10 +35,18 @@ static ngx_http_parley_header_t  ngx_http_parley_api_headers[] = {
 
     { ngx_string("Cross-Origin-Resource-Policy"), ngx_string("same-origin") },
 
-    { ngx_string("Content-Security-Policy"),
-      ngx_string("default-src 'none'; frame-ancestors 'none'") },
-
     { ngx_null_string, ngx_null_string }
+};
+
+
+/*
+ * A page's CSP is the upstream's (it holds the page's nonce); a response
+ * without one gets the API's, which allows nothing: fail closed.
+ */
+
+static ngx_http_parley_header_t  ngx_http_parley_api_csp = {
+    ngx_string("Content-Security-Policy"),
+    ngx_string("default-src 'none'; frame-ancestors 'none'")
 };
 
 
@@ -195,7 +198,7 @@ ngx_http_parley_header_filter(ngx_http_request_t *r)
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_parley_module);
 
-    if (plcf->headers == NGX_HTTP_PARLEY_HEADERS_API) {
+    if (plcf->headers != NGX_HTTP_PARLEY_HEADERS_OFF) {
 
         for (hdr = ngx_http_parley_api_headers; hdr->name.len; hdr++) {
             if (ngx_http_parley_set_header(r, &hdr->name, &hdr->value)
@@ -203,6 +206,18 @@ ngx_http_parley_header_filter(ngx_http_request_t *r)
             {
                 return NGX_ERROR;
             }
+        }
+
+        hdr = &ngx_http_parley_api_csp;
+
+        if ((plcf->headers == NGX_HTTP_PARLEY_HEADERS_API
+             || ngx_http_parley_find_header(&r->headers_out.headers,
+                                            &hdr->name)
+                == NULL)
+            && ngx_http_parley_set_header(r, &hdr->name, &hdr->value)
+               != NGX_OK)
+        {
+            return NGX_ERROR;
         }
 
 #if (NGX_HTTP_SSL)
@@ -222,6 +237,10 @@ ngx_http_parley_header_filter(ngx_http_request_t *r)
         if (ngx_http_parley_rate_headers(r, ctx) != NGX_OK) {
             return NGX_ERROR;
         }
+    }
+
+    if (plcf->cors && ngx_http_parley_cors_headers(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     return ngx_http_next_header_filter(r);
@@ -287,11 +306,50 @@ static ngx_int_t
 ngx_http_parley_set_header(ngx_http_request_t *r, ngx_str_t *name,
     ngx_str_t *value)
 {
+    ngx_table_elt_t  *h;
+
+    h = ngx_http_parley_find_header(&r->headers_out.headers, name);
+
+    if (h) {
+        h->value = *value;
+        return NGX_OK;
+    }
+
+    return ngx_http_parley_add_header(r, name, value);
+}
+
+
+/* one more response header, next to any of the same name */
+
+ngx_int_t
+ngx_http_parley_add_header(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    h->key = *name;
+    h->value = *value;
+
+    return NGX_OK;
+}
+
+
+/* the first header of that name in a request's or a response's list */
+
+ngx_table_elt_t *
+ngx_http_parley_find_header(ngx_list_t *headers, ngx_str_t *name)
+{
     ngx_uint_t        i;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
 
-    part = &r->headers_out.headers.part;
+    part = &headers->part;
     h = part->elts;
 
     for (i = 0; /* void */; i++) {
@@ -310,21 +368,11 @@ ngx_http_parley_set_header(ngx_http_request_t *r, ngx_str_t *name,
             && h[i].key.len == name->len
             && ngx_strncasecmp(h[i].key.data, name->data, name->len) == 0)
         {
-            h[i].value = *value;
-            return NGX_OK;
+            return &h[i];
         }
     }
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_ERROR;
-    }
-
-    h->hash = 1;
-    h->key = *name;
-    h->value = *value;
-
-    return NGX_OK;
+    return NULL;
 }
 
 

@@ -28,32 +28,15 @@
 #define NGX_HTTP_PARLEY_LIMIT_KEY_MAX (1 + PARLEY_CONTEXT_FIELD_MAX)
 
 
-typedef struct {
-    u_char                         color;
-    u_char                         len;      /* of data */
-    ngx_queue_t                    queue;
-    uint64_t                       tat;      /* microseconds */
-    u_char                         data[1];  /* key kind, then key */
-} ngx_http_parley_limit_node_t;
-
-
-typedef struct {
-    ngx_rbtree_t                   rbtree;
-    ngx_rbtree_node_t              sentinel;
-    ngx_queue_t                    queue;    /* most recently used first */
-} ngx_http_parley_limit_shctx_t;
-
-
-typedef struct {
-    ngx_http_parley_limit_shctx_t *sh;
-    ngx_slab_pool_t               *shpool;
-} ngx_http_parley_limit_ctx_t;
-
+/*
+ * A limit node's key is the key kind, then the key; its value the
+ * theoretical arrival time, in microseconds.
+ */
 
 /* one limit's step for the request at hand */
 typedef struct {
     ngx_http_parley_limit_t       *limit;
-    ngx_http_parley_limit_ctx_t   *lctx;
+    ngx_http_parley_zone_t        *zone;
     ngx_rbtree_node_t             *node;     /* NULL: a new key */
     ngx_rbtree_key_t               hash;
     ngx_str_t                      key;
@@ -73,16 +56,9 @@ static void ngx_http_parley_gcra_check(ngx_http_parley_gcra_t *g,
     uint64_t now);
 static ngx_int_t ngx_http_parley_gcra_charge(ngx_http_parley_gcra_t *g,
     uint64_t now);
+static ngx_uint_t ngx_http_parley_limit_idle(ngx_http_parley_node_t *pn,
+    void *data, ngx_uint_t full);
 static void ngx_http_parley_limit_lock(ngx_array_t *zones, ngx_uint_t lock);
-static ngx_rbtree_node_t *ngx_http_parley_limit_find(
-    ngx_http_parley_limit_shctx_t *sh, ngx_rbtree_key_t hash,
-    ngx_str_t *key);
-static ngx_rbtree_node_t *ngx_http_parley_limit_alloc(
-    ngx_http_parley_limit_ctx_t *lctx, size_t size, uint64_t now);
-static void ngx_http_parley_limit_expire(ngx_http_parley_limit_ctx_t *lctx,
-    uint64_t now, ngx_uint_t all);
-static void ngx_http_parley_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 
 
 static ngx_str_t  ngx_http_parley_limit_names[] = {
@@ -141,7 +117,7 @@ ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
         g = &gcra[i];
 
         g->limit = &limit[i];
-        g->lctx = limit[i].shm_zone->data;
+        g->zone = limit[i].shm_zone->data;
 
         if (ngx_http_parley_limit_key(r, ctx, limit[i].key, keys[i], &g->key)
             != NGX_OK)
@@ -390,14 +366,15 @@ ngx_http_parley_limit_key(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
 static void
 ngx_http_parley_gcra_check(ngx_http_parley_gcra_t *g, uint64_t now)
 {
-    ngx_http_parley_limit_node_t  *ln;
+    uint64_t  *tat;
 
-    g->node = ngx_http_parley_limit_find(g->lctx->sh, g->hash, &g->key);
+    g->node = ngx_http_parley_zone_find(g->zone, g->hash, &g->key);
     g->tat = now;
 
     if (g->node) {
-        ln = (ngx_http_parley_limit_node_t *) &g->node->color;
-        g->tat = ngx_max(ln->tat, now);
+        tat = ngx_http_parley_node_value(
+                  (ngx_http_parley_node_t *) &g->node->color);
+        g->tat = ngx_max(*tat, now);
     }
 
     if (g->tat - now > g->tolerance) {
@@ -416,100 +393,29 @@ ngx_http_parley_gcra_check(ngx_http_parley_gcra_t *g, uint64_t now)
 static ngx_int_t
 ngx_http_parley_gcra_charge(ngx_http_parley_gcra_t *g, uint64_t now)
 {
-    size_t                         size;
-    ngx_http_parley_limit_node_t  *ln;
+    uint64_t                *tat;
+    ngx_http_parley_node_t  *pn;
 
     if (g->node) {
-        ln = (ngx_http_parley_limit_node_t *) &g->node->color;
-        ngx_queue_remove(&ln->queue);
+        pn = (ngx_http_parley_node_t *) &g->node->color;
+        ngx_http_parley_zone_touch(g->zone, pn);
 
     } else {
-        size = offsetof(ngx_rbtree_node_t, color)
-               + offsetof(ngx_http_parley_limit_node_t, data)
-               + g->key.len;
-
-        g->node = ngx_http_parley_limit_alloc(g->lctx, size, now);
-
+        g->node = ngx_http_parley_zone_insert(g->zone, g->hash, &g->key,
+                                              sizeof(uint64_t),
+                                              ngx_http_parley_limit_idle,
+                                              &now);
         if (g->node == NULL) {
             return NGX_ERROR;
         }
 
-        g->node->key = g->hash;
-
-        ln = (ngx_http_parley_limit_node_t *) &g->node->color;
-        ln->len = (u_char) g->key.len;
-        ngx_memcpy(ln->data, g->key.data, g->key.len);
-
-        ngx_rbtree_insert(&g->lctx->sh->rbtree, g->node);
+        pn = (ngx_http_parley_node_t *) &g->node->color;
     }
 
-    ln->tat = g->tat;
-
-    ngx_queue_insert_head(&g->lctx->sh->queue, &ln->queue);
+    tat = ngx_http_parley_node_value(pn);
+    *tat = g->tat;
 
     return NGX_OK;
-}
-
-
-/* zones in the order of their names: no two workers wait for each other */
-
-static void
-ngx_http_parley_limit_lock(ngx_array_t *zones, ngx_uint_t lock)
-{
-    ngx_uint_t                    i;
-    ngx_shm_zone_t              **zone;
-    ngx_http_parley_limit_ctx_t  *lctx;
-
-    zone = zones->elts;
-
-    for (i = 0; i < zones->nelts; i++) {
-        lctx = zone[lock ? i : zones->nelts - 1 - i]->data;
-
-        if (lock) {
-            ngx_shmtx_lock(&lctx->shpool->mutex);
-
-        } else {
-            ngx_shmtx_unlock(&lctx->shpool->mutex);
-        }
-    }
-}
-
-
-static ngx_rbtree_node_t *
-ngx_http_parley_limit_find(ngx_http_parley_limit_shctx_t *sh,
-    ngx_rbtree_key_t hash, ngx_str_t *key)
-{
-    ngx_int_t                      rc;
-    ngx_rbtree_node_t             *node, *sentinel;
-    ngx_http_parley_limit_node_t  *ln;
-
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        ln = (ngx_http_parley_limit_node_t *) &node->color;
-
-        rc = ngx_memn2cmp(key->data, ln->data, key->len, (size_t) ln->len);
-
-        if (rc == 0) {
-            return node;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
 }
 
 
@@ -519,100 +425,41 @@ ngx_http_parley_limit_find(ngx_http_parley_limit_shctx_t *sh,
  * refuses rather than forget anyone's state.
  */
 
-static ngx_rbtree_node_t *
-ngx_http_parley_limit_alloc(ngx_http_parley_limit_ctx_t *lctx, size_t size,
-    uint64_t now)
+static ngx_uint_t
+ngx_http_parley_limit_idle(ngx_http_parley_node_t *pn, void *data,
+    ngx_uint_t full)
 {
-    ngx_rbtree_node_t  *node;
+    uint64_t  *now = data;
 
-    ngx_http_parley_limit_expire(lctx, now, 0);
+    uint64_t  *tat;
 
-    node = ngx_slab_alloc_locked(lctx->shpool, size);
+    tat = ngx_http_parley_node_value(pn);
 
-    if (node == NULL) {
-        ngx_http_parley_limit_expire(lctx, now, 1);
-        node = ngx_slab_alloc_locked(lctx->shpool, size);
-    }
-
-    return node;
+    return *tat <= *now;
 }
 
 
-/* removes idle keys: up to two from the LRU end, or every one */
+/* zones in the order of their names: no two workers wait for each other */
 
 static void
-ngx_http_parley_limit_expire(ngx_http_parley_limit_ctx_t *lctx,
-    uint64_t now, ngx_uint_t all)
+ngx_http_parley_limit_lock(ngx_array_t *zones, ngx_uint_t lock)
 {
-    ngx_uint_t                     n;
-    ngx_queue_t                   *q, *prev;
-    ngx_rbtree_node_t             *node;
-    ngx_http_parley_limit_node_t  *ln;
+    ngx_uint_t               i;
+    ngx_shm_zone_t         **shm_zone;
+    ngx_http_parley_zone_t  *zone;
 
-    n = 0;
-    q = ngx_queue_last(&lctx->sh->queue);
+    shm_zone = zones->elts;
 
-    while (q != ngx_queue_sentinel(&lctx->sh->queue)) {
+    for (i = 0; i < zones->nelts; i++) {
+        zone = shm_zone[lock ? i : zones->nelts - 1 - i]->data;
 
-        if (!all && n == 2) {
-            return;
-        }
-
-        n++;
-        prev = ngx_queue_prev(q);
-        ln = ngx_queue_data(q, ngx_http_parley_limit_node_t, queue);
-
-        if (ln->tat <= now) {
-            node = (ngx_rbtree_node_t *)
-                       ((u_char *) ln - offsetof(ngx_rbtree_node_t, color));
-
-            ngx_queue_remove(q);
-            ngx_rbtree_delete(&lctx->sh->rbtree, node);
-            ngx_slab_free_locked(lctx->shpool, node);
-        }
-
-        q = prev;
-    }
-}
-
-
-static void
-ngx_http_parley_limit_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t             **p;
-    ngx_http_parley_limit_node_t   *ln, *lt;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
+        if (lock) {
+            ngx_shmtx_lock(&zone->shpool->mutex);
 
         } else {
-            ln = (ngx_http_parley_limit_node_t *) &node->color;
-            lt = (ngx_http_parley_limit_node_t *) &temp->color;
-
-            p = (ngx_memn2cmp(ln->data, lt->data, (size_t) ln->len,
-                              (size_t) lt->len)
-                 < 0)
-                ? &temp->left : &temp->right;
+            ngx_shmtx_unlock(&zone->shpool->mutex);
         }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
     }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
 }
 
 
@@ -642,91 +489,18 @@ ngx_http_parley_rate_limited(ngx_http_request_t *r, ngx_uint_t retry)
 }
 
 
-ngx_int_t
-ngx_http_parley_limit_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_http_parley_limit_ctx_t  *octx = data;
-
-    size_t                        len;
-    ngx_http_parley_limit_ctx_t  *lctx;
-
-    lctx = shm_zone->data;
-
-    if (octx) {
-        /* reload: the zone and every key's state live on */
-        lctx->sh = octx->sh;
-        lctx->shpool = octx->shpool;
-        return NGX_OK;
-    }
-
-    lctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        lctx->sh = lctx->shpool->data;
-        return NGX_OK;
-    }
-
-    lctx->sh = ngx_slab_alloc(lctx->shpool,
-                              sizeof(ngx_http_parley_limit_shctx_t));
-    if (lctx->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    lctx->shpool->data = lctx->sh;
-
-    ngx_rbtree_init(&lctx->sh->rbtree, &lctx->sh->sentinel,
-                    ngx_http_parley_limit_rbtree_insert_value);
-
-    ngx_queue_init(&lctx->sh->queue);
-
-    len = sizeof(" in parley_limit_zone \"\"") + shm_zone->shm.name.len;
-
-    lctx->shpool->log_ctx = ngx_slab_alloc(lctx->shpool, len);
-    if (lctx->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(lctx->shpool->log_ctx, " in parley_limit_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    lctx->shpool->log_nomem = 0;
-
-    return NGX_OK;
-}
-
-
 char *
 ngx_http_parley_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ssize_t                       size;
-    ngx_str_t                    *value, name;
-    ngx_shm_zone_t               *shm_zone;
-    ngx_http_parley_limit_ctx_t  *lctx;
+    ngx_str_t  *value;
 
     value = cf->args->elts;
 
-    if (ngx_http_parley_zone_arg(cf, &value[1], &name, &size) != NGX_OK) {
+    if (ngx_http_parley_zone_add(cf, &value[1], NGX_HTTP_PARLEY_ZONE_LIMITS)
+        == NULL)
+    {
         return NGX_CONF_ERROR;
     }
-
-    lctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_parley_limit_ctx_t));
-    if (lctx == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_parley_module);
-    if (shm_zone == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "duplicate zone \"%V\"", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    shm_zone->init = ngx_http_parley_limit_init_zone;
-    shm_zone->data = lctx;
 
     return NGX_CONF_OK;
 }
@@ -949,7 +723,7 @@ ngx_http_parley_limit_merge(ngx_conf_t *cf, ngx_http_parley_loc_conf_t *conf)
 
         shm_zone = limit[i].shm_zone;
 
-        if (shm_zone->init != ngx_http_parley_limit_init_zone) {
+        if (!ngx_http_parley_zone_is(shm_zone, NGX_HTTP_PARLEY_ZONE_LIMITS)) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "\"%V\" is not a \"parley_limit_zone\"",
                                &shm_zone->shm.name);

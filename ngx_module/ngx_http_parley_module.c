@@ -2,10 +2,12 @@
 /*
  * Copyright (C) Parley
  *
- * The Parley edge: authentication (secret keys with an introspection
- * cache, widget tokens, the admin token), rate limits and concurrent
- * stream slots, security headers, removal of client-sent X-Parley-*
- * headers, the signed X-Parley-Context for the engine, and a status page.
+ * The Parley edge: validation of methods and media types, authentication
+ * (secret keys with an introspection cache, widget tokens, the admin
+ * token, the public widget bootstrap), rate limits and concurrent stream
+ * slots, CORS for the widget API, security headers, removal of
+ * client-sent X-Parley-* headers, the signed X-Parley-Context for the
+ * engine, and a status page.
  */
 
 
@@ -33,6 +35,7 @@ static ngx_conf_enum_t  ngx_http_parley_auth_modes[] = {
     { ngx_string("secret"), NGX_HTTP_PARLEY_AUTH_SECRET },
     { ngx_string("widget"), NGX_HTTP_PARLEY_AUTH_WIDGET },
     { ngx_string("admin"), NGX_HTTP_PARLEY_AUTH_ADMIN },
+    { ngx_string("public"), NGX_HTTP_PARLEY_AUTH_PUBLIC },
     { ngx_null_string, 0 }
 };
 
@@ -40,6 +43,7 @@ static ngx_conf_enum_t  ngx_http_parley_auth_modes[] = {
 static ngx_conf_enum_t  ngx_http_parley_headers_modes[] = {
     { ngx_string("off"), NGX_HTTP_PARLEY_HEADERS_OFF },
     { ngx_string("api"), NGX_HTTP_PARLEY_HEADERS_API },
+    { ngx_string("page"), NGX_HTTP_PARLEY_HEADERS_PAGE },
     { ngx_null_string, 0 }
 };
 
@@ -181,6 +185,27 @@ static ngx_command_t  ngx_http_parley_commands[] = {
       offsetof(ngx_http_parley_loc_conf_t, headers),
       &ngx_http_parley_headers_modes },
 
+    { ngx_string("parley_methods"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_parley_methods,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("parley_json_body"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_parley_loc_conf_t, json_body),
+      NULL },
+
+    { ngx_string("parley_cors"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_parley_loc_conf_t, cors),
+      NULL },
+
       ngx_null_command
 };
 
@@ -234,6 +259,12 @@ ngx_http_parley_rewrite_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    if (plcf->auth == NGX_HTTP_PARLEY_AUTH_PUBLIC
+        && ngx_http_parley_site_key(r) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (ngx_http_parley_strip_headers(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -246,7 +277,13 @@ ngx_http_parley_rewrite_handler(ngx_http_request_t *r)
  * Authentication establishes the identity first; only then can the limits
  * keyed on it run, so all of them live in this one access handler.  A
  * stream slot is taken before the rate limits are charged, so that a
- * request refused for want of a slot costs no rate.
+ * request refused for want of a slot costs no rate, nor one whose body
+ * is not JSON where it must be.  A CORS preflight carries no credential
+ * and is answered before any of that; the origin of a public request is
+ * looked up after the limits, so that a client cannot make the edge ask
+ * the engine faster than they allow.  The handler runs again when an
+ * introspection subrequest is done: each step that ran already is
+ * skipped.
  */
 
 static ngx_int_t
@@ -258,19 +295,19 @@ ngx_http_parley_access_handler(ngx_http_request_t *r)
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_parley_module);
 
-    if (plcf->auth == NGX_HTTP_PARLEY_AUTH_OFF && plcf->limits == NULL) {
+    if (plcf->auth == NGX_HTTP_PARLEY_AUTH_OFF && plcf->limits == NULL
+        && !plcf->json_body)
+    {
         return NGX_DECLINED;
     }
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_parley_module);
-
+    ctx = ngx_http_parley_get_ctx(r);
     if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_parley_ctx_t));
-        if (ctx == NULL) {
-            return NGX_ERROR;
-        }
+        return NGX_ERROR;
+    }
 
-        ngx_http_set_ctx(r, ctx, ngx_http_parley_module);
+    if (plcf->cors && r->method == NGX_HTTP_OPTIONS) {
+        return ngx_http_parley_cors_preflight(r, ctx);
     }
 
     if (!ctx->authenticated) {
@@ -289,9 +326,25 @@ ngx_http_parley_access_handler(ngx_http_request_t *r)
             rc = ngx_http_parley_admin_authenticate(r, ctx);
             break;
 
+        case NGX_HTTP_PARLEY_AUTH_PUBLIC:
+            rc = ngx_http_parley_public_authenticate(r, ctx);
+            break;
+
         default: /* NGX_HTTP_PARLEY_AUTH_OFF */
             rc = NGX_OK;
         }
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (plcf->cors && ctx->auth == NGX_HTTP_PARLEY_AUTH_WIDGET) {
+            ngx_http_parley_cors_token(r, ctx);
+        }
+    }
+
+    if (plcf->json_body) {
+        rc = ngx_http_parley_validate_body(r);
 
         if (rc != NGX_OK) {
             return rc;
@@ -306,8 +359,16 @@ ngx_http_parley_access_handler(ngx_http_request_t *r)
         }
     }
 
-    if (plcf->limits) {
+    if (plcf->limits && !ctx->limited) {
         rc = ngx_http_parley_limit_check(r, ctx);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    if (plcf->cors && ctx->auth == NGX_HTTP_PARLEY_AUTH_PUBLIC) {
+        rc = ngx_http_parley_cors_check(r, ctx);
 
         if (rc != NGX_OK) {
             return rc;
@@ -317,6 +378,28 @@ ngx_http_parley_access_handler(ngx_http_request_t *r)
     ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_ALLOWED + plcf->auth, 1);
 
     return (plcf->auth == NGX_HTTP_PARLEY_AUTH_OFF) ? NGX_DECLINED : NGX_OK;
+}
+
+
+/* the request's context, made by the first phase handler that needs it */
+
+ngx_http_parley_ctx_t *
+ngx_http_parley_get_ctx(ngx_http_request_t *r)
+{
+    ngx_http_parley_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_parley_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_parley_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_parley_module);
+    }
+
+    return ctx;
 }
 
 
@@ -620,6 +703,8 @@ ngx_http_parley_create_loc_conf(ngx_conf_t *cf)
      *
      *     plcf->introspect = { 0, NULL };
      *     plcf->limit_zones = NULL;
+     *     plcf->methods = 0;
+     *     plcf->allow = { 0, NULL };
      */
 
     plcf->auth = NGX_CONF_UNSET_UINT;
@@ -629,6 +714,8 @@ ngx_http_parley_create_loc_conf(ngx_conf_t *cf)
     plcf->limit_dry_run = NGX_CONF_UNSET;
     plcf->limit_log_level = NGX_CONF_UNSET_UINT;
     plcf->headers = NGX_CONF_UNSET_UINT;
+    plcf->json_body = NGX_CONF_UNSET;
+    plcf->cors = NGX_CONF_UNSET;
 
     return plcf;
 }
@@ -674,12 +761,23 @@ ngx_http_parley_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_uint_value(conf->headers, prev->headers,
                               NGX_HTTP_PARLEY_HEADERS_OFF);
 
+    /* "parley_methods" sets the methods and their "Allow" together */
+
+    if (conf->methods == 0) {
+        conf->methods = prev->methods;
+        conf->allow = prev->allow;
+    }
+
+    ngx_conf_merge_value(conf->json_body, prev->json_body, 0);
+    ngx_conf_merge_value(conf->cors, prev->cors, 0);
+
     if (ngx_http_parley_limit_merge(cf, conf) != NGX_CONF_OK) {
         return NGX_CONF_ERROR;
     }
 
     if (conf->streams_zone
-        && conf->streams_zone->init != ngx_http_parley_streams_init_zone)
+        && !ngx_http_parley_zone_is(conf->streams_zone,
+                                    NGX_HTTP_PARLEY_ZONE_STREAMS))
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"%V\" is not a \"parley_stream_zone\"",
@@ -697,11 +795,43 @@ ngx_http_parley_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
         return NGX_CONF_ERROR;
     }
 
+    if (conf->cors
+        && conf->auth != NGX_HTTP_PARLEY_AUTH_WIDGET
+        && conf->auth != NGX_HTTP_PARLEY_AUTH_PUBLIC)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"parley_cors\" needs \"parley_auth widget\" "
+                           "or \"parley_auth public\"");
+        return NGX_CONF_ERROR;
+    }
+
+    /* a preflight's answer names the methods */
+
+    if (conf->cors && conf->methods == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"parley_cors\" needs \"parley_methods\"");
+        return NGX_CONF_ERROR;
+    }
+
     if (conf->auth == NGX_HTTP_PARLEY_AUTH_OFF) {
         return NGX_CONF_OK;
     }
 
     pmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_parley_module);
+
+    /* the origins of preflights and public requests: introspection */
+
+    if (conf->cors && pmcf->key_cache == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"parley_cors\" needs \"parley_key_cache\"");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->cors && conf->introspect.len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"parley_cors\" needs \"parley_introspect\"");
+        return NGX_CONF_ERROR;
+    }
 
     if (pmcf->secret.len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
@@ -734,6 +864,9 @@ ngx_http_parley_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
         break;
 
+    case NGX_HTTP_PARLEY_AUTH_PUBLIC:
+        break;
+
     default: /* NGX_HTTP_PARLEY_AUTH_SECRET */
 
         if (pmcf->key_cache == NULL) {
@@ -762,6 +895,13 @@ ngx_http_parley_init(ngx_conf_t *cf)
     ngx_http_core_main_conf_t  *cmcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PREACCESS_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_parley_validate_handler;
 
     h = ngx_array_push(&cmcf->phases[NGX_HTTP_REWRITE_PHASE].handlers);
     if (h == NULL) {

@@ -49,6 +49,8 @@ static ngx_http_parley_metric_t  ngx_http_parley_metrics[] = {
       "parley_requests_allowed_total{credential=\"widget\"} " },
     { NGX_HTTP_PARLEY_STAT_ALLOWED + NGX_HTTP_PARLEY_AUTH_ADMIN,
       "parley_requests_allowed_total{credential=\"admin\"} " },
+    { NGX_HTTP_PARLEY_STAT_ALLOWED + NGX_HTTP_PARLEY_AUTH_PUBLIC,
+      "parley_requests_allowed_total{credential=\"public\"} " },
 
     { NGX_HTTP_PARLEY_STAT_N,
       "# HELP parley_requests_refused_total Requests the edge refused, "
@@ -76,6 +78,12 @@ static ngx_http_parley_metric_t  ngx_http_parley_metrics[] = {
       "parley_requests_refused_total{reason=\"too_many_streams\"} " },
     { NGX_HTTP_PARLEY_STAT_ZONE_FULL,
       "parley_requests_refused_total{reason=\"zone_full\"} " },
+    { NGX_HTTP_PARLEY_STAT_METHOD,
+      "parley_requests_refused_total{reason=\"method_not_allowed\"} " },
+    { NGX_HTTP_PARLEY_STAT_MEDIA_TYPE,
+      "parley_requests_refused_total{reason=\"unsupported_media_type\"} " },
+    { NGX_HTTP_PARLEY_STAT_ORIGIN,
+      "parley_requests_refused_total{reason=\"origin_not_allowed\"} " },
 
     { NGX_HTTP_PARLEY_STAT_N,
       "# HELP parley_dry_run_refusals_total Requests a limit in dry-run "
@@ -103,8 +111,8 @@ static ngx_http_parley_metric_t  ngx_http_parley_metrics[] = {
       "parley_auth_failures_total{credential=\"admin\"} " },
 
     { NGX_HTTP_PARLEY_STAT_N,
-      "# HELP parley_key_cache_lookups_total Secret key cache lookups; "
-      "each miss asks the engine.\n"
+      "# HELP parley_key_cache_lookups_total Key cache lookups of secret "
+      "keys and origins; each miss asks the engine.\n"
       "# TYPE parley_key_cache_lookups_total counter\n" },
     { NGX_HTTP_PARLEY_STAT_CACHE_HIT,
       "parley_key_cache_lookups_total{result=\"hit\"} " },
@@ -249,13 +257,14 @@ ngx_http_parley_status_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_parley_status_zones(ngx_http_request_t *r, ngx_chain_t ***ll)
 {
-    size_t            size;
-    ngx_buf_t        *b;
-    ngx_uint_t        i, pages, nfree;
-    ngx_chain_t      *cl;
-    ngx_list_part_t  *part;
-    ngx_shm_zone_t   *shm_zone;
-    ngx_slab_pool_t  *shpool;
+    size_t             size;
+    ngx_buf_t         *b;
+    ngx_uint_t         i, pages, nfree;
+    ngx_array_t        zones;
+    ngx_chain_t       *cl;
+    ngx_list_part_t   *part;
+    ngx_shm_zone_t    *shm_zone, **zone;
+    ngx_slab_pool_t   *shpool;
 
     static u_char  head[] =
         "# HELP parley_zone_pages Pages of the module's shared memory "
@@ -269,36 +278,13 @@ ngx_http_parley_status_zones(ngx_http_request_t *r, ngx_chain_t ***ll)
         "one.\n"
         "# TYPE parley_tenant_streams gauge\n";
 
-    size = 0;
-
-    part = &((ngx_cycle_t *) ngx_cycle)->shared_memory.part;
-    shm_zone = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            shm_zone = part->elts;
-            i = 0;
-        }
-
-        if (shm_zone[i].tag == &ngx_http_parley_module) {
-            size += 2 * (sizeof(line) - 1 + shm_zone[i].shm.name.len
-                         + NGX_INT_T_LEN);
-        }
-    }
-
-    b = ngx_create_temp_buf(r->pool, sizeof(head) + sizeof(streams_head)
-                                     + size);
-    if (b == NULL) {
+    if (ngx_array_init(&zones, r->pool, 4, sizeof(ngx_shm_zone_t *))
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    b->last = ngx_cpymem(b->last, head, sizeof(head) - 1);
+    size = 0;
 
     part = &((ngx_cycle_t *) ngx_cycle)->shared_memory.part;
     shm_zone = part->elts;
@@ -319,7 +305,29 @@ ngx_http_parley_status_zones(ngx_http_request_t *r, ngx_chain_t ***ll)
             continue;
         }
 
-        shpool = (ngx_slab_pool_t *) shm_zone[i].shm.addr;
+        zone = ngx_array_push(&zones);
+        if (zone == NULL) {
+            return NGX_ERROR;
+        }
+
+        *zone = &shm_zone[i];
+
+        size += 2 * (sizeof(line) - 1 + shm_zone[i].shm.name.len
+                     + NGX_INT_T_LEN);
+    }
+
+    b = ngx_create_temp_buf(r->pool, sizeof(head) + sizeof(streams_head)
+                                     + size);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->last = ngx_cpymem(b->last, head, sizeof(head) - 1);
+
+    zone = zones.elts;
+
+    for (i = 0; i < zones.nelts; i++) {
+        shpool = (ngx_slab_pool_t *) zone[i]->shm.addr;
 
         ngx_shmtx_lock(&shpool->mutex);
         pages = shpool->last - shpool->pages;
@@ -331,8 +339,8 @@ ngx_http_parley_status_zones(ngx_http_request_t *r, ngx_chain_t ***ll)
                               "%ui\n"
                               "parley_zone_pages{zone=\"%V\",state=\"free\"} "
                               "%ui\n",
-                              &shm_zone[i].shm.name, pages - nfree,
-                              &shm_zone[i].shm.name, nfree);
+                              &zone[i]->shm.name, pages - nfree,
+                              &zone[i]->shm.name, nfree);
     }
 
     b->last = ngx_cpymem(b->last, streams_head, sizeof(streams_head) - 1);
@@ -348,24 +356,9 @@ ngx_http_parley_status_zones(ngx_http_request_t *r, ngx_chain_t ***ll)
     **ll = cl;
     *ll = &cl->next;
 
-    part = &((ngx_cycle_t *) ngx_cycle)->shared_memory.part;
-    shm_zone = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            shm_zone = part->elts;
-            i = 0;
-        }
-
-        if (shm_zone[i].tag == &ngx_http_parley_module
-            && shm_zone[i].init == ngx_http_parley_streams_init_zone
-            && ngx_http_parley_streams_status(r, &shm_zone[i], ll) != NGX_OK)
+    for (i = 0; i < zones.nelts; i++) {
+        if (ngx_http_parley_zone_is(zone[i], NGX_HTTP_PARLEY_ZONE_STREAMS)
+            && ngx_http_parley_streams_status(r, zone[i], ll) != NGX_OK)
         {
             return NGX_ERROR;
         }

@@ -17,25 +17,10 @@
 #include "ngx_http_parley.h"
 
 
-typedef struct {
-    u_char                          color;
-    u_char                          dummy;
-    ngx_uint_t                      count;
-    u_char                          tenant[NGX_HTTP_PARLEY_UUID_LEN];
-} ngx_http_parley_streams_node_t;
-
-
-typedef struct {
-    ngx_rbtree_t                    rbtree;
-    ngx_rbtree_node_t               sentinel;
-} ngx_http_parley_streams_shctx_t;
-
-
-typedef struct {
-    ngx_http_parley_streams_shctx_t *sh;
-    ngx_slab_pool_t                 *shpool;
-} ngx_http_parley_streams_ctx_t;
-
+/*
+ * A stream node's key is the tenant; its value the count of its streams.
+ * A node goes when its last stream does: none is ever idle.
+ */
 
 typedef struct {
     ngx_shm_zone_t                  *shm_zone;
@@ -44,13 +29,7 @@ typedef struct {
 } ngx_http_parley_streams_cleanup_t;
 
 
-static ngx_rbtree_node_t *ngx_http_parley_streams_find(
-    ngx_http_parley_streams_shctx_t *sh, ngx_rbtree_key_t hash,
-    u_char *tenant);
 static void ngx_http_parley_streams_cleanup(void *data);
-static void ngx_http_parley_streams_rbtree_insert_value(
-    ngx_rbtree_node_t *temp, ngx_rbtree_node_t *node,
-    ngx_rbtree_node_t *sentinel);
 
 
 static ngx_str_t  ngx_http_parley_too_many_streams = ngx_string(
@@ -75,14 +54,13 @@ ngx_int_t
 ngx_http_parley_streams_acquire(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx)
 {
-    size_t                              size;
-    ngx_uint_t                          max;
+    ngx_str_t                           tenant;
+    ngx_uint_t                          max, *count;
     ngx_pool_cleanup_t                 *cln;
     ngx_rbtree_key_t                    hash;
     ngx_rbtree_node_t                  *node;
+    ngx_http_parley_zone_t             *zone;
     ngx_http_parley_loc_conf_t         *plcf;
-    ngx_http_parley_streams_ctx_t      *sctx;
-    ngx_http_parley_streams_node_t     *sn;
     ngx_http_parley_streams_cleanup_t  *sc;
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_parley_module);
@@ -98,17 +76,23 @@ ngx_http_parley_streams_acquire(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    sctx = plcf->streams_zone->data;
-    hash = ngx_murmur_hash2(ctx->identity.tenant, NGX_HTTP_PARLEY_UUID_LEN);
+    zone = plcf->streams_zone->data;
 
-    ngx_shmtx_lock(&sctx->shpool->mutex);
+    tenant.len = NGX_HTTP_PARLEY_UUID_LEN;
+    tenant.data = ctx->identity.tenant;
 
-    node = ngx_http_parley_streams_find(sctx->sh, hash, ctx->identity.tenant);
+    hash = ngx_murmur_hash2(tenant.data, tenant.len);
 
-    sn = node ? (ngx_http_parley_streams_node_t *) &node->color : NULL;
+    ngx_shmtx_lock(&zone->shpool->mutex);
 
-    if ((sn ? sn->count : 0) >= max) {
-        ngx_shmtx_unlock(&sctx->shpool->mutex);
+    node = ngx_http_parley_zone_find(zone, hash, &tenant);
+
+    count = node ? ngx_http_parley_node_value(
+                       (ngx_http_parley_node_t *) &node->color)
+                 : NULL;
+
+    if ((count ? *count : 0) >= max) {
+        ngx_shmtx_unlock(&zone->shpool->mutex);
 
         ngx_log_error(plcf->limit_log_level, r->connection->log, 0,
                       "parley: limiting streams of tenant %*s to %ui",
@@ -135,15 +119,11 @@ ngx_http_parley_streams_acquire(ngx_http_request_t *r,
 
     if (node == NULL) {
 
-        /* nodes go when their last stream does: nothing idle to evict */
-
-        size = offsetof(ngx_rbtree_node_t, color)
-               + sizeof(ngx_http_parley_streams_node_t);
-
-        node = ngx_slab_alloc_locked(sctx->shpool, size);
+        node = ngx_http_parley_zone_insert(zone, hash, &tenant,
+                                           sizeof(ngx_uint_t), NULL, NULL);
 
         if (node == NULL) {
-            ngx_shmtx_unlock(&sctx->shpool->mutex);
+            ngx_shmtx_unlock(&zone->shpool->mutex);
 
             ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                           "parley: could not allocate a stream node in "
@@ -157,18 +137,14 @@ ngx_http_parley_streams_acquire(ngx_http_request_t *r,
                                           &ngx_http_parley_streams_unavailable);
         }
 
-        node->key = hash;
-
-        sn = (ngx_http_parley_streams_node_t *) &node->color;
-        sn->count = 0;
-        ngx_memcpy(sn->tenant, ctx->identity.tenant, NGX_HTTP_PARLEY_UUID_LEN);
-
-        ngx_rbtree_insert(&sctx->sh->rbtree, node);
+        count = ngx_http_parley_node_value(
+                    (ngx_http_parley_node_t *) &node->color);
+        *count = 0;
     }
 
-    sn->count++;
+    (*count)++;
 
-    ngx_shmtx_unlock(&sctx->shpool->mutex);
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 
     sc = cln->data;
     sc->shm_zone = plcf->streams_zone;
@@ -187,44 +163,6 @@ ngx_http_parley_streams_acquire(ngx_http_request_t *r,
 }
 
 
-static ngx_rbtree_node_t *
-ngx_http_parley_streams_find(ngx_http_parley_streams_shctx_t *sh,
-    ngx_rbtree_key_t hash, u_char *tenant)
-{
-    ngx_int_t                        rc;
-    ngx_rbtree_node_t               *node, *sentinel;
-    ngx_http_parley_streams_node_t  *sn;
-
-    node = sh->rbtree.root;
-    sentinel = sh->rbtree.sentinel;
-
-    while (node != sentinel) {
-
-        if (hash < node->key) {
-            node = node->left;
-            continue;
-        }
-
-        if (hash > node->key) {
-            node = node->right;
-            continue;
-        }
-
-        sn = (ngx_http_parley_streams_node_t *) &node->color;
-
-        rc = ngx_memcmp(tenant, sn->tenant, NGX_HTTP_PARLEY_UUID_LEN);
-
-        if (rc == 0) {
-            return node;
-        }
-
-        node = (rc < 0) ? node->left : node->right;
-    }
-
-    return NULL;
-}
-
-
 /* the request's pool goes away, however the request ended */
 
 static void
@@ -232,22 +170,23 @@ ngx_http_parley_streams_cleanup(void *data)
 {
     ngx_http_parley_streams_cleanup_t  *sc = data;
 
-    ngx_http_parley_streams_ctx_t   *sctx;
-    ngx_http_parley_streams_node_t  *sn;
+    ngx_uint_t              *count;
+    ngx_http_parley_node_t  *pn;
+    ngx_http_parley_zone_t  *zone;
 
-    sctx = sc->shm_zone->data;
-    sn = (ngx_http_parley_streams_node_t *) &sc->node->color;
+    zone = sc->shm_zone->data;
+    pn = (ngx_http_parley_node_t *) &sc->node->color;
+    count = ngx_http_parley_node_value(pn);
 
-    ngx_shmtx_lock(&sctx->shpool->mutex);
+    ngx_shmtx_lock(&zone->shpool->mutex);
 
-    sn->count--;
+    (*count)--;
 
-    if (sn->count == 0) {
-        ngx_rbtree_delete(&sctx->sh->rbtree, sc->node);
-        ngx_slab_free_locked(sctx->shpool, sc->node);
+    if (*count == 0) {
+        ngx_http_parley_zone_delete(zone, pn);
     }
 
-    ngx_shmtx_unlock(&sctx->shpool->mutex);
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 
     if (sc->active) {
         (void) ngx_atomic_fetch_add(sc->active, -1);
@@ -261,29 +200,29 @@ ngx_int_t
 ngx_http_parley_streams_status(ngx_http_request_t *r,
     ngx_shm_zone_t *shm_zone, ngx_chain_t ***ll)
 {
-    size_t                           size;
-    ngx_buf_t                       *b;
-    ngx_uint_t                       n;
-    ngx_chain_t                     *cl;
-    ngx_rbtree_node_t               *node, *root, *sentinel;
-    ngx_http_parley_streams_ctx_t   *sctx;
-    ngx_http_parley_streams_node_t  *sn;
+    size_t                   size;
+    ngx_buf_t               *b;
+    ngx_uint_t               n;
+    ngx_chain_t             *cl;
+    ngx_rbtree_node_t       *node, *root, *sentinel;
+    ngx_http_parley_node_t  *pn;
+    ngx_http_parley_zone_t  *zone;
 
     static u_char  line[] = "parley_tenant_streams{zone=\"\",tenant=\"\"} \n";
 
-    sctx = shm_zone->data;
+    zone = shm_zone->data;
 
-    ngx_shmtx_lock(&sctx->shpool->mutex);
+    ngx_shmtx_lock(&zone->shpool->mutex);
 
-    root = sctx->sh->rbtree.root;
-    sentinel = sctx->sh->rbtree.sentinel;
+    root = zone->sh->rbtree.root;
+    sentinel = zone->sh->rbtree.sentinel;
 
     n = 0;
 
     if (root != sentinel) {
         for (node = ngx_rbtree_min(root, sentinel);
              node;
-             node = ngx_rbtree_next(&sctx->sh->rbtree, node))
+             node = ngx_rbtree_next(&zone->sh->rbtree, node))
         {
             n++;
         }
@@ -297,27 +236,28 @@ ngx_http_parley_streams_status(ngx_http_request_t *r,
     b = (n == 0) ? NULL : ngx_create_temp_buf(r->pool, size);
 
     if (n && b == NULL) {
-        ngx_shmtx_unlock(&sctx->shpool->mutex);
+        ngx_shmtx_unlock(&zone->shpool->mutex);
         return NGX_ERROR;
     }
 
     if (n) {
         for (node = ngx_rbtree_min(root, sentinel);
              node;
-             node = ngx_rbtree_next(&sctx->sh->rbtree, node))
+             node = ngx_rbtree_next(&zone->sh->rbtree, node))
         {
-            sn = (ngx_http_parley_streams_node_t *) &node->color;
+            pn = (ngx_http_parley_node_t *) &node->color;
 
             b->last = ngx_sprintf(b->last,
                                   "parley_tenant_streams{zone=\"%V\","
                                   "tenant=\"%*s\"} %ui\n",
-                                  &shm_zone->shm.name,
-                                  (size_t) NGX_HTTP_PARLEY_UUID_LEN,
-                                  sn->tenant, sn->count);
+                                  &shm_zone->shm.name, (size_t) pn->len,
+                                  pn->data,
+                                  *(ngx_uint_t *)
+                                      ngx_http_parley_node_value(pn));
         }
     }
 
-    ngx_shmtx_unlock(&sctx->shpool->mutex);
+    ngx_shmtx_unlock(&zone->shpool->mutex);
 
     if (n == 0) {
         return NGX_OK;
@@ -338,128 +278,18 @@ ngx_http_parley_streams_status(ngx_http_request_t *r,
 }
 
 
-static void
-ngx_http_parley_streams_rbtree_insert_value(ngx_rbtree_node_t *temp,
-    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
-{
-    ngx_rbtree_node_t               **p;
-    ngx_http_parley_streams_node_t   *sn, *st;
-
-    for ( ;; ) {
-
-        if (node->key < temp->key) {
-            p = &temp->left;
-
-        } else if (node->key > temp->key) {
-            p = &temp->right;
-
-        } else {
-            sn = (ngx_http_parley_streams_node_t *) &node->color;
-            st = (ngx_http_parley_streams_node_t *) &temp->color;
-
-            p = (ngx_memcmp(sn->tenant, st->tenant, NGX_HTTP_PARLEY_UUID_LEN)
-                 < 0)
-                ? &temp->left : &temp->right;
-        }
-
-        if (*p == sentinel) {
-            break;
-        }
-
-        temp = *p;
-    }
-
-    *p = node;
-    node->parent = temp;
-    node->left = sentinel;
-    node->right = sentinel;
-    ngx_rbt_red(node);
-}
-
-
-ngx_int_t
-ngx_http_parley_streams_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_http_parley_streams_ctx_t  *octx = data;
-
-    size_t                          len;
-    ngx_http_parley_streams_ctx_t  *sctx;
-
-    sctx = shm_zone->data;
-
-    if (octx) {
-        /* reload: the streams of the old workers keep their slots */
-        sctx->sh = octx->sh;
-        sctx->shpool = octx->shpool;
-        return NGX_OK;
-    }
-
-    sctx->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        sctx->sh = sctx->shpool->data;
-        return NGX_OK;
-    }
-
-    sctx->sh = ngx_slab_alloc(sctx->shpool,
-                              sizeof(ngx_http_parley_streams_shctx_t));
-    if (sctx->sh == NULL) {
-        return NGX_ERROR;
-    }
-
-    sctx->shpool->data = sctx->sh;
-
-    ngx_rbtree_init(&sctx->sh->rbtree, &sctx->sh->sentinel,
-                    ngx_http_parley_streams_rbtree_insert_value);
-
-    len = sizeof(" in parley_stream_zone \"\"") + shm_zone->shm.name.len;
-
-    sctx->shpool->log_ctx = ngx_slab_alloc(sctx->shpool, len);
-    if (sctx->shpool->log_ctx == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(sctx->shpool->log_ctx, " in parley_stream_zone \"%V\"%Z",
-                &shm_zone->shm.name);
-
-    sctx->shpool->log_nomem = 0;
-
-    return NGX_OK;
-}
-
-
 char *
 ngx_http_parley_stream_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
-    ssize_t                         size;
-    ngx_str_t                      *value, name;
-    ngx_shm_zone_t                 *shm_zone;
-    ngx_http_parley_streams_ctx_t  *sctx;
+    ngx_str_t  *value;
 
     value = cf->args->elts;
 
-    if (ngx_http_parley_zone_arg(cf, &value[1], &name, &size) != NGX_OK) {
+    if (ngx_http_parley_zone_add(cf, &value[1], NGX_HTTP_PARLEY_ZONE_STREAMS)
+        == NULL)
+    {
         return NGX_CONF_ERROR;
     }
-
-    sctx = ngx_pcalloc(cf->pool, sizeof(ngx_http_parley_streams_ctx_t));
-    if (sctx == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_parley_module);
-    if (shm_zone == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (shm_zone->data) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "duplicate zone \"%V\"", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    shm_zone->init = ngx_http_parley_streams_init_zone;
-    shm_zone->data = sctx;
 
     return NGX_CONF_OK;
 }

@@ -268,9 +268,16 @@ ngx_http_parley_jwt_claims(u_char *buf, size_t len, time_t now, time_t skew,
     }
 
     value = json_object_get(root, "org");
-    if (!json_is_string(value) || json_string_length(value) == 0) {
+    if (!json_is_string(value) || json_string_length(value) == 0
+        || json_string_length(value) > NGX_HTTP_PARLEY_ORIGIN_MAX)
+    {
         goto done;
     }
+
+    /* the browser origin the token was issued to, for CORS */
+
+    claims->origin_len = json_string_length(value);
+    ngx_memcpy(claims->origin, json_string_value(value), claims->origin_len);
 
     value = json_object_get(root, "tid");
     if (!json_is_string(value)

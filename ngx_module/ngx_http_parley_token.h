@@ -23,6 +23,9 @@
 #define NGX_HTTP_PARLEY_WIDGET_LIFETIME   900     /* exp - iat, seconds */
 #define NGX_HTTP_PARLEY_WIDGET_SECRET_MIN 32
 
+/* "scheme://host:port" of a browser; longer is not one the engine allows */
+#define NGX_HTTP_PARLEY_ORIGIN_MAX        256
+
 /* ngx_http_parley_jwt_verify() results */
 #define NGX_HTTP_PARLEY_JWT_OK            0
 #define NGX_HTTP_PARLEY_JWT_MALFORMED     1
@@ -49,6 +52,8 @@ typedef struct {
     size_t                        session_len;
     u_char                        agent[PARLEY_CONTEXT_FIELD_MAX];
     size_t                        agent_len;
+    u_char                        origin[NGX_HTTP_PARLEY_ORIGIN_MAX];
+    size_t                        origin_len;
     time_t                        expires;
 } ngx_http_parley_widget_claims_t;
 

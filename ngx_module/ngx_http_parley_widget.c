@@ -7,6 +7,10 @@
  * claims against the clock.  Rotation is adding a key to the file and
  * reloading nginx; tokens of every key in the file stay valid until they
  * expire.  Tokens and secrets never reach the logs.
+ *
+ * The bootstrap routes that give a browser its token are public: the
+ * edge forwards the client's publishable key, the one X-Parley-* header
+ * it lets through, and the engine checks it against the Origin.
  */
 
 
@@ -36,6 +40,9 @@ static ngx_str_t  ngx_http_parley_missing_token = ngx_string(
 static ngx_str_t  ngx_http_parley_invalid_token = ngx_string(
     NGX_HTTP_PARLEY_ERROR("Invalid or expired widget token.",
                           "invalid_request_error", "invalid_widget_token"));
+
+static ngx_str_t  ngx_http_parley_site_key_header =
+    ngx_string("X-Parley-Site-Key");
 
 
 /* Returns NGX_OK with the identity in ctx, or NGX_DONE once refused. */
@@ -74,7 +81,8 @@ ngx_http_parley_widget_authenticate(ngx_http_request_t *r,
     }
 
     ctx->principal.data = ngx_pnalloc(r->pool,
-                                      claims.agent_len + claims.session_len);
+                                      claims.agent_len + claims.session_len
+                                      + claims.origin_len);
     if (ctx->principal.data == NULL) {
         return NGX_ERROR;
     }
@@ -85,6 +93,10 @@ ngx_http_parley_widget_authenticate(ngx_http_request_t *r,
     ctx->session.len = claims.session_len;
     ctx->session.data = ctx->principal.data + claims.agent_len;
     ngx_memcpy(ctx->session.data, claims.session, claims.session_len);
+
+    ctx->token_origin.len = claims.origin_len;
+    ctx->token_origin.data = ctx->session.data + claims.session_len;
+    ngx_memcpy(ctx->token_origin.data, claims.origin, claims.origin_len);
 
     ngx_memcpy(ctx->identity.tenant, claims.tenant, NGX_HTTP_PARLEY_UUID_LEN);
     ctx->identity.rpm = NGX_HTTP_PARLEY_UNSET;
@@ -98,6 +110,60 @@ ngx_http_parley_widget_authenticate(ngx_http_request_t *r,
                    "parley widget token: tenant %*s session %V",
                    (size_t) NGX_HTTP_PARLEY_UUID_LEN, ctx->identity.tenant,
                    &ctx->session);
+
+    return NGX_OK;
+}
+
+
+/*
+ * "parley_auth public": anyone, as the edge's "public" principal of no
+ * tenant; the per-address limits and the engine's checks of the site key
+ * and the Origin are what protects these routes.
+ */
+
+ngx_int_t
+ngx_http_parley_public_authenticate(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx)
+{
+    ngx_memcpy(ctx->identity.tenant, PARLEY_NIL_TENANT,
+               NGX_HTTP_PARLEY_UUID_LEN);
+    ctx->identity.rpm = NGX_HTTP_PARLEY_UNSET;
+    ctx->identity.burst = NGX_HTTP_PARLEY_UNSET;
+    ctx->identity.max_streams = NGX_HTTP_PARLEY_UNSET;
+
+    ngx_str_set(&ctx->principal, "public");
+
+    ctx->auth = NGX_HTTP_PARLEY_AUTH_PUBLIC;
+    ctx->authenticated = 1;
+
+    return NGX_OK;
+}
+
+
+/*
+ * Keeps the client's X-Parley-Site-Key for $parley_site_key before every
+ * client X-Parley-* header is removed; called in the rewrite phase of a
+ * public location.
+ */
+
+ngx_int_t
+ngx_http_parley_site_key(ngx_http_request_t *r)
+{
+    ngx_table_elt_t        *h;
+    ngx_http_parley_ctx_t  *ctx;
+
+    h = ngx_http_parley_find_header(&r->headers_in.headers,
+                                    &ngx_http_parley_site_key_header);
+    if (h == NULL) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_parley_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->site_key = h->value;
 
     return NGX_OK;
 }
