@@ -50,6 +50,9 @@ static ngx_int_t ngx_http_parley_introspect_result(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx);
 static ngx_int_t ngx_http_parley_introspect_answer(ngx_http_request_t *sr,
     ngx_http_parley_identity_t *identity, ngx_msec_t *ttl);
+static ngx_int_t ngx_http_parley_answer_uuid(ngx_str_t *value, u_char *uuid);
+static ngx_int_t ngx_http_parley_answer_number(ngx_str_t *value,
+    ngx_int_t min, ngx_int_t *n);
 static ngx_int_t ngx_http_parley_ttl(ngx_str_t *value, ngx_msec_t *ttl);
 static ngx_uint_t ngx_http_parley_header_is(ngx_table_elt_t *h,
     ngx_str_t *name);
@@ -251,17 +254,7 @@ ngx_http_parley_key_well_formed(ngx_str_t *key)
         return 0;
     }
 
-    for (i = 0; i < NGX_HTTP_PARLEY_KEY_SECRET_LEN; i++) {
-        c = p[i];
-
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-              || (c >= '0' && c <= '9') || c == '-' || c == '_'))
-        {
-            return 0;
-        }
-    }
-
-    return 1;
+    return ngx_http_parley_is_base64url(p, NGX_HTTP_PARLEY_KEY_SECRET_LEN);
 }
 
 
@@ -436,7 +429,6 @@ static ngx_int_t
 ngx_http_parley_introspect_answer(ngx_http_request_t *sr,
     ngx_http_parley_identity_t *identity, ngx_msec_t *ttl)
 {
-    ngx_int_t         n;
     ngx_uint_t        i, tenant, key_id, kind;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
@@ -470,23 +462,23 @@ ngx_http_parley_introspect_answer(ngx_http_request_t *sr,
         }
 
         if (ngx_http_parley_header_is(&h[i], &ngx_http_parley_hdr_tenant)) {
-            if (!ngx_http_parley_is_uuid(h[i].value.data, h[i].value.len)) {
+            if (ngx_http_parley_answer_uuid(&h[i].value, identity->tenant)
+                != NGX_OK)
+            {
                 return NGX_ERROR;
             }
 
-            ngx_memcpy(identity->tenant, h[i].value.data,
-                       NGX_HTTP_PARLEY_UUID_LEN);
             tenant = 1;
 
         } else if (ngx_http_parley_header_is(&h[i],
                                              &ngx_http_parley_hdr_key_id))
         {
-            if (!ngx_http_parley_is_uuid(h[i].value.data, h[i].value.len)) {
+            if (ngx_http_parley_answer_uuid(&h[i].value, identity->key_id)
+                != NGX_OK)
+            {
                 return NGX_ERROR;
             }
 
-            ngx_memcpy(identity->key_id, h[i].value.data,
-                       NGX_HTTP_PARLEY_UUID_LEN);
             key_id = 1;
 
         } else if (ngx_http_parley_header_is(&h[i],
@@ -504,32 +496,32 @@ ngx_http_parley_introspect_answer(ngx_http_request_t *sr,
 
         } else if (ngx_http_parley_header_is(&h[i], &ngx_http_parley_hdr_rpm))
         {
-            n = ngx_atoi(h[i].value.data, h[i].value.len);
-            if (n < 1 || n > NGX_HTTP_PARLEY_MAX_RATE) {
+            if (ngx_http_parley_answer_number(&h[i].value, 1,
+                                              &identity->rpm)
+                != NGX_OK)
+            {
                 return NGX_ERROR;
             }
-
-            identity->rpm = n;
 
         } else if (ngx_http_parley_header_is(&h[i],
                                              &ngx_http_parley_hdr_burst))
         {
-            n = ngx_atoi(h[i].value.data, h[i].value.len);
-            if (n < 0 || n > NGX_HTTP_PARLEY_MAX_RATE) {
+            if (ngx_http_parley_answer_number(&h[i].value, 0,
+                                              &identity->burst)
+                != NGX_OK)
+            {
                 return NGX_ERROR;
             }
-
-            identity->burst = n;
 
         } else if (ngx_http_parley_header_is(&h[i],
                                              &ngx_http_parley_hdr_streams))
         {
-            n = ngx_atoi(h[i].value.data, h[i].value.len);
-            if (n < 0 || n > NGX_HTTP_PARLEY_MAX_RATE) {
+            if (ngx_http_parley_answer_number(&h[i].value, 0,
+                                              &identity->max_streams)
+                != NGX_OK)
+            {
                 return NGX_ERROR;
             }
-
-            identity->max_streams = n;
 
         } else if (ngx_http_parley_header_is(&h[i], &ngx_http_parley_hdr_ttl)
                    && ngx_http_parley_ttl(&h[i].value, ttl) != NGX_OK)
@@ -558,6 +550,39 @@ ngx_http_parley_introspect_ttl(ngx_http_request_t *sr, ngx_msec_t *ttl)
                                     &ngx_http_parley_hdr_ttl);
 
     return (h == NULL) ? NGX_OK : ngx_http_parley_ttl(&h->value, ttl);
+}
+
+
+/* a tenant or key id of the introspection answer */
+
+static ngx_int_t
+ngx_http_parley_answer_uuid(ngx_str_t *value, u_char *uuid)
+{
+    if (!ngx_http_parley_is_uuid(value->data, value->len)) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(uuid, value->data, NGX_HTTP_PARLEY_UUID_LEN);
+
+    return NGX_OK;
+}
+
+
+/* a rate, burst or stream limit of the introspection answer */
+
+static ngx_int_t
+ngx_http_parley_answer_number(ngx_str_t *value, ngx_int_t min, ngx_int_t *n)
+{
+    ngx_int_t  v;
+
+    v = ngx_atoi(value->data, value->len);
+    if (v < min || v > NGX_HTTP_PARLEY_MAX_RATE) {
+        return NGX_ERROR;
+    }
+
+    *n = v;
+
+    return NGX_OK;
 }
 
 

@@ -519,12 +519,21 @@ ngx_http_parley_is_uuid(u_char *p, size_t len)
 ngx_uint_t
 ngx_http_parley_is_token(u_char *p, size_t len)
 {
-    u_char      c;
-    ngx_uint_t  i;
-
     if (len == 0 || len > PARLEY_CONTEXT_FIELD_MAX) {
         return 0;
     }
+
+    return ngx_http_parley_is_base64url(p, len);
+}
+
+
+/* [A-Za-z0-9_-]*: the base64url alphabet, as of a key's secret */
+
+ngx_uint_t
+ngx_http_parley_is_base64url(u_char *p, size_t len)
+{
+    u_char      c;
+    ngx_uint_t  i;
 
     for (i = 0; i < len; i++) {
         c = p[i];

@@ -79,6 +79,7 @@ size_t ngx_http_parley_context_sign(ngx_str_t *secret,
 
 ngx_uint_t ngx_http_parley_is_uuid(u_char *p, size_t len);
 ngx_uint_t ngx_http_parley_is_token(u_char *p, size_t len);
+ngx_uint_t ngx_http_parley_is_base64url(u_char *p, size_t len);
 
 
 #endif /* _NGX_HTTP_PARLEY_TOKEN_H_INCLUDED_ */
