@@ -78,6 +78,7 @@ typedef struct {
     ngx_shm_zone_t               *status;        /* parley_status_zone */
     ngx_uint_t                    status_page;   /* parley_status is used */
     EVP_MD                       *sha256;        /* fetched once */
+    EVP_MD_CTX                   *sha256_ctx;
     ngx_int_t                     request_id_index;
 } ngx_http_parley_main_conf_t;
 
@@ -289,6 +290,8 @@ void ngx_http_parley_zone_delete(ngx_http_parley_zone_t *zone,
 ngx_int_t ngx_http_parley_read_file(ngx_conf_t *cf, ngx_str_t *name,
     size_t max, ngx_str_t *content);
 ngx_http_parley_ctx_t *ngx_http_parley_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_parley_sha256(ngx_http_parley_main_conf_t *pmcf,
+    u_char *data, size_t len, u_char *md);
 ngx_int_t ngx_http_parley_send_error(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
 

@@ -52,10 +52,9 @@ ngx_http_parley_admin_authenticate(ngx_http_request_t *r,
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_parley_module);
 
-    if (EVP_Digest(token.data, token.len, md, NULL, pmcf->sha256, NULL) != 1)
-    {
+    if (ngx_http_parley_sha256(pmcf, token.data, token.len, md) != NGX_OK) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "parley: EVP_Digest(SHA-256) failed");
+                      "parley: SHA-256 failed");
         return NGX_ERROR;
     }
 

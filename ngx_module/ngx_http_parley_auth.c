@@ -122,12 +122,12 @@ ngx_http_parley_authenticate(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_parley_module);
 
-    if (EVP_Digest(ctx->key.data, ctx->key.len, ctx->key_hash, NULL,
-                   pmcf->sha256, NULL)
-        != 1)
+    if (ngx_http_parley_sha256(pmcf, ctx->key.data, ctx->key.len,
+                               ctx->key_hash)
+        != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "parley: EVP_Digest(SHA-256) failed");
+                      "parley: SHA-256 failed");
         return NGX_ERROR;
     }
 

@@ -302,11 +302,11 @@ ngx_http_parley_origin_allowed(ngx_http_request_t *r,
                    ngx_http_parley_origin_prefix.len);
     ngx_memcpy(p, ctx->origin.data, ctx->origin.len);
 
-    if (EVP_Digest(buf.data, buf.len, ctx->key_hash, NULL, pmcf->sha256, NULL)
-        != 1)
+    if (ngx_http_parley_sha256(pmcf, buf.data, buf.len, ctx->key_hash)
+        != NGX_OK)
     {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "parley: EVP_Digest(SHA-256) failed");
+                      "parley: SHA-256 failed");
         return NGX_ERROR;
     }
 

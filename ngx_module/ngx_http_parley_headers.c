@@ -15,12 +15,17 @@
 #include "ngx_http_parley.h"
 
 
+/* the security headers, HSTS and the two RateLimit headers */
+#define NGX_HTTP_PARLEY_SET_MAX  8
+
+
 static ngx_uint_t ngx_http_parley_is_parley_header(ngx_str_t *name);
 static ngx_int_t ngx_http_parley_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_parley_rate_headers(ngx_http_request_t *r,
-    ngx_http_parley_ctx_t *ctx);
-static ngx_int_t ngx_http_parley_set_header(ngx_http_request_t *r,
-    ngx_str_t *name, ngx_str_t *value);
+    ngx_http_parley_ctx_t *ctx, ngx_http_parley_header_t *rate);
+static u_char *ngx_http_parley_uint(u_char *p, ngx_uint_t n);
+static ngx_int_t ngx_http_parley_set_headers(ngx_http_request_t *r,
+    ngx_http_parley_header_t **set, ngx_uint_t n, ngx_uint_t headers);
 
 
 static ngx_http_parley_header_t  ngx_http_parley_api_headers[] = {
@@ -188,8 +193,10 @@ ngx_http_parley_is_parley_header(ngx_str_t *name)
 static ngx_int_t
 ngx_http_parley_header_filter(ngx_http_request_t *r)
 {
+    ngx_uint_t                   n;
     ngx_http_parley_ctx_t       *ctx;
-    ngx_http_parley_header_t    *hdr;
+    ngx_http_parley_header_t    *hdr, rate[2];
+    ngx_http_parley_header_t    *set[NGX_HTTP_PARLEY_SET_MAX];
     ngx_http_parley_loc_conf_t  *plcf;
 
     if (r != r->main) {
@@ -198,35 +205,19 @@ ngx_http_parley_header_filter(ngx_http_request_t *r)
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_parley_module);
 
+    n = 0;
+
     if (plcf->headers != NGX_HTTP_PARLEY_HEADERS_OFF) {
 
         for (hdr = ngx_http_parley_api_headers; hdr->name.len; hdr++) {
-            if (ngx_http_parley_set_header(r, &hdr->name, &hdr->value)
-                != NGX_OK)
-            {
-                return NGX_ERROR;
-            }
+            set[n++] = hdr;
         }
 
-        hdr = &ngx_http_parley_api_csp;
-
-        if ((plcf->headers == NGX_HTTP_PARLEY_HEADERS_API
-             || ngx_http_parley_find_header(&r->headers_out.headers,
-                                            &hdr->name)
-                == NULL)
-            && ngx_http_parley_set_header(r, &hdr->name, &hdr->value)
-               != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+        set[n++] = &ngx_http_parley_api_csp;
 
 #if (NGX_HTTP_SSL)
-        if (r->connection->ssl
-            && ngx_http_parley_set_header(r, &ngx_http_parley_hsts.name,
-                                          &ngx_http_parley_hsts.value)
-               != NGX_OK)
-        {
-            return NGX_ERROR;
+        if (r->connection->ssl) {
+            set[n++] = &ngx_http_parley_hsts;
         }
 #endif
     }
@@ -234,9 +225,17 @@ ngx_http_parley_header_filter(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_parley_module);
 
     if (ctx && (ctx->limited || ctx->concurrency)) {
-        if (ngx_http_parley_rate_headers(r, ctx) != NGX_OK) {
+        if (ngx_http_parley_rate_headers(r, ctx, rate) != NGX_OK) {
             return NGX_ERROR;
         }
+
+        set[n++] = &rate[0];
+        set[n++] = &rate[1];
+    }
+
+    if (n && ngx_http_parley_set_headers(r, set, n, plcf->headers) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (plcf->cors && ngx_http_parley_cors_headers(r, ctx) != NGX_OK) {
@@ -253,69 +252,139 @@ ngx_http_parley_header_filter(ngx_http_request_t *r)
  */
 
 static ngx_int_t
-ngx_http_parley_rate_headers(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
+ngx_http_parley_rate_headers(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
+    ngx_http_parley_header_t *rate)
 {
-    ngx_str_t  name, value;
+    u_char  *p;
 
-    value.data = ngx_pnalloc(r->pool,
-                             sizeof("\"\";q=;qu=\"concurrent-requests\"") - 1
-                             + ctx->rate_policy.len + NGX_INT_T_LEN);
-    if (value.data == NULL) {
+    p = ngx_pnalloc(r->pool,
+                    sizeof("\"\";q=;qu=\"concurrent-requests\"") - 1
+                    + sizeof("\"\";r=;t=") - 1 + 2 * ctx->rate_policy.len
+                    + 3 * NGX_INT_T_LEN);
+    if (p == NULL) {
         return NGX_ERROR;
     }
+
+    ngx_str_set(&rate[0].name, "RateLimit-Policy");
+    rate[0].value.data = p;
+
+    *p++ = '"';
+    p = ngx_cpymem(p, ctx->rate_policy.data, ctx->rate_policy.len);
+    p = ngx_cpymem(p, "\";q=", sizeof("\";q=") - 1);
+    p = ngx_http_parley_uint(p, ctx->rate_quota);
 
     if (ctx->concurrency) {
-        value.len = ngx_sprintf(value.data,
-                                "\"%V\";q=%ui;qu=\"concurrent-requests\"",
-                                &ctx->rate_policy, ctx->rate_quota)
-                    - value.data;
+        p = ngx_cpymem(p, ";qu=\"concurrent-requests\"",
+                       sizeof(";qu=\"concurrent-requests\"") - 1);
 
     } else {
-        value.len = ngx_sprintf(value.data, "\"%V\";q=%ui;w=60",
-                                &ctx->rate_policy, ctx->rate_quota)
-                    - value.data;
+        p = ngx_cpymem(p, ";w=60", sizeof(";w=60") - 1);
     }
 
-    ngx_str_set(&name, "RateLimit-Policy");
+    rate[0].value.len = p - rate[0].value.data;
 
-    if (ngx_http_parley_set_header(r, &name, &value) != NGX_OK) {
-        return NGX_ERROR;
-    }
+    ngx_str_set(&rate[1].name, "RateLimit");
+    rate[1].value.data = p;
 
-    value.data = ngx_pnalloc(r->pool,
-                             sizeof("\"\";r=;t=") - 1 + ctx->rate_policy.len
-                             + 2 * NGX_INT_T_LEN);
-    if (value.data == NULL) {
-        return NGX_ERROR;
-    }
+    *p++ = '"';
+    p = ngx_cpymem(p, ctx->rate_policy.data, ctx->rate_policy.len);
+    p = ngx_cpymem(p, "\";r=", sizeof("\";r=") - 1);
+    p = ngx_http_parley_uint(p, ctx->rate_remaining);
+    p = ngx_cpymem(p, ";t=", sizeof(";t=") - 1);
+    p = ngx_http_parley_uint(p, ctx->rate_reset);
 
-    value.len = ngx_sprintf(value.data, "\"%V\";r=%ui;t=%ui",
-                            &ctx->rate_policy, ctx->rate_remaining,
-                            ctx->rate_reset)
-                - value.data;
+    rate[1].value.len = p - rate[1].value.data;
 
-    ngx_str_set(&name, "RateLimit");
-
-    return ngx_http_parley_set_header(r, &name, &value);
+    return NGX_OK;
 }
 
 
-/* the edge's value wins over one the upstream may have sent */
+/* a number in decimal, without ngx_sprintf()'s parsing of a format */
+
+static u_char *
+ngx_http_parley_uint(u_char *p, ngx_uint_t n)
+{
+    u_char  *q, digits[NGX_INT_T_LEN];
+
+    q = digits + NGX_INT_T_LEN;
+
+    do {
+        *--q = (u_char) (n % 10 + '0');
+        n /= 10;
+    } while (n);
+
+    return ngx_cpymem(p, q, digits + NGX_INT_T_LEN - q);
+}
+
+
+/*
+ * The edge's values win over ones the upstream may have sent, except for
+ * a page's CSP.  The response's headers are looked through once for all
+ * of the names, then the missing ones are added in order.
+ */
 
 static ngx_int_t
-ngx_http_parley_set_header(ngx_http_request_t *r, ngx_str_t *name,
-    ngx_str_t *value)
+ngx_http_parley_set_headers(ngx_http_request_t *r,
+    ngx_http_parley_header_t **set, ngx_uint_t n, ngx_uint_t headers)
 {
-    ngx_table_elt_t  *h;
+    ngx_uint_t        i, j;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *found[NGX_HTTP_PARLEY_SET_MAX];
 
-    h = ngx_http_parley_find_header(&r->headers_out.headers, name);
+    ngx_memzero(found, n * sizeof(ngx_table_elt_t *));
 
-    if (h) {
-        h->value = *value;
-        return NGX_OK;
+    part = &r->headers_out.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        for (j = 0; j < n; j++) {
+            if (found[j] == NULL
+                && h[i].key.len == set[j]->name.len
+                && ngx_strncasecmp(h[i].key.data, set[j]->name.data,
+                                   set[j]->name.len)
+                   == 0)
+            {
+                found[j] = &h[i];
+                break;
+            }
+        }
     }
 
-    return ngx_http_parley_add_header(r, name, value);
+    for (j = 0; j < n; j++) {
+
+        if (found[j] == NULL) {
+            if (ngx_http_parley_add_header(r, &set[j]->name, &set[j]->value)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
+
+        if (set[j] != &ngx_http_parley_api_csp
+            || headers == NGX_HTTP_PARLEY_HEADERS_API)
+        {
+            found[j]->value = set[j]->value;
+        }
+    }
+
+    return NGX_OK;
 }
 
 

@@ -20,7 +20,7 @@
 
 static ngx_int_t ngx_http_parley_rewrite_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_parley_access_handler(ngx_http_request_t *r);
-static void ngx_http_parley_md_free(void *data);
+static void ngx_http_parley_sha256_free(void *data);
 static ngx_int_t ngx_http_parley_preconfiguration(ngx_conf_t *cf);
 static void *ngx_http_parley_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_parley_init_main_conf(ngx_conf_t *cf, void *conf);
@@ -404,6 +404,26 @@ ngx_http_parley_get_ctx(ngx_http_request_t *r)
 
 
 /*
+ * SHA-256 with the configuration's digest context: EVP_Digest() would
+ * allocate and free one on every call.  Workers are single-threaded.
+ */
+
+ngx_int_t
+ngx_http_parley_sha256(ngx_http_parley_main_conf_t *pmcf, u_char *data,
+    size_t len, u_char *md)
+{
+    if (EVP_DigestInit_ex(pmcf->sha256_ctx, pmcf->sha256, NULL) != 1
+        || EVP_DigestUpdate(pmcf->sha256_ctx, data, len) != 1
+        || EVP_DigestFinal_ex(pmcf->sha256_ctx, md, NULL) != 1)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * Sends an edge refusal from a phase handler and finalizes the request;
  * the handler then returns NGX_DONE so that the phase engine stops.  The
  * response goes through the header filters, so it carries the security
@@ -595,9 +615,12 @@ invalid:
 
 
 static void
-ngx_http_parley_md_free(void *data)
+ngx_http_parley_sha256_free(void *data)
 {
-    EVP_MD_free(data);
+    ngx_http_parley_main_conf_t *pmcf = data;
+
+    EVP_MD_CTX_free(pmcf->sha256_ctx);
+    EVP_MD_free(pmcf->sha256);
 }
 
 
@@ -628,6 +651,7 @@ ngx_http_parley_create_main_conf(ngx_conf_t *cf)
      *     pmcf->status = NULL;
      *     pmcf->status_page = 0;
      *     pmcf->sha256 = NULL;
+     *     pmcf->sha256_ctx = NULL;
      */
 
     pmcf->key_cache_ttl = NGX_CONF_UNSET_MSEC;
@@ -661,13 +685,17 @@ ngx_http_parley_init_main_conf(ngx_conf_t *cf, void *conf)
 
     /*
      * SHA-256 fetched once per configuration: EVP_sha256() would make
-     * OpenSSL 3 look the implementation up, under a lock, on every request
+     * OpenSSL 3 look the implementation up, under a lock, on every request;
+     * and one digest context for all of the requests
      */
 
     cln = ngx_pool_cleanup_add(cf->pool, 0);
     if (cln == NULL) {
         return NGX_CONF_ERROR;
     }
+
+    cln->handler = ngx_http_parley_sha256_free;
+    cln->data = pmcf;
 
     pmcf->sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
     if (pmcf->sha256 == NULL) {
@@ -676,8 +704,11 @@ ngx_http_parley_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    cln->handler = ngx_http_parley_md_free;
-    cln->data = pmcf->sha256;
+    pmcf->sha256_ctx = EVP_MD_CTX_new();
+    if (pmcf->sha256_ctx == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "EVP_MD_CTX_new() failed");
+        return NGX_CONF_ERROR;
+    }
 
     pmcf->request_id_index = ngx_http_get_variable_index(cf, &request_id);
     if (pmcf->request_id_index == NGX_ERROR) {
