@@ -30,6 +30,13 @@
     (sizeof("sk_") - 1 + NGX_HTTP_PARLEY_KEY_PREFIX_LEN)
 
 
+/* the last key of a connection and its SHA-256 */
+typedef struct {
+    u_char                        key[NGX_HTTP_PARLEY_KEY_LEN];
+    u_char                        hash[NGX_HTTP_PARLEY_HASH_LEN];
+} ngx_http_parley_key_memo_t;
+
+
 /* a key cache node's value; its key is the SHA-256 */
 typedef struct {
     ngx_msec_t                    expires;
@@ -39,9 +46,14 @@ typedef struct {
 
 
 static ngx_uint_t ngx_http_parley_key_well_formed(ngx_str_t *key);
+static ngx_int_t ngx_http_parley_key_hash(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx);
+static void ngx_http_parley_key_memo_wipe(void *data);
 static ngx_int_t ngx_http_parley_key_authenticated(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx);
 static ngx_int_t ngx_http_parley_refuse_key(ngx_http_request_t *r);
+static ngx_int_t ngx_http_parley_refuse_malformed_key(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_parley_key_equal(u_char *a, u_char *b);
 static ngx_int_t ngx_http_parley_introspect_key(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx);
 static ngx_int_t ngx_http_parley_introspect_done(ngx_http_request_t *r,
@@ -114,22 +126,21 @@ ngx_http_parley_authenticate(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
                                                  &ngx_http_parley_missing_key);
     }
 
-    if (!ngx_http_parley_key_well_formed(&ctx->key)) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "parley: malformed API key");
-        return ngx_http_parley_refuse_key(r);
+    /*
+     * Only a key of the right length is hashed; its shape is checked on a
+     * cache miss, before the engine is asked: the cache holds only keys
+     * the engine answered for, all well formed.
+     */
+
+    if (ctx->key.len != NGX_HTTP_PARLEY_KEY_LEN) {
+        return ngx_http_parley_refuse_malformed_key(r);
+    }
+
+    if (ngx_http_parley_key_hash(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_parley_module);
-
-    if (ngx_http_parley_sha256(pmcf, ctx->key.data, ctx->key.len,
-                               ctx->key_hash)
-        != NGX_OK)
-    {
-        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "parley: SHA-256 failed");
-        return NGX_ERROR;
-    }
 
     rc = ngx_http_parley_cache_lookup(pmcf->key_cache, ctx->key_hash,
                                       &ctx->identity);
@@ -150,9 +161,111 @@ ngx_http_parley_authenticate(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
         return ngx_http_parley_refuse_key(r);
     }
 
+    if (!ngx_http_parley_key_well_formed(&ctx->key)) {
+        return ngx_http_parley_refuse_malformed_key(r);
+    }
+
     ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_CACHE_MISS, 1);
 
     return ngx_http_parley_introspect_key(r, ctx);
+}
+
+
+/*
+ * A kept-alive client sends the same key with every request on its
+ * connection, so the connection remembers its last key and that key's
+ * SHA-256: the key is hashed once per connection rather than once per
+ * request.  Only the hash is reused, never a verdict: each request still
+ * looks the hash up in the key cache, so revocation and TTLs hold as
+ * before.  The memo hangs on the connection pool as a cleanup, found by
+ * its handler, and the copy of the key is wiped when the connection
+ * closes.
+ */
+
+static ngx_int_t
+ngx_http_parley_key_hash(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
+{
+    ngx_connection_t             *c;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_parley_key_memo_t   *memo;
+    ngx_http_parley_main_conf_t  *pmcf;
+
+    c = r->connection;
+    memo = NULL;
+
+    for (cln = c->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_parley_key_memo_wipe) {
+            memo = cln->data;
+            break;
+        }
+    }
+
+    if (memo && ngx_http_parley_key_equal(memo->key, ctx->key.data)) {
+        ngx_memcpy(ctx->key_hash, memo->hash, NGX_HTTP_PARLEY_HASH_LEN);
+        return NGX_OK;
+    }
+
+    pmcf = ngx_http_get_module_main_conf(r, ngx_http_parley_module);
+
+    if (ngx_http_parley_sha256(pmcf, ctx->key.data, ctx->key.len,
+                               ctx->key_hash)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_ALERT, c->log, 0, "parley: SHA-256 failed");
+        return NGX_ERROR;
+    }
+
+    if (memo == NULL) {
+        cln = ngx_pool_cleanup_add(c->pool,
+                                   sizeof(ngx_http_parley_key_memo_t));
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_parley_key_memo_wipe;
+        memo = cln->data;
+    }
+
+    ngx_memcpy(memo->key, ctx->key.data, NGX_HTTP_PARLEY_KEY_LEN);
+    ngx_memcpy(memo->hash, ctx->key_hash, NGX_HTTP_PARLEY_HASH_LEN);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Constant time, a word at a time: CRYPTO_memcmp() goes byte by byte, and
+ * this runs on every request.
+ */
+
+static ngx_uint_t
+ngx_http_parley_key_equal(u_char *a, u_char *b)
+{
+    uint64_t    x, y, diff;
+    ngx_uint_t  i;
+
+    diff = 0;
+
+    for (i = 0; i + sizeof(uint64_t) <= NGX_HTTP_PARLEY_KEY_LEN;
+         i += sizeof(uint64_t))
+    {
+        ngx_memcpy(&x, a + i, sizeof(uint64_t));
+        ngx_memcpy(&y, b + i, sizeof(uint64_t));
+        diff |= x ^ y;
+    }
+
+    for ( /* void */ ; i < NGX_HTTP_PARLEY_KEY_LEN; i++) {
+        diff |= a[i] ^ b[i];
+    }
+
+    return diff == 0;
+}
+
+
+static void
+ngx_http_parley_key_memo_wipe(void *data)
+{
+    ngx_explicit_memzero(data, sizeof(ngx_http_parley_key_memo_t));
 }
 
 
@@ -176,6 +289,16 @@ ngx_http_parley_refuse_key(ngx_http_request_t *r)
                              + NGX_HTTP_PARLEY_AUTH_SECRET, 1);
 
     return ngx_http_parley_refuse_credential(r, &ngx_http_parley_invalid_key);
+}
+
+
+static ngx_int_t
+ngx_http_parley_refuse_malformed_key(ngx_http_request_t *r)
+{
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "parley: malformed API key");
+
+    return ngx_http_parley_refuse_key(r);
 }
 
 

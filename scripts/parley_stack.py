@@ -91,6 +91,9 @@ class Stack:
         # more of nginx's http { } block, after the stack's server (the edge
         # benchmark adds its own servers there)
         self.extra_http = ""
+        # nginx's workers (the edge benchmark runs one, pinned to a CPU)
+        self.worker_processes = 2
+        self.worker_cpu_affinity = None
         self.secrets = self.root / "secrets"
         self.pg_dir = self.root / "pg"
         self.run_dir = self.root / "run"
@@ -316,12 +319,15 @@ class Stack:
         tmp = self.nginx_dir / "tmp"
         tmp.mkdir(exist_ok=True)
         user = "user www-data;" if IS_ROOT else ""
+        affinity = (f"worker_cpu_affinity {self.worker_cpu_affinity};"
+                    if self.worker_cpu_affinity else "")
         if IS_ROOT:
             shutil.chown(tmp, user="www-data")
         conf = f"""\
 load_module {self.module_so};
 {user}
-worker_processes 2;
+worker_processes {self.worker_processes};
+{affinity}
 pid {self.nginx_dir / 'nginx.pid'};
 error_log {self.log_dir / 'nginx-error.log'} info;
 events {{ worker_connections 4096; }}

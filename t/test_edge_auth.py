@@ -4,6 +4,8 @@ revocation takes effect within the positive TTL, and the edge fails closed
 when the engine cannot answer."""
 
 import base64
+import http.client
+import json
 import secrets
 import time
 
@@ -35,6 +37,34 @@ def wait_for_introspections(stack, count, timeout=3.0):
 def models(stack, key):
     return requests.get(f"{stack.url}/v1/models", headers=auth(key),
                         timeout=10)
+
+
+class KeptAlive:
+    """Requests on one kept-alive connection, as an SDK's pool sends them:
+    the edge remembers a connection's last key (and its hash)."""
+
+    def __init__(self, stack):
+        host, port = stack.url.removeprefix("http://").split(":")
+        self.conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        self.conn.connect()
+        self.local = self.conn.sock.getsockname()
+
+    def models(self, key):
+        self.conn.request("GET", "/v1/models",
+                          headers={"Authorization": f"Bearer {key}"})
+        r = self.conn.getresponse()
+        body = json.loads(r.read())
+        # still the same connection: nothing was reopened behind our back
+        assert self.conn.sock is not None
+        assert self.conn.sock.getsockname() == self.local
+        return r.status, body
+
+    def close(self):
+        self.conn.close()
+
+
+def model_ids(body):
+    return {m["id"] for m in body["data"]}
 
 
 def assert_invalid_api_key(r):
@@ -143,3 +173,38 @@ def test_edge_fails_closed_when_the_engine_is_down(stack):
     finally:
         stack.start_engine()
     assert models(stack, random_key()).status_code == 401
+
+
+def test_keys_changing_on_one_connection_are_each_checked(stack):
+    a = make_tenant(stack, agent="alpha")
+    b = make_tenant(stack, agent="bravo")
+    altered = a.key[:-1] + ("A" if a.key[-1] != "A" else "B")
+    conn = KeptAlive(stack)
+    try:
+        for _ in range(2):
+            status, body = conn.models(a.key)
+            assert status == 200 and model_ids(body) == {"alpha"}
+            status, body = conn.models(b.key)
+            assert status == 200 and model_ids(body) == {"bravo"}
+            status, body = conn.models(altered)
+            assert status == 401
+            assert body["error"]["code"] == "invalid_api_key"
+            status, body = conn.models(random_key())
+            assert status == 401
+    finally:
+        conn.close()
+
+
+def test_revocation_reaches_a_kept_alive_connection(stack):
+    tenant = make_tenant(stack)
+    conn = KeptAlive(stack)
+    try:
+        assert conn.models(tenant.key)[0] == 200
+        stack.parley("key", "revoke", "--key-id", tenant.key_id, "--json")
+        revoked = time.monotonic()
+        while conn.models(tenant.key)[0] != 401:
+            assert time.monotonic() - revoked < POSITIVE_TTL + 1, \
+                "a revoked key still works after the positive TTL"
+            time.sleep(0.2)
+    finally:
+        conn.close()
