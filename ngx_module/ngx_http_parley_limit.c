@@ -111,15 +111,26 @@ ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_parley_module);
 
     limit = plcf->limits->elts;
-    n = plcf->limits->nelts;
+    n = 0;
 
-    for (i = 0; i < n; i++) {
-        g = &gcra[i];
+    for (i = 0; i < plcf->limits->nelts; i++) {
+
+        /*
+         * A CORS preflight carries no credential: only the limits per
+         * client address apply to it (the configuration allows the others
+         * only where a credential is required).
+         */
+
+        if (!ctx->authenticated && limit[i].key != NGX_HTTP_PARLEY_LIMIT_IP) {
+            continue;
+        }
+
+        g = &gcra[n];
 
         g->limit = &limit[i];
         g->zone = limit[i].shm_zone->data;
 
-        if (ngx_http_parley_limit_key(r, ctx, limit[i].key, keys[i], &g->key)
+        if (ngx_http_parley_limit_key(r, ctx, limit[i].key, keys[n], &g->key)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -145,6 +156,12 @@ ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
 
         g->interval = 60 * 1000000 / g->rpm;
         g->tolerance *= g->interval;
+
+        n++;
+    }
+
+    if (n == 0) {
+        return NGX_OK;
     }
 
     now = (uint64_t) ngx_current_msec * 1000;

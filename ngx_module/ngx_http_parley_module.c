@@ -278,12 +278,13 @@ ngx_http_parley_rewrite_handler(ngx_http_request_t *r)
  * keyed on it run, so all of them live in this one access handler.  A
  * stream slot is taken before the rate limits are charged, so that a
  * request refused for want of a slot costs no rate, nor one whose body
- * is not JSON where it must be.  A CORS preflight carries no credential
- * and is answered before any of that; the origin of a public request is
- * looked up after the limits, so that a client cannot make the edge ask
- * the engine faster than they allow.  The handler runs again when an
- * introspection subrequest is done: each step that ran already is
- * skipped.
+ * is not JSON where it must be.  The origin of a public request, and of
+ * a CORS preflight, is looked up only after the limits per client address
+ * let it pass, so that a client cannot make the edge ask the engine
+ * faster than they allow, whatever origins it makes up.  A preflight
+ * carries no credential: only those limits apply to it, and it is
+ * answered before the rest.  The handler runs again when an introspection
+ * subrequest is done: each step that ran already is skipped.
  */
 
 static ngx_int_t
@@ -307,6 +308,15 @@ ngx_http_parley_access_handler(ngx_http_request_t *r)
     }
 
     if (plcf->cors && r->method == NGX_HTTP_OPTIONS) {
+
+        if (plcf->limits && !ctx->limited) {
+            rc = ngx_http_parley_limit_check(r, ctx);
+
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
+
         return ngx_http_parley_cors_preflight(r, ctx);
     }
 

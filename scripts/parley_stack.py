@@ -290,6 +290,10 @@ class Stack:
             # nginx's workers (www-data) reach the engine through the group
             shutil.chown(self.engine_socket, group="www-data")
 
+    def reload_engine(self):
+        """SIGHUP: the engine re-reads its widget key ring."""
+        os.kill(int((self.run_dir / "engine.pid").read_text()), signal.SIGHUP)
+
     def _engine_alive(self):
         if self.engine_proc is not None and self.engine_proc.poll() is not None:
             tail = (self.log_dir / "engine.out").read_text()[-2000:]

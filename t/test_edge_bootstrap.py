@@ -7,6 +7,7 @@ answered by the edge alone, from introspection it caches."""
 
 import re
 import secrets
+import time
 
 import pytest
 import requests
@@ -262,6 +263,36 @@ def test_the_bootstrap_limit_per_address_trips(stack, site):
                        headers={"Authorization": f"Bearer {token}"},
                        timeout=10)
         assert r.status_code == 200, r.text
+
+
+def test_preflights_are_limited_per_address_before_any_lookup(stack, site):
+    """Preflights carry no credential, and each made-up origin would be one
+    more question to the engine: the address limit comes first."""
+    # parley-locations.conf: parley_limit ip zone=parley_bootstrap 30r/m
+    # burst=10 on the session route
+
+    def origin_lookups():
+        return len([e for e in engine_log_events(stack, "introspect")
+                    if "origin" in e])
+
+    before = origin_lookups()
+    with client_from("127.0.0.47") as client:
+        statuses = []
+        for _ in range(30):
+            r = client.options(f"{stack.url}/widget/v1/session", headers={
+                "Origin": fresh_origin(),
+                "Access-Control-Request-Method": "POST"}, timeout=10)
+            statuses.append(r.status_code)
+            if r.status_code == 429:
+                break
+    assert statuses[-1] == 429, statuses
+    assert set(statuses[:-1]) == {403}
+    assert 11 <= len(statuses) <= 13
+    assert r.headers["RateLimit-Policy"] == '"ip";q=30;w=60'
+    assert int(r.headers["Retry-After"]) >= 1
+    assert r.json()["error"]["code"] == "rate_limited"
+    time.sleep(0.5)   # the engine's log may trail its answers
+    assert origin_lookups() - before == len(statuses) - 1
 
 
 @pytest.mark.parametrize("directives, error", [

@@ -15,8 +15,9 @@ import uuid
 import pytest
 import requests
 
-from conftest import client_from, engine_log_events
+from conftest import client_from, engine_log_events, make_tenant
 from parley_context import verify_context
+from test_edge_bootstrap import open_session
 from test_edge_context import EngineTap, headers_named, now_ms, sent_to
 
 AUDIENCE = "parley-widget"
@@ -176,28 +177,99 @@ def test_the_clock_skew_is_small_but_allowed(stack):
     assert passed_the_edge(widget_get(stack, early))
 
 
-def test_rotation_keeps_old_tokens_valid_until_they_expire(stack):
+def token_kid(token):
+    head = token.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(head + "=" * (-len(head) % 4)))[
+        "kid"]
+
+
+@pytest.fixture
+def site(stack):
+    """A tenant with an allowed origin and a publishable key: the engine
+    mints tokens for it through the bootstrap route."""
+    tenant = make_tenant(stack)
+    origin = f"https://rotation-{secrets.token_hex(4)}.example"
+    stack.parley("tenant", "update", "--slug", tenant.slug,
+                 "--allowed-origin", origin, "--json")
+    pk = stack.parley("key", "create", "--tenant", tenant.slug,
+                      "--kind", "publishable", "--json")["key"]
+    return pk, origin
+
+
+def engine_token(stack, site, client):
+    pk, origin = site
+    r = open_session(stack, pk, origin, client=client)
+    assert r.status_code == 200, r.text
+    return r.json()["token"]
+
+
+def wait_for_log(stack, event, count):
+    deadline = time.monotonic() + 5
+    while len(engine_log_events(stack, event)) < count:
+        assert time.monotonic() < deadline, f"no {event} in the engine log"
+        time.sleep(0.05)
+    return engine_log_events(stack, event)[-1]
+
+
+def test_rotation_keeps_old_tokens_valid_until_they_expire(stack, site):
     old_kid, old_secret = current_key(stack)
     old_token = mint(old_kid, old_secret, claims_for())
+    reloads = len(engine_log_events(stack, "widget_keys_reloaded"))
+    with client_from("127.0.0.61") as client:
+        issued_before = engine_token(stack, site, client)
+        assert token_kid(issued_before) == old_kid
 
-    new_kid, new_secret = f"w{secrets.token_hex(4)}", secrets.token_urlsafe(48)
-    ring = stack.secrets / "widget.keys"
-    ring.write_text(ring.read_text().rstrip("\n")
-                    + f"\n# rotated by {__name__}\n{new_kid} {new_secret}\n")
-    new_token = mint(new_kid, new_secret, claims_for())
-    assert_invalid_widget_token(widget_get(stack, new_token))
+        new_kid, new_secret = (f"w{secrets.token_hex(4)}",
+                               secrets.token_urlsafe(48))
+        ring = stack.secrets / "widget.keys"
+        ring.write_text(ring.read_text().rstrip("\n")
+                        + f"\n# rotated by {__name__}\n{new_kid} {new_secret}\n")
+        new_token = mint(new_kid, new_secret, claims_for())
+        assert_invalid_widget_token(widget_get(stack, new_token))
 
-    stack.reload_nginx()
-    time.sleep(1)   # the old workers have stopped accepting by now
+        stack.reload_nginx()
+        time.sleep(1)   # the old workers have stopped accepting by now
 
-    assert current_key(stack) == (new_kid, new_secret)
-    assert passed_the_edge(widget_get(stack, new_token))
-    assert passed_the_edge(widget_get(stack, old_token))
+        assert passed_the_edge(widget_get(stack, new_token))
+        assert passed_the_edge(widget_get(stack, old_token))
+        # the engine signs with the old key until it is reloaded itself
+        assert token_kid(engine_token(stack, site, client)) == old_kid
+
+        stack.reload_engine()
+        assert wait_for_log(stack, "widget_keys_reloaded",
+                            reloads + 1)["kid"] == new_kid
+        issued_after = engine_token(stack, site, client)
+        assert token_kid(issued_after) == new_kid
+
+        # tokens of both keys, minted by the engine, work on the widget API
+        for token in (issued_before, issued_after):
+            r = widget_get(stack, token)
+            assert r.status_code == 200, r.text
+            assert r.json()["messages"] == []
 
     now = int(time.time())
     expired_old = mint(old_kid, old_secret, claims_for(
         iat=now - 700, nbf=now - 700, exp=now - 100))
     assert_invalid_widget_token(widget_get(stack, expired_old))
+
+
+def test_a_bad_key_ring_on_reload_keeps_the_engines_key(stack, site):
+    kid, _ = current_key(stack)
+    failures = len(engine_log_events(stack, "widget_keys_reload_failed"))
+    ring = stack.secrets / "widget.keys"
+    good = ring.read_text()
+    try:
+        ring.write_text(good + "k-short tooshort\n")
+        stack.reload_engine()
+        failed = wait_for_log(stack, "widget_keys_reload_failed",
+                              failures + 1)
+        assert failed["kid"] == kid
+        assert any("shorter than 32 bytes" in p for p in failed["problems"])
+        assert "tooshort" not in json.dumps(failed)
+    finally:
+        ring.write_text(good)
+    with client_from("127.0.0.62") as client:
+        assert token_kid(engine_token(stack, site, client)) == kid
 
 
 @pytest.mark.parametrize("ring, error", [

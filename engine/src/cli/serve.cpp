@@ -19,6 +19,7 @@
 #include "store/db.hpp"
 #include "store/migrations.hpp"
 #include "widget/routes.hpp"
+#include "widget/signing_key.hpp"
 
 namespace parley::cli {
 namespace {
@@ -48,6 +49,28 @@ void refuse_privileged_role(store::database& db) {
   }
 }
 
+// SIGHUP re-reads the widget key ring (a rotation's last step); a ring with problems
+// is refused and the key in use stays.
+void reload_widget_keys(widget::signing_key& signer, const std::string& keys_file) {
+  if (keys_file.empty()) {
+    obs::info("reload", {{"widget", "off"}});
+    return;
+  }
+  if (auto problems = signer.reload(keys_file); !problems.empty()) {
+    obs::error("widget_keys_reload_failed", {{"problems", problems}, {"kid", signer.current()->kid}});
+    return;
+  }
+  obs::info("widget_keys_reloaded", {{"kid", signer.current()->kid}});
+}
+
+void on_hangup(asio::signal_set& hangups, widget::signing_key& signer, const std::string& keys_file) {
+  hangups.async_wait([&hangups, &signer, &keys_file](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    reload_widget_keys(signer, keys_file);
+    on_hangup(hangups, signer, keys_file);
+  });
+}
+
 }  // namespace
 
 int serve(const invocation& inv) {
@@ -68,7 +91,8 @@ int serve(const invocation& inv) {
   api::add_ops_routes(routes, db);
   edge::add_introspection_route(routes, db, cfg.edge);
   api::add_models_routes(routes, db);
-  widget::add_widget_routes(routes, db, widget::make_settings(cfg.widget, secrets.widget_keys));
+  const auto signer = std::make_shared<widget::signing_key>(secrets.widget_keys);
+  widget::add_widget_routes(routes, db, widget::make_settings(cfg.widget, signer));
   admin::add_admin_routes(routes, db);
   chat::service chat(io, db, cfg, secrets);
   chat.add_routes(routes);
@@ -76,11 +100,15 @@ int serve(const invocation& inv) {
   http::server server(io, cfg.server, routes, verifier);
   server.listen();
 
+  asio::signal_set hangups(io, SIGHUP);
+  on_hangup(hangups, *signer, cfg.widget.keys_file);
+
   asio::signal_set signals(io, SIGINT, SIGTERM);
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     obs::info("shutdown", {{"signal", signal}});
     server.stop();
+    hangups.cancel();
     io.stop();
   });
 

@@ -403,14 +403,9 @@ std::optional<std::string> read_file(const std::string& path) {
   return buf.str();
 }
 
-void read_key_ring(const std::string& path, secrets& s, problems& out) {
-  const auto text = read_file(path);
-  if (!text) {
-    out.push_back("widget.keys_file: cannot read '" + path + "'");
-    return;
-  }
-  auto ring = widget::parse_key_ring(*text);
-  for (const auto& p : ring.problems) out.push_back("widget.keys_file: '" + path + "' " + p);
+void read_widget_keys(const std::string& path, secrets& s, problems& out) {
+  auto ring = read_key_ring(path);
+  out.insert(out.end(), ring.problems.begin(), ring.problems.end());
   if (ring.problems.empty()) s.widget_keys = std::move(ring.keys);
 }
 
@@ -424,7 +419,7 @@ secrets read_secrets(const config& cfg, const environment& env, problems& out) {
       out.push_back("edge.secret_file: the secret must be at least 32 bytes");
     }
   }
-  if (!cfg.widget.keys_file.empty()) read_key_ring(cfg.widget.keys_file, s, out);
+  if (!cfg.widget.keys_file.empty()) read_widget_keys(cfg.widget.keys_file, s, out);
   if (!cfg.llm.api_key_file.empty()) {
     if (const auto text = read_file(cfg.llm.api_key_file); !text) {
       out.push_back("llm.api_key_file: cannot read '" + cfg.llm.api_key_file + "'");
@@ -499,6 +494,14 @@ secrets load_secrets(const config& cfg, const environment& env) {
   secrets s = read_secrets(cfg, env, out);
   if (!out.empty()) throw config_error(std::move(out));
   return s;
+}
+
+widget::key_ring_parse read_key_ring(const std::string& path) {
+  const auto text = read_file(path);
+  if (!text) return {{}, {"widget.keys_file: cannot read '" + path + "'"}};
+  auto ring = widget::parse_key_ring(*text);
+  for (auto& p : ring.problems) p = "widget.keys_file: '" + path + "' " + p;
+  return ring;
 }
 
 }  // namespace parley::config

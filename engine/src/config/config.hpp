@@ -125,4 +125,8 @@ struct secrets {
 // Reads the secrets; throws config_error listing every problem (missing file, too short).
 secrets load_secrets(const config& cfg, const environment& env);
 
+// Reads the widget key ring at `path`: its keys, or every problem with it (an unreadable
+// or empty file is one), each naming widget.keys_file and the path.
+widget::key_ring_parse read_key_ring(const std::string& path);
+
 }  // namespace parley::config

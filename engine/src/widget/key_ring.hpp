@@ -5,7 +5,8 @@
 // pair per line, blank lines and lines starting with '#' ignored; a kid is 1-64 of
 // [A-Za-z0-9_-], a secret one field of at least 32 bytes. The LAST key is the one the
 // engine mints with; the edge accepts every key, so rotation is "append a line,
-// reload nginx, restart the engine" and older tokens live out their short lifetime.
+// reload nginx, reload the engine (SIGHUP)" and older tokens live out their short
+// lifetime.
 // The rules match the module's parser exactly, so a file one side accepts the other
 // accepts too.
 

@@ -85,7 +85,8 @@ struct new_session {
 
 asio::awaitable<void> create_session(store::database& db, const settings& s, http::request& req,
                                      http::responder& res) {
-  if (!s.signing_key) {
+  const auto signing = s.signer->current();
+  if (!signing) {
     throw http::api_error::unavailable("widget_disabled", "The widget is not configured on this server.");
   }
   const auto agent_code = requested_agent(req);
@@ -110,7 +111,7 @@ asio::awaitable<void> create_session(store::database& db, const settings& s, htt
   const json agent = {{"code", opened->agent.code},
                       {"name", opened->agent.name},
                       {"greeting", opened->agent.greeting ? json(*opened->agent.greeting) : json()}};
-  auto answer = http::response::json({{"token", mint_token(*s.signing_key, claims)},
+  auto answer = http::response::json({{"token", mint_token(*signing, claims)},
                                       {"expires_at", claims.issued_at + claims.ttl_s},
                                       {"session_id", opened->session_id},
                                       {"agent", agent}});
@@ -118,7 +119,7 @@ asio::awaitable<void> create_session(store::database& db, const settings& s, htt
   obs::info("widget_session", {{"request_id", req.identity.request_id}, {"tenant_id", key.tenant_id},
                                {"key_id", key.key_id}, {"session_id", opened->session_id},
                                {"agent", opened->agent.code}, {"origin", origin},
-                               {"kid", s.signing_key->kid}, {"expires_at", claims.issued_at + claims.ttl_s}});
+                               {"kid", signing->kid}, {"expires_at", claims.issued_at + claims.ttl_s}});
   co_await res.send(std::move(answer));
 }
 
@@ -165,10 +166,8 @@ asio::awaitable<void> history(store::database& db, http::request& req, http::res
 
 }  // namespace
 
-settings make_settings(const config::widget_config& cfg, const std::vector<ring_key>& ring) {
-  settings s{cfg.issuer, cfg.token_ttl_s, std::nullopt};
-  if (!ring.empty()) s.signing_key = ring.back();
-  return s;
+settings make_settings(const config::widget_config& cfg, std::shared_ptr<const signing_key> signer) {
+  return {cfg.issuer, cfg.token_ttl_s, std::move(signer)};
 }
 
 void add_widget_routes(http::router& routes, store::database& db, settings s) {

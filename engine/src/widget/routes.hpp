@@ -7,11 +7,11 @@
 //                             with a per-response CSP nonce
 //   GET  /widget/v1/history   widget context -> the session's messages
 
-#include <optional>
+#include <memory>
 
 #include "config/config.hpp"
 #include "http/route.hpp"
-#include "widget/key_ring.hpp"
+#include "widget/signing_key.hpp"
 
 namespace parley::store {
 class database;
@@ -22,10 +22,10 @@ namespace parley::widget {
 struct settings {
   std::string issuer;
   std::int64_t token_ttl_s = 600;
-  std::optional<ring_key> signing_key;   // the ring's last key; none: widget switched off
+  std::shared_ptr<const signing_key> signer;   // shared with serve's SIGHUP handler
 };
 
-settings make_settings(const config::widget_config& cfg, const std::vector<ring_key>& ring);
+settings make_settings(const config::widget_config& cfg, std::shared_ptr<const signing_key> signer);
 
 void add_widget_routes(http::router& routes, store::database& db, settings s);
 

@@ -1,0 +1,36 @@
+#pragma once
+
+// The key the engine mints widget tokens with: the key ring's last key. `parley serve`
+// replaces it when it gets SIGHUP, so a rotation is "append a key to the ring, reload
+// nginx (the edge then accepts it), reload the engine (which then signs with it)"; in
+// that order no token is ever minted with a key the edge does not know yet. Read by
+// every session request, on any of the server's threads.
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "widget/key_ring.hpp"
+
+namespace parley::widget {
+
+class signing_key {
+ public:
+  // The ring's last key; an empty ring switches the widget off.
+  explicit signing_key(const std::vector<ring_key>& ring);
+
+  // Null while the widget is switched off.
+  std::shared_ptr<const ring_key> current() const;
+
+  // Re-reads the ring file at `path`. On success the last key signs from now on and
+  // the empty list is returned; otherwise the current key stays and the file's
+  // problems are returned (secrets never quoted).
+  std::vector<std::string> reload(const std::string& path);
+
+ private:
+  mutable std::mutex mutex_;
+  std::shared_ptr<const ring_key> key_;
+};
+
+}  // namespace parley::widget
