@@ -30,6 +30,7 @@
 #define NGX_HTTP_PARLEY_LIMIT_KEY     1
 #define NGX_HTTP_PARLEY_LIMIT_SESSION 2
 #define NGX_HTTP_PARLEY_LIMIT_IP      3
+#define NGX_HTTP_PARLEY_LIMIT_LOOKUP  4   /* per address, keys not cached */
 
 #define NGX_HTTP_PARLEY_HEADERS_OFF   0
 #define NGX_HTTP_PARLEY_HEADERS_API   1
@@ -54,17 +55,17 @@
 #define NGX_HTTP_PARLEY_STAT_INVALID           4   /* + auth, 1..3 */
 #define NGX_HTTP_PARLEY_STAT_NO_CREDENTIAL     8
 #define NGX_HTTP_PARLEY_STAT_AUTH_UNAVAILABLE  9
-#define NGX_HTTP_PARLEY_STAT_RATE_LIMITED     10   /* + limit key, 0..3 */
-#define NGX_HTTP_PARLEY_STAT_DRY_RUN          14   /* + limit key, 0..3 */
-#define NGX_HTTP_PARLEY_STAT_STREAMS_LIMITED  18
-#define NGX_HTTP_PARLEY_STAT_ZONE_FULL        19
-#define NGX_HTTP_PARLEY_STAT_CACHE_HIT        20
-#define NGX_HTTP_PARLEY_STAT_CACHE_MISS       21
-#define NGX_HTTP_PARLEY_STAT_STREAMS          22   /* a gauge */
-#define NGX_HTTP_PARLEY_STAT_METHOD           23
-#define NGX_HTTP_PARLEY_STAT_MEDIA_TYPE       24
-#define NGX_HTTP_PARLEY_STAT_ORIGIN           25
-#define NGX_HTTP_PARLEY_STAT_N                26
+#define NGX_HTTP_PARLEY_STAT_RATE_LIMITED     10   /* + limit key, 0..4 */
+#define NGX_HTTP_PARLEY_STAT_DRY_RUN          15   /* + limit key, 0..4 */
+#define NGX_HTTP_PARLEY_STAT_STREAMS_LIMITED  20
+#define NGX_HTTP_PARLEY_STAT_ZONE_FULL        21
+#define NGX_HTTP_PARLEY_STAT_CACHE_HIT        22
+#define NGX_HTTP_PARLEY_STAT_CACHE_MISS       23
+#define NGX_HTTP_PARLEY_STAT_STREAMS          24   /* a gauge */
+#define NGX_HTTP_PARLEY_STAT_METHOD           25
+#define NGX_HTTP_PARLEY_STAT_MEDIA_TYPE       26
+#define NGX_HTTP_PARLEY_STAT_ORIGIN           27
+#define NGX_HTTP_PARLEY_STAT_N                28
 
 
 typedef struct {
@@ -236,7 +237,7 @@ char *ngx_http_parley_admin_token_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 ngx_int_t ngx_http_parley_limit_check(ngx_http_request_t *r,
-    ngx_http_parley_ctx_t *ctx);
+    ngx_http_parley_ctx_t *ctx, ngx_uint_t lookup);
 char *ngx_http_parley_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_parley_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

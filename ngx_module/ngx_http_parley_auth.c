@@ -107,6 +107,7 @@ ngx_int_t
 ngx_http_parley_authenticate(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
 {
     ngx_int_t                     rc;
+    ngx_http_parley_loc_conf_t   *plcf;
     ngx_http_parley_main_conf_t  *pmcf;
 
     if (ctx->subrequest) {
@@ -166,6 +167,16 @@ ngx_http_parley_authenticate(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
     }
 
     ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_CACHE_MISS, 1);
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_parley_module);
+
+    if (plcf->limits) {
+        rc = ngx_http_parley_limit_check(r, ctx, 1);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
 
     return ngx_http_parley_introspect_key(r, ctx);
 }

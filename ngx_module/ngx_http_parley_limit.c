@@ -6,7 +6,10 @@
  * theoretical arrival time per key in a shared memory zone.  A location
  * may limit per tenant, per API key, per widget session and per client
  * address; a request passes only if every limit lets it, and then each
- * of them is charged.  The zones involved are locked together, always in
+ * of them is charged.  The "lookup" limit, per client address too, is
+ * charged apart, only by a request whose key the edge must ask the
+ * engine about: made-up keys cannot make it ask faster than that.  The
+ * zones involved are locked together, always in
  * the order of their names, so that this is atomic across workers.  The
  * tenant's policy, requests per minute plus a burst, comes from its plan
  * through introspection; every other policy from the "parley_limit"
@@ -22,7 +25,7 @@
 
 
 /* one limit per key kind and location */
-#define NGX_HTTP_PARLEY_LIMITS_MAX    4
+#define NGX_HTTP_PARLEY_LIMITS_MAX    5
 
 /* a key kind byte, then at most a session id */
 #define NGX_HTTP_PARLEY_LIMIT_KEY_MAX (1 + PARLEY_CONTEXT_FIELD_MAX)
@@ -66,6 +69,7 @@ static ngx_str_t  ngx_http_parley_limit_names[] = {
     ngx_string("key"),
     ngx_string("session"),
     ngx_string("ip"),
+    ngx_string("lookup"),
     ngx_null_string
 };
 
@@ -82,6 +86,10 @@ static ngx_str_t  ngx_http_parley_rate_limited_bodies[] = {
     ngx_string(NGX_HTTP_PARLEY_ERROR(
         "Rate limit reached for this client address; retry after the "
         "number of seconds in Retry-After.", "rate_limit_error",
+        "rate_limited")),
+    ngx_string(NGX_HTTP_PARLEY_ERROR(
+        "Too many unknown API keys from this client address; retry after "
+        "the number of seconds in Retry-After.", "rate_limit_error",
         "rate_limited"))
 };
 
@@ -91,12 +99,14 @@ static ngx_str_t  ngx_http_parley_limit_unavailable = ngx_string(
 
 
 /*
- * Returns NGX_OK when the request may pass, NGX_DONE once a refusal was
- * sent, or NGX_ERROR.
+ * The location's limits, or with "lookup" its lookup limit only.  Returns
+ * NGX_OK when the request may pass, NGX_DONE once a refusal was sent, or
+ * NGX_ERROR.
  */
 
 ngx_int_t
-ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
+ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
+    ngx_uint_t lookup)
 {
     uint64_t                     now;
     ngx_int_t                    rc;
@@ -115,13 +125,19 @@ ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
 
     for (i = 0; i < plcf->limits->nelts; i++) {
 
+        if ((limit[i].key == NGX_HTTP_PARLEY_LIMIT_LOOKUP) != lookup) {
+            continue;
+        }
+
         /*
          * A CORS preflight carries no credential: only the limits per
          * client address apply to it (the configuration allows the others
          * only where a credential is required).
          */
 
-        if (!ctx->authenticated && limit[i].key != NGX_HTTP_PARLEY_LIMIT_IP) {
+        if (!lookup && !ctx->authenticated
+            && limit[i].key != NGX_HTTP_PARLEY_LIMIT_IP)
+        {
             continue;
         }
 
@@ -271,6 +287,15 @@ ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
 
     g = &gcra[tightest];
 
+    /*
+     * A lookup limit only shows in the headers of its refusals: the
+     * request's own limits are checked, and reported, once the key is known.
+     */
+
+    if (lookup && (!g->refused || plcf->limit_dry_run)) {
+        return NGX_OK;
+    }
+
     ctx->limited = 1;
     ctx->rate_policy = ngx_http_parley_limit_names[g->limit->key];
     ctx->rate_quota = g->rpm;
@@ -341,7 +366,7 @@ ngx_http_parley_limit_key(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
         p = ngx_cpymem(p, ctx->session.data, ctx->session.len);
         break;
 
-    default: /* NGX_HTTP_PARLEY_LIMIT_IP */
+    default: /* NGX_HTTP_PARLEY_LIMIT_IP, NGX_HTTP_PARLEY_LIMIT_LOOKUP */
 
         /*
          * the connection's address, which the realip module replaces
@@ -569,7 +594,8 @@ ngx_http_parley_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     if (ngx_http_parley_limit_names[key].len == 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "unknown limit key \"%V\", expected \"tenant\", "
-                           "\"key\", \"session\" or \"ip\"", &value[1]);
+                           "\"key\", \"session\", \"ip\" or \"lookup\"",
+                           &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -692,6 +718,7 @@ invalid:
 char *
 ngx_http_parley_limit_merge(ngx_conf_t *cf, ngx_http_parley_loc_conf_t *conf)
 {
+    char                     *needs;
     ngx_uint_t                i, j, k, ok;
     ngx_shm_zone_t          **zone, *shm_zone;
     ngx_http_parley_limit_t  *limit;
@@ -715,26 +742,30 @@ ngx_http_parley_limit_merge(ngx_conf_t *cf, ngx_http_parley_loc_conf_t *conf)
         case NGX_HTTP_PARLEY_LIMIT_TENANT:
             ok = (conf->auth == NGX_HTTP_PARLEY_AUTH_SECRET
                   || conf->auth == NGX_HTTP_PARLEY_AUTH_WIDGET);
+            needs = "\"parley_auth secret\" or \"parley_auth widget\"";
             break;
 
         case NGX_HTTP_PARLEY_LIMIT_KEY:
+        case NGX_HTTP_PARLEY_LIMIT_LOOKUP:
             ok = (conf->auth == NGX_HTTP_PARLEY_AUTH_SECRET);
+            needs = "\"parley_auth secret\"";
             break;
 
         case NGX_HTTP_PARLEY_LIMIT_SESSION:
             ok = (conf->auth == NGX_HTTP_PARLEY_AUTH_WIDGET);
+            needs = "\"parley_auth widget\"";
             break;
 
         default: /* NGX_HTTP_PARLEY_LIMIT_IP */
             ok = 1;
+            needs = "";
         }
 
         if (!ok) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"parley_limit %V\" needs a \"parley_auth\" "
-                               "that knows the %V",
+                               "\"parley_limit %V\" needs %s",
                                &ngx_http_parley_limit_names[limit[i].key],
-                               &ngx_http_parley_limit_names[limit[i].key]);
+                               needs);
             return NGX_CONF_ERROR;
         }
 

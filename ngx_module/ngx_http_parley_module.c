@@ -310,7 +310,7 @@ ngx_http_parley_access_handler(ngx_http_request_t *r)
     if (plcf->cors && r->method == NGX_HTTP_OPTIONS) {
 
         if (plcf->limits && !ctx->limited) {
-            rc = ngx_http_parley_limit_check(r, ctx);
+            rc = ngx_http_parley_limit_check(r, ctx, 0);
 
             if (rc != NGX_OK) {
                 return rc;
@@ -370,7 +370,7 @@ ngx_http_parley_access_handler(ngx_http_request_t *r)
     }
 
     if (plcf->limits && !ctx->limited) {
-        rc = ngx_http_parley_limit_check(r, ctx);
+        rc = ngx_http_parley_limit_check(r, ctx, 0);
 
         if (rc != NGX_OK) {
             return rc;

@@ -74,6 +74,8 @@ static ngx_http_parley_metric_t  ngx_http_parley_metrics[] = {
       "parley_requests_refused_total{reason=\"rate_limited_session\"} " },
     { NGX_HTTP_PARLEY_STAT_RATE_LIMITED + NGX_HTTP_PARLEY_LIMIT_IP,
       "parley_requests_refused_total{reason=\"rate_limited_ip\"} " },
+    { NGX_HTTP_PARLEY_STAT_RATE_LIMITED + NGX_HTTP_PARLEY_LIMIT_LOOKUP,
+      "parley_requests_refused_total{reason=\"rate_limited_lookup\"} " },
     { NGX_HTTP_PARLEY_STAT_STREAMS_LIMITED,
       "parley_requests_refused_total{reason=\"too_many_streams\"} " },
     { NGX_HTTP_PARLEY_STAT_ZONE_FULL,
@@ -97,6 +99,8 @@ static ngx_http_parley_metric_t  ngx_http_parley_metrics[] = {
       "parley_dry_run_refusals_total{limit=\"session\"} " },
     { NGX_HTTP_PARLEY_STAT_DRY_RUN + NGX_HTTP_PARLEY_LIMIT_IP,
       "parley_dry_run_refusals_total{limit=\"ip\"} " },
+    { NGX_HTTP_PARLEY_STAT_DRY_RUN + NGX_HTTP_PARLEY_LIMIT_LOOKUP,
+      "parley_dry_run_refusals_total{limit=\"lookup\"} " },
 
     { NGX_HTTP_PARLEY_STAT_N,
       "# HELP parley_auth_failures_total Missing or invalid credentials.\n"

@@ -1,14 +1,18 @@
 """Rate limits at the edge (SPEC 3.2): a burst past the tenant's plan is
 refused with 429, Retry-After and the RateLimit headers, a retry after
 Retry-After passes, and other tenants are not affected; a single API key is
-limited on its own too; dry-run mode refuses nothing but logs.  (Widget
-sessions and client addresses: test_edge_widget.py.)"""
+limited on its own too, and so is a client address trying keys the edge
+does not know; dry-run mode refuses nothing but logs.  (Widget sessions
+and client addresses: test_edge_widget.py.)"""
 
 import time
 
+import pytest
 import requests
 
-from conftest import EDGE_OVERRIDES, auth, make_tenant
+from conftest import (EDGE_OVERRIDES, auth, client_from, engine_log_events,
+                      make_tenant)
+from test_edge_auth import random_key
 
 SECURITY_HEADERS = ("X-Content-Type-Options", "Referrer-Policy",
                     "Permissions-Policy", "Cross-Origin-Resource-Policy",
@@ -139,3 +143,65 @@ def test_dry_run_refuses_nothing_but_logs(stack):
         time.sleep(1)
     # without dry run, the tenant's exhausted limit refuses again
     assert models(stack, tenant.key).status_code == 429
+
+
+def test_made_up_keys_are_limited_per_address_before_the_engine_is_asked(
+        stack):
+    # parley-locations.conf: parley_limit lookup rate=120r/m burst=60
+    tenant = make_tenant(stack)
+    assert models(stack, tenant.key).status_code == 200   # now cached
+
+    def key_lookups():
+        return len([e for e in engine_log_events(stack, "introspect")
+                    if "origin" not in e])
+
+    before = key_lookups()
+    with client_from("127.0.0.31") as client:
+        statuses = []
+        for _ in range(100):
+            r = client.get(f"{stack.url}/v1/models",
+                           headers=auth(random_key()), timeout=10)
+            statuses.append(r.status_code)
+            if r.status_code == 429:
+                break
+        assert statuses[-1] == 429, statuses
+        assert set(statuses[:-1]) == {401}
+        assert 61 <= len(statuses) <= 64
+        assert r.headers["RateLimit-Policy"] == '"lookup";q=120;w=60'
+        assert int(r.headers["Retry-After"]) >= 1
+        assert r.json()["error"]["code"] == "rate_limited"
+
+        # a known key from the same address asks nothing: it still passes,
+        # with its own limits in the headers
+        ok = client.get(f"{stack.url}/v1/models", headers=auth(tenant.key),
+                        timeout=10)
+        assert ok.status_code == 200
+        assert ok.headers["RateLimit-Policy"].startswith('"tenant"')
+
+    time.sleep(0.5)   # the engine's log may trail its answers
+    assert key_lookups() - before == len(statuses) - 1
+
+    # another address is not affected
+    with client_from("127.0.0.32") as client:
+        r = client.get(f"{stack.url}/v1/models", headers=auth(random_key()),
+                       timeout=10)
+        assert r.status_code == 401
+
+
+@pytest.mark.parametrize("auth_kind, limit, error", [
+    ("widget", "lookup", '"parley_limit lookup" needs "parley_auth secret"'),
+    ("admin", "key", '"parley_limit key" needs "parley_auth secret"'),
+    ("secret", "session", '"parley_limit session" needs "parley_auth widget"'),
+    ("admin", "tenant", '"parley_limit tenant" needs "parley_auth secret" '
+                        'or "parley_auth widget"'),
+    ("secret", "everyone", 'unknown limit key "everyone"'),
+])
+def test_a_limit_without_its_credential_is_a_configuration_error(
+        nginx_check, auth_kind, limit, error):
+    ok, output = nginx_check(
+        "parley_limit_zone zone=check:1m;\n"
+        "server { listen 127.0.0.1:8; location /x/ {"
+        f" parley_auth {auth_kind}; parley_limit {limit} zone=check"
+        " rate=60r/m burst=1; } }")
+    assert not ok
+    assert error in output
