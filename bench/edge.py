@@ -106,6 +106,7 @@ def bench_http(root, port, auth_port, key):
                          burst=1000000;
             parley_limit key zone=parley_limits rate=10000000r/m
                          burst=1000000;
+            parley_limit lookup zone=parley_limits rate=120r/m burst=60;
             parley_headers api;
             alias {root}/static.json;
         }}

@@ -2,11 +2,15 @@
 stream through as they arrive, usage is recorded, and upstream failures are
 explicit errors, never an answer without the knowledge base (NO FALLBACK)."""
 
+import json
+import socket
 import threading
+import time
 
 import pytest
 
-from conftest import REPO, chat, db_rows, make_tenant, sse_events
+from conftest import (REPO, chat, db_rows, engine_log_events, make_tenant,
+                      sse_events)
 
 QUESTION = "How many vacation days do new employees get?"
 
@@ -121,3 +125,39 @@ def test_silent_upstream_times_out_with_an_error(stack, openai_engine, handbook_
     error = explicit_error(r)
     openai_engine.gate.set()
     assert "first-token timeout" in error["message"]
+
+
+def test_a_client_hanging_up_on_a_whole_answer_cancels_the_call(
+        stack, openai_engine, handbook_tenant):
+    """Not streamed: the answer is only sent once complete, and a client
+    that leaves before then stops the upstream call; nobody pays for the
+    rest of an answer nobody reads."""
+    mock = openai_engine
+    mock.reset(mode="gated")
+    body = json.dumps({"model": "support", "messages": [
+        {"role": "user", "content": QUESTION}]}).encode()
+    host, port = stack.url.removeprefix("http://").split(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=10) as c:
+            c.sendall(b"POST /v1/chat/completions HTTP/1.1\r\n"
+                      b"Host: parley\r\nContent-Type: application/json\r\n"
+                      b"Authorization: Bearer " + handbook_tenant.key.encode()
+                      + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            assert mock.first_token_sent.wait(10)
+        # the client is gone; the upstream still holds the rest of its answer
+
+        def cancelled():
+            return db_rows(stack, "SELECT status, usage_estimated, "
+                                  "completion_tokens > 0 FROM llm_requests",
+                           tenant=handbook_tenant.id)
+
+        deadline = time.monotonic() + 5
+        while not cancelled() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert cancelled() == [["cancelled", "t", "t"]]
+        assert not mock.finished.is_set()
+        answered = [e for e in engine_log_events(stack, "request")
+                    if e["path"] == "/v1/chat/completions"]
+        assert answered[-1]["status"] == 499
+    finally:
+        mock.gate.set()

@@ -327,12 +327,22 @@ asio::awaitable<void> service::answer_generated(http::request& req, http::respon
   if (c.stream) {
     co_await stream_answer(res, c, gen, o);
   } else {
-    co_await whole_answer(res, c, *gen, o);
+    co_await whole_answer(res, c, gen, o);
   }
 }
 
 asio::awaitable<void> service::whole_answer(http::responder& res, const call& c,
-                                            llm::generation& gen, outcome& o) {
+                                            std::shared_ptr<llm::generation> generation,
+                                            outcome& o) {
+  auto& gen = *generation;
+  // Nobody pays for tokens nobody reads: a client that hangs up before the whole
+  // answer is ready cancels the call. The callback may run after this returns, hence
+  // the shared flag and the weak reference.
+  const auto client_gone = std::make_shared<bool>(false);
+  res.on_client_gone([client_gone, weak = std::weak_ptr<llm::generation>(generation)] {
+    *client_gone = true;
+    if (const auto g = weak.lock()) g->cancel();
+  });
   const auto wait = std::chrono::milliseconds(cfg_.llm.heartbeat_ms);
   for (;;) {
     const auto e = co_await gen.next(wait);
@@ -341,10 +351,15 @@ asio::awaitable<void> service::whole_answer(http::responder& res, const call& c,
       o.add(*t);
       continue;
     }
-    o.conclude(*e, c.prompt);
+    if (*client_gone) {
+      o.cancel(c.prompt);
+    } else {
+      o.conclude(*e, c.prompt);
+    }
     break;
   }
   co_await persist(c, o);
+  if (o.status == "cancelled") throw http::api_error::client_closed();
   if (o.status != "ok") throw http::api_error::upstream(*o.error);
   auto response = http::response::json(
       completion_object(c.meta, o.content, o.finish_reason, o.usage, c.citations));

@@ -63,8 +63,8 @@ class service {
   asio::awaitable<void> answer_generated(http::request& req, http::responder& res,
                                          const chat_request& creq, const prepared& p);
   call make_call(const http::request& req, const chat_request& creq, const prepared& p) const;
-  asio::awaitable<void> whole_answer(http::responder& res, const call& c, llm::generation& gen,
-                                     outcome& o);
+  asio::awaitable<void> whole_answer(http::responder& res, const call& c,
+                                     std::shared_ptr<llm::generation> generation, outcome& o);
   asio::awaitable<void> stream_answer(http::responder& res, const call& c,
                                       std::shared_ptr<llm::generation> generation, outcome& o);
   // Stores the assistant message and the llm_requests row, then logs the call.

@@ -51,6 +51,11 @@ api_error api_error::unavailable(std::string code, std::string message) {
   return {503, "server_error", std::move(code), std::move(message)};
 }
 
+api_error api_error::client_closed() {
+  return {499, "invalid_request_error", "client_closed_request",
+          "The client closed the connection before the answer was ready."};
+}
+
 api_error api_error::internal() {
   return {500, "server_error", "internal_error", "The server had an error processing the request."};
 }

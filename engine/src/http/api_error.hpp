@@ -35,6 +35,8 @@ class api_error : public std::runtime_error {
   static api_error upstream(std::string message);                           // 502 server_error/upstream_error
   static api_error unavailable(std::string code, std::string message);      // 503 server_error
   static api_error internal();                                              // 500 server_error/internal_error
+  // 499 (nginx's code): the answer goes nowhere, the request log says why
+  static api_error client_closed();
 
  private:
   unsigned status_;

@@ -103,6 +103,11 @@ class responder {
 
   // Sends 200 with the SSE header fields and returns the stream's writer.
   virtual asio::awaitable<std::reference_wrapper<sse_writer>> start_sse(sse_options options) = 0;
+
+  // For a handler that works a while before it answers: `fn` runs once, on the
+  // request's strand, if the client disconnects first (use it to cancel upstream
+  // work; the response then goes nowhere). The watch ends when the response starts.
+  virtual void on_client_gone(std::function<void()> fn) = 0;
 };
 
 // A handler that returns without responding gets 500; an api_error thrown before

@@ -113,6 +113,28 @@ struct server_state {
 
 class connection;
 
+// While a response is prepared or streamed the peer (nginx) sends nothing: a read that
+// completes means it closed the connection, i.e. the client went away. Bytes of a
+// pipelined request that arrive meanwhile are kept for the parser of the next one.
+class peer_watch {
+ public:
+  explicit peer_watch(connection& conn);
+
+  // Starts reading; `closed` runs on the connection's strand if the peer closes first.
+  void start(std::function<void()> closed);
+
+  // Cancels the read and waits until it has ended. Idempotent.
+  asio::awaitable<void> stop();
+
+ private:
+  asio::awaitable<void> run(std::function<void()> closed);
+
+  connection& conn_;
+  bool running_ = false;
+  bool stopping_ = false;
+  event done_;
+};
+
 // The open SSE response of one request. Runs on the connection's strand.
 class sse_writer_impl final : public sse_writer {
  public:
@@ -127,7 +149,6 @@ class sse_writer_impl final : public sse_writer {
  private:
   asio::awaitable<void> drain();
   asio::awaitable<void> heartbeat();
-  asio::awaitable<void> watch_peer();
   void mark_gone();
 
   connection& conn_;
@@ -138,22 +159,23 @@ class sse_writer_impl final : public sse_writer {
   bool writing_ = false;
   bool gone_ = false;
   bool finished_ = false;
-  bool stopping_watch_ = false;
-  std::size_t tasks_running_ = 0;     // heartbeat + peer watch
+  bool heartbeat_running_ = false;
   clock::time_point last_write_ = clock::now();
   std::vector<std::function<void()>> gone_callbacks_;
   event progress_;                    // a write completed or the client went away
-  event tasks_done_;
+  event heartbeat_done_;
   asio::steady_timer heartbeat_timer_;
+  peer_watch watch_;
 };
 
 class responder_impl final : public responder {
  public:
   responder_impl(connection& conn, unsigned version, bool keep_alive)
-      : conn_(conn), version_(version), keep_alive_(keep_alive) {}
+      : conn_(conn), version_(version), keep_alive_(keep_alive), watch_(conn) {}
 
   asio::awaitable<void> send(response res) override;
   asio::awaitable<std::reference_wrapper<sse_writer>> start_sse(sse_options options) override;
+  void on_client_gone(std::function<void()> fn) override;
 
   bool responded() const noexcept { return status_ != 0; }
   unsigned status() const noexcept { return status_; }
@@ -168,6 +190,7 @@ class responder_impl final : public responder {
   unsigned status_ = 0;
   std::string request_id_;
   std::unique_ptr<sse_writer_impl> sse_;
+  peer_watch watch_;                  // only while on_client_gone() is pending
 };
 
 // A request as read off the socket, before routing.
@@ -391,10 +414,55 @@ asio::awaitable<void> connection::dispatch(request& req, responder_impl& res) {
   co_await m.found->handler(req, res);
 }
 
+// ---- peer watch ---------------------------------------------------------------------
+
+peer_watch::peer_watch(connection& conn) : conn_(conn), done_(conn.socket().get_executor()) {}
+
+void peer_watch::start(std::function<void()> closed) {
+  if (running_) return;
+  running_ = true;
+  stopping_ = false;
+  asio::co_spawn(conn_.socket().get_executor(), run(std::move(closed)), asio::detached);
+}
+
+asio::awaitable<void> peer_watch::run(std::function<void()> closed) {
+  auto& buffer = conn_.buffer();
+  boost::system::error_code ec;
+  const std::size_t n = co_await conn_.socket().async_read_some(
+      buffer.prepare(512), asio::redirect_error(use_awaitable, ec));
+  if (n > 0) {
+    buffer.commit(n);
+  } else if (!(stopping_ && ec == asio::error::operation_aborted)) {
+    closed();
+  }
+  running_ = false;
+  done_.notify();
+}
+
+asio::awaitable<void> peer_watch::stop() {
+  if (!running_) co_return;
+  stopping_ = true;
+  boost::system::error_code ec;
+  conn_.socket().cancel(ec);
+  while (running_) co_await done_.wait();
+}
+
 // ---- responder ----------------------------------------------------------------------
+
+void responder_impl::on_client_gone(std::function<void()> fn) {
+  if (responded()) return;
+  watch_.start([this, fn = std::move(fn)] {
+    keep_alive_ = false;
+    conn_.note_peer_closed();
+    // Posted, not called: a callback that cancels upstream work must not run inside
+    // the read that noticed the disconnect.
+    asio::post(conn_.socket().get_executor(), fn);
+  });
+}
 
 asio::awaitable<void> responder_impl::send(response r) {
   if (responded()) throw std::logic_error("a response was already sent for this request");
+  co_await watch_.stop();
   status_ = r.status;
   bhttp::response<bhttp::string_body> msg{static_cast<bhttp::status>(r.status), version_};
   msg.set(bhttp::field::content_type, r.content_type);
@@ -411,6 +479,7 @@ asio::awaitable<void> responder_impl::send(response r) {
 
 asio::awaitable<std::reference_wrapper<sse_writer>> responder_impl::start_sse(sse_options options) {
   if (responded()) throw std::logic_error("a response was already sent for this request");
+  co_await watch_.stop();
   status_ = 200;
   for (const auto& h : options.headers) {
     if (beast::iequals(h.name, "Connection") && beast::iequals(h.value, "close")) keep_alive_ = false;
@@ -429,8 +498,9 @@ sse_writer_impl::sse_writer_impl(connection& conn, sse_options options)
     : conn_(conn),
       options_(std::move(options)),
       progress_(conn.socket().get_executor()),
-      tasks_done_(conn.socket().get_executor()),
-      heartbeat_timer_(conn.socket().get_executor()) {}
+      heartbeat_done_(conn.socket().get_executor()),
+      heartbeat_timer_(conn.socket().get_executor()),
+      watch_(conn) {}
 
 asio::awaitable<bool> sse_writer_impl::start(unsigned version, bool keep_alive) {
   chunked_ = version >= 11;
@@ -453,13 +523,11 @@ asio::awaitable<bool> sse_writer_impl::start(unsigned version, bool keep_alive) 
     co_return false;
   }
   last_write_ = clock::now();
-  const auto ex = conn_.socket().get_executor();
   if (options_.heartbeat.count() > 0) {
-    ++tasks_running_;
-    asio::co_spawn(ex, heartbeat(), asio::detached);
+    heartbeat_running_ = true;
+    asio::co_spawn(conn_.socket().get_executor(), heartbeat(), asio::detached);
   }
-  ++tasks_running_;
-  asio::co_spawn(ex, watch_peer(), asio::detached);
+  watch_.start([this] { mark_gone(); });
   co_return true;
 }
 
@@ -532,23 +600,8 @@ asio::awaitable<void> sse_writer_impl::heartbeat() {
     if (finished_ || gone_) break;
     if (!writing_ && clock::now() - last_write_ >= options_.heartbeat) co_await write(": ping\n\n");
   }
-  if (--tasks_running_ == 0) tasks_done_.notify();
-}
-
-// While the response streams, the peer (nginx) sends nothing; a completed read means
-// it closed the connection, i.e. the client went away.
-asio::awaitable<void> sse_writer_impl::watch_peer() {
-  auto& buffer = conn_.buffer();
-  boost::system::error_code ec;
-  const std::size_t n = co_await conn_.socket().async_read_some(
-      buffer.prepare(512), asio::redirect_error(use_awaitable, ec));
-  if (n > 0) {
-    // Bytes of a pipelined request: keep them for the parser of the next one.
-    buffer.commit(n);
-  } else if (!(stopping_watch_ && ec == asio::error::operation_aborted)) {
-    mark_gone();
-  }
-  if (--tasks_running_ == 0) tasks_done_.notify();
+  heartbeat_running_ = false;
+  heartbeat_done_.notify();
 }
 
 asio::awaitable<void> sse_writer_impl::finish() {
@@ -559,11 +612,10 @@ asio::awaitable<void> sse_writer_impl::finish() {
   if (!queue_.empty() && !gone_) co_await drain();
   finished_ = true;
   heartbeat_timer_.cancel();
-  stopping_watch_ = true;
-  boost::system::error_code ec;
-  conn_.socket().cancel(ec);
-  while (tasks_running_ > 0) co_await tasks_done_.wait();
+  co_await watch_.stop();
+  while (heartbeat_running_) co_await heartbeat_done_.wait();
   if (gone_ || !chunked_) co_return;
+  boost::system::error_code ec;
   conn_.arm(ms(conn_.cfg().write_timeout_ms));
   co_await asio::async_write(conn_.socket(), bhttp::make_chunk_last(),
                              asio::redirect_error(use_awaitable, ec));
