@@ -23,7 +23,7 @@ median round is reported with the range of all rounds.  Prints requests/s,
 p99 latency and the worker's busy share per scenario, and the ratios b/a
 (target >= 0.9), b/c (target >= 2) and b/h.
 
-    bench/run [--seconds 2] [--rounds 11] [--connections 32]
+    bench/run [--seconds 2] [--rounds 21] [--connections 32]
 """
 
 import argparse
@@ -200,7 +200,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--seconds", type=int, default=2)
-    ap.add_argument("--rounds", type=int, default=11)
+    ap.add_argument("--rounds", type=int, default=21)
     ap.add_argument("--connections", type=int, default=32)
     args = ap.parse_args()
 

@@ -55,6 +55,7 @@ typedef struct {
 static ngx_int_t ngx_http_parley_limit_key(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx, ngx_uint_t kind, u_char *buf,
     ngx_str_t *key);
+static ngx_rbtree_key_t ngx_http_parley_limit_hash(ngx_str_t *key);
 static void ngx_http_parley_gcra_check(ngx_http_parley_gcra_t *g,
     uint64_t now);
 static ngx_int_t ngx_http_parley_gcra_charge(ngx_http_parley_gcra_t *g,
@@ -152,7 +153,7 @@ ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
             return NGX_ERROR;
         }
 
-        g->hash = ngx_murmur_hash2(g->key.data, g->key.len);
+        g->hash = ngx_http_parley_limit_hash(&g->key);
 
         /* the tenant's plan wins over the location's defaults */
 
@@ -328,6 +329,31 @@ ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
     ctx->rate_reset = (g->tat - now + 999999) / 1000000;
 
     return NGX_OK;
+}
+
+
+/*
+ * The tree key of a limit key.  Tenant and key ids are UUIDs, unique
+ * already: their first hex digits, as they are, make the tree key (the
+ * tree stays balanced whatever they are, and equal tree keys are told
+ * apart by the whole key), which spares a hash over 37 bytes per limit on
+ * every request.  Other keys are hashed.
+ */
+
+static ngx_rbtree_key_t
+ngx_http_parley_limit_hash(ngx_str_t *key)
+{
+    ngx_rbtree_key_t  hash;
+
+    if (key->data[0] != '0' + NGX_HTTP_PARLEY_LIMIT_TENANT
+        && key->data[0] != '0' + NGX_HTTP_PARLEY_LIMIT_KEY)
+    {
+        return ngx_murmur_hash2(key->data, key->len);
+    }
+
+    ngx_memcpy(&hash, key->data + 1, sizeof(ngx_rbtree_key_t));
+
+    return hash;
 }
 
 
