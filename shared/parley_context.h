@@ -49,6 +49,8 @@
  *   200  active secret key; the answer is in the headers below
  *   404  unknown, revoked, publishable or inactive: cache negatively
  *   else the edge fails closed (503)
+ * Both answers have no body, so that nginx keeps the connection for the next
+ * lookup (the edge's subrequest reads the header only).
  * The same path with ?origin=<scheme://host[:port]> asks whether some active
  * tenant allows that browser origin (CORS preflight at the edge): 200 (with
  * PARLEY_HDR_CACHE_TTL) or 404.

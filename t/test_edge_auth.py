@@ -12,7 +12,7 @@ import time
 import pytest
 import requests
 
-from conftest import (NEGATIVE_TTL, POSITIVE_TTL, auth, chat,
+from conftest import (NEGATIVE_TTL, POSITIVE_TTL, auth, chat, client_from,
                       engine_log_events, make_tenant)
 
 
@@ -208,3 +208,20 @@ def test_revocation_reaches_a_kept_alive_connection(stack):
             time.sleep(0.2)
     finally:
         conn.close()
+
+
+def test_lookups_reuse_their_engine_connection(stack):
+    """A lookup's answer has no body, so nginx keeps the connection to the
+    engine for the next one instead of opening one per cache miss."""
+    before = len(engine_log_events(stack, "request"))
+    with client_from("127.0.0.33") as client:
+        for _ in range(6):
+            r = client.get(f"{stack.url}/v1/models",
+                           headers=auth(random_key()), timeout=10)
+            assert_invalid_api_key(r)
+    time.sleep(0.3)   # the engine's log may trail its answers
+    lookups = [e for e in engine_log_events(stack, "request")[before:]
+               if e["path"] == "/internal/v1/introspect"]
+    assert len(lookups) == 6
+    # one client connection, so one nginx worker and its kept connection
+    assert len({e["connection"] for e in lookups}) == 1

@@ -16,21 +16,12 @@ namespace parley::edge {
 namespace asio = boost::asio;
 namespace {
 
-nlohmann::json optional_number(const std::optional<std::int64_t>& v) {
-  return v ? nlohmann::json(*v) : nlohmann::json();
-}
+// Answers are header fields and no body: the edge reads the header only, and a
+// response without a body lets nginx keep the connection for the next lookup.
+http::response answer(unsigned status) { return {status, "", {}, ""}; }
 
 http::response grant_response(const store::key_grant& g, unsigned ttl) {
-  auto res = http::response::json({{"tenant_id", g.tenant_id},
-                                   {"tenant_slug", g.tenant_slug},
-                                   {"key_id", g.key_id},
-                                   {"kind", g.kind},
-                                   {"scopes", g.scopes},
-                                   {"rate", {{"rpm", optional_number(g.rate_rpm)},
-                                             {"burst", optional_number(g.rate_burst)}}},
-                                   {"max_streams", optional_number(g.max_streams)},
-                                   {"allowed_origins", g.allowed_origins},
-                                   {"cache_ttl", ttl}});
+  auto res = answer(200);
   res.headers.push_back({PARLEY_HDR_TENANT_ID, g.tenant_id});
   res.headers.push_back({PARLEY_HDR_KEY_ID, g.key_id});
   res.headers.push_back({PARLEY_HDR_KEY_KIND, g.kind});
@@ -67,9 +58,9 @@ asio::awaitable<void> introspect_key(store::database& db, unsigned ttl, std::str
                            {"tenant_id", grant ? grant->tenant_id : ""},
                            {"key_id", grant ? grant->key_id : ""},
                            {"latency_ms", since_ms(started)}});
-  if (!grant) throw http::api_error::not_found("key_not_found", "No active key has this hash.");
-  auto answer = grant_response(*grant, ttl);
-  co_await res.send(std::move(answer));
+  // A named response, not a temporary in the co_await operand (g++ 12, store/db.hpp).
+  auto verdict = grant ? grant_response(*grant, ttl) : answer(404);
+  co_await res.send(std::move(verdict));
 }
 
 // ?origin=<o>: whether some active tenant allows this exact origin, so the edge can
@@ -91,10 +82,9 @@ asio::awaitable<void> introspect_origin(store::database& db, unsigned ttl, std::
                            {"result", allowed ? "found" : "not_found"},
                            {"origin", std::string(origin)},
                            {"latency_ms", since_ms(started)}});
-  if (!allowed) throw http::api_error::not_found("origin_not_found", "No active tenant allows this origin.");
-  auto answer = http::response::json({{"origin", std::string(origin)}, {"allowed", true}, {"cache_ttl", ttl}});
-  answer.headers.push_back({PARLEY_HDR_CACHE_TTL, std::to_string(ttl)});
-  co_await res.send(std::move(answer));
+  auto verdict = answer(allowed ? 200 : 404);
+  if (allowed) verdict.headers.push_back({PARLEY_HDR_CACHE_TTL, std::to_string(ttl)});
+  co_await res.send(std::move(verdict));
 }
 
 }  // namespace

@@ -55,7 +55,7 @@ struct request {
 
 struct response {
   unsigned status = 200;
-  std::string content_type = "application/json";
+  std::string content_type = "application/json";   // none when empty
   std::vector<header_field> headers;          // extra fields
   std::string body;
 

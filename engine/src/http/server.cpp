@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <deque>
@@ -206,7 +207,7 @@ class connection {
  public:
   connection(local::socket socket, const server_state& srv)
       : socket_(std::move(socket)), srv_(srv), deadline_(socket_.get_executor()),
-        watchdog_done_(socket_.get_executor()) {}
+        watchdog_done_(socket_.get_executor()), id_(++accepted) {}
 
   asio::awaitable<void> run();
 
@@ -244,6 +245,9 @@ class connection {
   bool watchdog_running_ = false;
   bool closing_ = false;
   bool peer_closed_ = false;
+  // In the request log: which requests shared a connection (nginx keeps them alive).
+  std::uint64_t id_;
+  static inline std::atomic<std::uint64_t> accepted{0};
 };
 
 // ---- connection -------------------------------------------------------------------------
@@ -379,7 +383,8 @@ asio::awaitable<bool> connection::serve_one() {
             {"latency_ms", std::round(latency * 1000) / 1000},
             {"request_id", req.identity.request_id},
             {"tenant_id", req.identity.tenant_id},
-            {"session_id", req.identity.session_id.value_or("")}});
+            {"session_id", req.identity.session_id.value_or("")},
+            {"connection", id_}});
   const bool gone = res.stream() && res.stream()->client_gone();
   co_return res.keep_alive() && !gone && !peer_closed_ && socket_.is_open();
 }
@@ -465,7 +470,7 @@ asio::awaitable<void> responder_impl::send(response r) {
   co_await watch_.stop();
   status_ = r.status;
   bhttp::response<bhttp::string_body> msg{static_cast<bhttp::status>(r.status), version_};
-  msg.set(bhttp::field::content_type, r.content_type);
+  if (!r.content_type.empty()) msg.set(bhttp::field::content_type, r.content_type);
   if (!request_id_.empty()) msg.set("X-Request-Id", request_id_);
   for (const auto& h : r.headers) {
     if (beast::iequals(h.name, "Connection") && beast::iequals(h.value, "close")) keep_alive_ = false;

@@ -65,8 +65,7 @@ std::optional<key_grant> introspect_secret_key(transaction& tx, std::string_view
   // cache misses at the edge does not turn into a burst of row updates.
   const auto r = tx.exec(R"sql(
     WITH hit AS (
-      SELECT k.id, k.tenant_id, k.kind, k.scopes, k.last_used_at, t.slug, t.rate_rpm,
-             t.rate_burst, t.max_streams, t.allowed_origins
+      SELECT k.id, k.tenant_id, k.kind, k.last_used_at, t.rate_rpm, t.rate_burst, t.max_streams
         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
        WHERE k.key_hash = $1 AND k.kind = 'secret' AND k.revoked_at IS NULL AND t.is_active
     ), touched AS (
@@ -74,20 +73,16 @@ std::optional<key_grant> introspect_secret_key(transaction& tx, std::string_view
        WHERE id IN (SELECT id FROM hit
                      WHERE last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
     )
-    SELECT id, tenant_id, kind, scopes, slug, rate_rpm, rate_burst, max_streams, allowed_origins
-      FROM hit)sql",
+    SELECT id, tenant_id, kind, rate_rpm, rate_burst, max_streams FROM hit)sql",
                          {key_hash});
   if (r.empty()) return std::nullopt;
   key_grant g;
   g.key_id = r.str(0, "id");
   g.tenant_id = r.str(0, "tenant_id");
   g.kind = r.str(0, "kind");
-  g.scopes = r.text_array(0, "scopes");
-  g.tenant_slug = r.str(0, "slug");
   g.rate_rpm = r.opt_i64(0, "rate_rpm");
   g.rate_burst = r.opt_i64(0, "rate_burst");
   g.max_streams = r.opt_i64(0, "max_streams");
-  g.allowed_origins = r.text_array(0, "allowed_origins");
   return g;
 }
 

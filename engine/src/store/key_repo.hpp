@@ -35,16 +35,14 @@ std::vector<api_key_record> list_keys(transaction& tx, std::string_view tenant_i
 std::optional<api_key_record> revoke_key_by_id(transaction& tx, std::string_view key_id);
 std::optional<api_key_record> revoke_key_by_prefix(transaction& tx, std::string_view prefix);
 
+// What the edge needs of a key (shared/parley_context.h, "Introspection").
 struct key_grant {
   std::string tenant_id;
-  std::string tenant_slug;
   std::string key_id;
   std::string kind;
-  std::vector<std::string> scopes;
   std::optional<std::int64_t> rate_rpm;
   std::optional<std::int64_t> rate_burst;
   std::optional<std::int64_t> max_streams;
-  std::vector<std::string> allowed_origins;
 };
 
 // The live secret key with this SHA-256 hex, if it is not revoked and its tenant is
