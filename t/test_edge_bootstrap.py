@@ -278,6 +278,7 @@ def test_preflights_are_limited_per_address_before_any_lookup(stack, site):
     before = origin_lookups()
     with client_from("127.0.0.47") as client:
         statuses = []
+        started = time.monotonic()
         for _ in range(30):
             r = client.options(f"{stack.url}/widget/v1/session", headers={
                 "Origin": fresh_origin(),
@@ -285,9 +286,11 @@ def test_preflights_are_limited_per_address_before_any_lookup(stack, site):
             statuses.append(r.status_code)
             if r.status_code == 429:
                 break
+    elapsed = time.monotonic() - started
     assert statuses[-1] == 429, statuses
     assert set(statuses[:-1]) == {403}
-    assert 11 <= len(statuses) <= 13
+    # the burst plus one, and what the rate (1 per 2 s) gave back meanwhile
+    assert 11 <= len(statuses) <= 12 + elapsed / 2
     assert r.headers["RateLimit-Policy"] == '"ip";q=30;w=60'
     assert int(r.headers["Retry-After"]) >= 1
     assert r.json()["error"]["code"] == "rate_limited"

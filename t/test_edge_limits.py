@@ -158,15 +158,18 @@ def test_made_up_keys_are_limited_per_address_before_the_engine_is_asked(
     before = key_lookups()
     with client_from("127.0.0.31") as client:
         statuses = []
+        started = time.monotonic()
         for _ in range(100):
             r = client.get(f"{stack.url}/v1/models",
                            headers=auth(random_key()), timeout=10)
             statuses.append(r.status_code)
             if r.status_code == 429:
                 break
+        elapsed = time.monotonic() - started
         assert statuses[-1] == 429, statuses
         assert set(statuses[:-1]) == {401}
-        assert 61 <= len(statuses) <= 64
+        # the burst plus one, and what the rate (2/s) gave back meanwhile
+        assert 61 <= len(statuses) <= 62 + 2 * elapsed
         assert r.headers["RateLimit-Policy"] == '"lookup";q=120;w=60'
         assert int(r.headers["Retry-After"]) >= 1
         assert r.json()["error"]["code"] == "rate_limited"
