@@ -301,7 +301,19 @@ class Stack:
         return True
 
     def stop_engine(self):
-        self._stop_pidfile(self.run_dir / "engine.pid", signal.SIGTERM)
+        if self.engine_proc is None:
+            # an engine another process started (make stop)
+            self._stop_pidfile(self.run_dir / "engine.pid", signal.SIGTERM)
+            return
+        # our child: waited for, so that it does not linger as a zombie
+        # (which signal 0 would still find alive)
+        self.engine_proc.terminate()
+        try:
+            self.engine_proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.engine_proc.kill()
+            self.engine_proc.wait()
+        (self.run_dir / "engine.pid").unlink(missing_ok=True)
         self.engine_proc = None
 
     # -- nginx ---------------------------------------------------------------

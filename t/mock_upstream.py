@@ -12,6 +12,7 @@ still sending.
 """
 
 import json
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,7 +29,8 @@ class Script:
 
 
 class MockUpstream:
-    def __init__(self):
+    def __init__(self, tls=None):
+        """tls: (certificate file, key file) to speak HTTPS."""
         self.script = Script()
         self.requests = []         # (headers dict, parsed body)
         self.gate = threading.Event()
@@ -36,12 +38,21 @@ class MockUpstream:
         self.finished = threading.Event()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
+        self.scheme = "http"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            # a failed handshake fails that accept only, not the server
+            self.server.socket = context.wrap_socket(self.server.socket,
+                                                     server_side=True)
+            self.scheme = "https"
         self.thread = threading.Thread(target=self.server.serve_forever,
                                        daemon=True)
 
     @property
     def base_url(self):
-        return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        return (f"{self.scheme}://127.0.0.1:"
+                f"{self.server.server_address[1]}/v1")
 
     def start(self):
         self.thread.start()

@@ -289,5 +289,22 @@ TEST(Config, KeyRingProblemsAreListedWithEveryOtherProblem) {
   }
 }
 
+TEST(Config, AnUpstreamCaFileMustBeReadableToServe) {
+  temp_file edge(std::string(40, 's'));
+  config c;
+  c.edge.secret_file = edge.path();
+  c.llm.ca_file = "/nonexistent/upstream-ca.pem";
+  try {
+    load_secrets(c, {});
+    FAIL() << "expected config_error";
+  } catch (const config_error& e) {
+    ASSERT_EQ(e.problems().size(), 1u);
+    EXPECT_EQ(e.problems()[0], "llm.ca_file: cannot read '/nonexistent/upstream-ca.pem'");
+  }
+  // parsing alone (every CLI command) does not need the file
+  EXPECT_EQ(parse("llm: {ca_file: /nonexistent/upstream-ca.pem}\n", {}).llm.ca_file,
+            "/nonexistent/upstream-ca.pem");
+}
+
 }  // namespace
 }  // namespace parley::config

@@ -173,7 +173,8 @@ service::service(asio::io_context& io, store::database& db, const config::config
         *multi_, llm::openai_settings{cfg.llm.base_url, secrets.llm_api_key,
                                       std::chrono::milliseconds(cfg.llm.connect_timeout_ms),
                                       std::chrono::milliseconds(cfg.llm.first_token_timeout_ms),
-                                      std::chrono::milliseconds(cfg.llm.idle_timeout_ms)});
+                                      std::chrono::milliseconds(cfg.llm.idle_timeout_ms),
+                                      cfg.llm.ca_file});
     default_model_ = cfg.llm.model;
   } else if (cfg.llm.provider == "extractive") {
     provider_ = std::make_unique<llm::extractive_provider>();

@@ -292,6 +292,7 @@ void decode(const YAML::Node& root, config& c, problems& out) {
       {"model", [&](const reader& r) { r.text(c.llm.model); }},
       {"api_key_file", [&](const reader& r) { r.text(c.llm.api_key_file); }},
       {"api_key_env", [&](const reader& r) { r.text(c.llm.api_key_env); }},
+      {"ca_file", [&](const reader& r) { r.text(c.llm.ca_file); }},
       {"connect_timeout_ms", [&](const reader& r) { r.integer(c.llm.connect_timeout_ms, 1u, u32max); }},
       {"first_token_timeout_ms", [&](const reader& r) {
          r.integer(c.llm.first_token_timeout_ms, 1u, u32max); }},
@@ -420,6 +421,9 @@ secrets read_secrets(const config& cfg, const environment& env, problems& out) {
     }
   }
   if (!cfg.widget.keys_file.empty()) read_widget_keys(cfg.widget.keys_file, s, out);
+  if (!cfg.llm.ca_file.empty() && !read_file(cfg.llm.ca_file)) {
+    out.push_back("llm.ca_file: cannot read '" + cfg.llm.ca_file + "'");
+  }
   if (!cfg.llm.api_key_file.empty()) {
     if (const auto text = read_file(cfg.llm.api_key_file); !text) {
       out.push_back("llm.api_key_file: cannot read '" + cfg.llm.api_key_file + "'");

@@ -64,6 +64,7 @@ struct llm_config {
   std::string model = "gpt-4o-mini";
   std::string api_key_file;               // secrets only from a file ...
   std::string api_key_env;                // ... or the environment
+  std::string ca_file;                    // CAs trusted for an https base_url; empty: the system's
   std::uint32_t connect_timeout_ms = 5000;
   std::uint32_t first_token_timeout_ms = 30000;
   std::uint32_t idle_timeout_ms = 30000;

@@ -180,6 +180,8 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
                      static_cast<long>(settings_.connect_timeout.count()));
     curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy_, CURLOPT_TCP_KEEPALIVE, 1L);
+    // Certificates are always verified (curl's default); only whom to trust changes.
+    if (!settings_.ca_file.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, settings_.ca_file.c_str());
   }
 
   // Curl's write callback: runs inside curl_multi_socket_action on the multi strand.
@@ -255,6 +257,11 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
     if (!failure_.empty()) {
       finish(error_event{failure_});
     } else if (code != CURLE_OK) {
+      // The client gets a plain description; curl's detail (which certificate, which
+      // host) is for the operator.
+      obs::warn("llm_transfer_failed", {{"curl_code", static_cast<int>(code)},
+                                        {"detail", error_buffer_[0] != '\0' ? error_buffer_
+                                                                              : curl_easy_strerror(code)}});
       // Only a connect timeout is set, so a timeout here is one too.
       const bool reached = code != CURLE_COULDNT_CONNECT && code != CURLE_COULDNT_RESOLVE_HOST &&
                            code != CURLE_OPERATION_TIMEDOUT && code != CURLE_SSL_CONNECT_ERROR &&
