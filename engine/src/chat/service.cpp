@@ -166,7 +166,8 @@ service::service(asio::io_context& io, store::database& db, const config::config
                  const config::secrets& secrets)
     : db_(db),
       cfg_(cfg),
-      indexes_(rag::configured_embedder(cfg.retrieval.embedder, cfg.retrieval.dimensions)) {
+      indexes_(rag::configured_embedder(cfg.retrieval.embedder, cfg.retrieval.dimensions),
+               std::size_t{cfg.retrieval.index_cache_mb} << 20) {
   if (cfg.llm.provider == "openai") {
     multi_ = std::make_unique<llm::curl_multi>(io);
     provider_ = std::make_unique<llm::openai_provider>(
@@ -211,7 +212,13 @@ service::prepared service::prepare(store::transaction& tx, const std::string& te
 
   // One indexed read per query keeps every engine process on the current knowledge.
   const auto version = store::knowledge_version(tx, tenant_id);
-  const auto index = indexes_.get(tenant_id, version, [&tx] { return store::load_corpus(tx); });
+  const auto index = indexes_.get(tenant_id, version, [&tx, &tenant_id, version] {
+    auto corpus = store::load_corpus(tx);
+    obs::info("index_load", {{"tenant_id", tenant_id},
+                             {"knowledge_version", version},
+                             {"chunks", corpus.chunks.size()}});
+    return corpus;
+  });
   const auto& question = req.messages.back().content;
   p.passages = index->search(agent->id, question, p.settings.retrieval);
 

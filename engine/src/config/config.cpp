@@ -285,6 +285,7 @@ void decode(const YAML::Node& root, config& c, problems& out) {
       {"chunk_overlap", [&](const reader& r) { r.integer(c.retrieval.chunk_overlap, 0u, 8191u); }},
       {"top_k", [&](const reader& r) { r.integer(c.retrieval.top_k, 1u, 100u); }},
       {"min_score", [&](const reader& r) { r.real(c.retrieval.min_score, -1.0, 1.0); }},
+      {"index_cache_mb", [&](const reader& r) { r.integer(c.retrieval.index_cache_mb, 1u, 1048576u); }},
   }, out);
   read_section(root, "llm", {
       {"provider", [&](const reader& r) { r.text(c.llm.provider); }},

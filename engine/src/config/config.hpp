@@ -51,6 +51,7 @@ struct retrieval_config {
   unsigned chunk_overlap = 50;
   unsigned top_k = 5;
   double min_score = 0.2;
+  unsigned index_cache_mb = 1024;  // per-tenant indexes kept in memory, least recently used dropped
 };
 
 struct price {

@@ -7,13 +7,29 @@
 
 namespace parley::rag {
 
+namespace {
+
+// A hash map node's pointers and cached hash, beyond the pair it holds.
+constexpr std::size_t map_node_overhead = 2 * sizeof(void*);
+
+}  // namespace
+
 void bm25_index::add(const std::vector<std::string>& row_terms) {
   const auto row = static_cast<std::uint32_t>(lengths_.size());
   std::unordered_map<std::string_view, std::uint32_t> counts;
   for (const auto& term : row_terms) ++counts[term];
-  for (const auto& [term, count] : counts) postings_[std::string(term)].push_back({row, count});
+  for (const auto& [term, count] : counts) {
+    auto [it, added] = postings_.try_emplace(std::string(term));
+    if (added) term_bytes_ += term.size() + sizeof(*it) + map_node_overhead;
+    it->second.push_back({row, count});
+  }
+  posting_count_ += counts.size();
   lengths_.push_back(static_cast<std::uint32_t>(row_terms.size()));
   total_length_ += row_terms.size();
+}
+
+std::size_t bm25_index::memory_bytes() const noexcept {
+  return term_bytes_ + posting_count_ * sizeof(posting) + lengths_.capacity() * sizeof(std::uint32_t);
 }
 
 std::vector<scored_row> bm25_index::search(const std::vector<std::string>& query_terms,

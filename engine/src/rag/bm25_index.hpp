@@ -22,6 +22,9 @@ class bm25_index {
 
   std::size_t size() const noexcept { return lengths_.size(); }
 
+  // About what the postings and lengths take on the heap.
+  std::size_t memory_bytes() const noexcept;
+
   // Appends a row made of `row_terms`; its number is the previous size().
   void add(const std::vector<std::string>& row_terms);
 
@@ -39,6 +42,8 @@ class bm25_index {
   std::unordered_map<std::string, std::vector<posting>> postings_;
   std::vector<std::uint32_t> lengths_;
   std::uint64_t total_length_ = 0;
+  std::size_t term_bytes_ = 0;      // the terms and their map nodes
+  std::size_t posting_count_ = 0;
 };
 
 }  // namespace parley::rag

@@ -23,6 +23,7 @@ class exact_index {
 
   std::size_t dimensions() const noexcept { return dimensions_; }
   std::size_t size() const noexcept { return rows_; }
+  std::size_t memory_bytes() const noexcept { return matrix_.capacity() * sizeof(float); }
 
   // Appends a row; its number is the previous size(). Throws std::invalid_argument
   // if the vector has the wrong length.

@@ -8,7 +8,13 @@
 //
 // Indexes are shared_ptr because they are truly shared: queries keep using the
 // version they started with while a newer one replaces it in the cache.
+//
+// The cache holds at most `budget_bytes` of indexes (knowledge_index::memory_bytes):
+// after a build that goes over, the least recently used other tenants' indexes are
+// dropped, to be built again from PostgreSQL when their tenant asks next. One index
+// larger than the whole budget is still served, and kept until the next build.
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -23,27 +29,40 @@ namespace parley::rag {
 
 class index_cache {
  public:
-  explicit index_cache(hashing_embedder embedder) : embedder_(std::move(embedder)) {}
+  index_cache(hashing_embedder embedder, std::size_t budget_bytes)
+      : embedder_(std::move(embedder)), budget_bytes_(budget_bytes) {}
 
   const hashing_embedder& embedder() const noexcept { return embedder_; }
 
-  // The tenant's index at `version`. When the cached one has another version, `load`
-  // reads the corpus and a new index replaces it; concurrent callers for the same
-  // tenant wait for that one build instead of loading again. Blocking: call it off
-  // the event loop (it runs inside a database call).
+  // The tenant's index at `version`. When the cached one has another version (or was
+  // dropped), `load` reads the corpus and a new index replaces it; concurrent callers
+  // for the same tenant wait for that one build instead of loading again. Blocking:
+  // call it off the event loop (it runs inside a database call).
   std::shared_ptr<const knowledge_index> get(const std::string& tenant_id, std::int64_t version,
                                              const std::function<corpus()>& load);
+
+  // What the cached indexes take, and how many tenants have one.
+  std::size_t cached_bytes() const;
+  std::size_t cached_tenants() const;
 
  private:
   struct entry {
     std::mutex build_mutex;  // held while one caller builds this tenant's index
     std::int64_t version = -1;
     std::shared_ptr<const knowledge_index> index;
+    std::uint64_t last_used = 0;
   };
 
+  // Drops least recently used indexes other than `keep` while over the budget.
+  // mutex_ must be held.
+  void evict_over_budget(const entry* keep);
+
   hashing_embedder embedder_;
-  std::mutex mutex_;  // guards entries_ and each entry's version/index
+  const std::size_t budget_bytes_;
+  mutable std::mutex mutex_;  // guards everything below and each entry's version/index/last_used
   std::unordered_map<std::string, std::unique_ptr<entry>> entries_;
+  std::size_t cached_bytes_ = 0;
+  std::uint64_t clock_ = 0;   // ticks once per get(): the recency order
 };
 
 }  // namespace parley::rag

@@ -56,6 +56,16 @@ knowledge_index::knowledge_index(corpus source, hashing_embedder embedder)
     }
     masks_.emplace(agent, std::move(m));
   }
+
+  memory_bytes_ = dense_.memory_bytes() + lexical_.memory_bytes() +
+                  dense_to_chunk_.capacity() * sizeof(std::uint32_t);
+  for (const auto& d : documents_) {
+    memory_bytes_ += sizeof(d) + d.id.capacity() + d.title.capacity() + d.source_uri.capacity();
+  }
+  for (const auto& c : chunks_) memory_bytes_ += sizeof(c) + c.id.capacity() + c.content.capacity();
+  for (const auto& [agent, m] : masks_) {
+    memory_bytes_ += agent.capacity() + m.dense.capacity() + m.lexical.capacity();
+  }
 }
 
 std::vector<retrieved_passage> knowledge_index::search(std::string_view agent_id,

@@ -78,6 +78,9 @@ class knowledge_index {
   std::size_t chunk_count() const noexcept { return chunks_.size(); }
   std::size_t embedded_count() const noexcept { return dense_.size(); }
 
+  // About what the index takes on the heap: the budget of the index cache counts it.
+  std::size_t memory_bytes() const noexcept { return memory_bytes_; }
+
   // The best passages for `query` among the documents enabled for `agent_id`,
   // best first, at most options.top_k.
   std::vector<retrieved_passage> search(std::string_view agent_id, std::string_view query,
@@ -105,6 +108,7 @@ class knowledge_index {
   std::vector<std::uint32_t> dense_to_chunk_;
   bm25_index lexical_;  // rows are indexes into chunks_
   std::unordered_map<std::string, agent_masks> masks_;
+  std::size_t memory_bytes_ = 0;
 };
 
 }  // namespace parley::rag
