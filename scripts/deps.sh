@@ -16,7 +16,7 @@ packages=(
     postgresql-15
     # tests and benchmarks
     libgtest-dev libgmock-dev python3 python3-pytest python3-requests
-    curl wrk libbenchmark-dev
+    curl wrk libbenchmark-dev openssl
 )
 
 missing=()
