@@ -32,6 +32,11 @@
 #define NGX_HTTP_PARLEY_LIMIT_IP      3
 #define NGX_HTTP_PARLEY_LIMIT_LOOKUP  4   /* per address, keys not cached */
 
+/* which of a location's limits a check charges */
+#define NGX_HTTP_PARLEY_LIMITS_REQUEST    0   /* all but "lookup" */
+#define NGX_HTTP_PARLEY_LIMITS_PREFLIGHT  1   /* "ip": no credential yet */
+#define NGX_HTTP_PARLEY_LIMITS_LOOKUP     2   /* "lookup": before asking */
+
 #define NGX_HTTP_PARLEY_HEADERS_OFF   0
 #define NGX_HTTP_PARLEY_HEADERS_API   1
 #define NGX_HTTP_PARLEY_HEADERS_PAGE  2   /* the upstream's CSP is kept */
@@ -237,7 +242,7 @@ char *ngx_http_parley_admin_token_file(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 ngx_int_t ngx_http_parley_limit_check(ngx_http_request_t *r,
-    ngx_http_parley_ctx_t *ctx, ngx_uint_t lookup);
+    ngx_http_parley_ctx_t *ctx, ngx_uint_t which);
 char *ngx_http_parley_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_parley_limit(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);

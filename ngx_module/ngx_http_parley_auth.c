@@ -171,7 +171,8 @@ ngx_http_parley_authenticate(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_parley_module);
 
     if (plcf->limits) {
-        rc = ngx_http_parley_limit_check(r, ctx, 1);
+        rc = ngx_http_parley_limit_check(r, ctx,
+                                         NGX_HTTP_PARLEY_LIMITS_LOOKUP);
 
         if (rc != NGX_OK) {
             return rc;
@@ -230,7 +231,8 @@ ngx_http_parley_key_hash(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
         cln = ngx_pool_cleanup_add(c->pool,
                                    sizeof(ngx_http_parley_key_memo_t));
         if (cln == NULL) {
-            return NGX_ERROR;
+            /* the hash is right; only the next request hashes again */
+            return NGX_OK;
         }
 
         cln->handler = ngx_http_parley_key_memo_wipe;

@@ -55,6 +55,8 @@ typedef struct {
 static ngx_int_t ngx_http_parley_limit_key(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx, ngx_uint_t kind, u_char *buf,
     ngx_str_t *key);
+static ngx_uint_t ngx_http_parley_limit_applies(ngx_uint_t key,
+    ngx_uint_t which);
 static ngx_rbtree_key_t ngx_http_parley_limit_hash(ngx_str_t *key);
 static void ngx_http_parley_gcra_check(ngx_http_parley_gcra_t *g,
     uint64_t now);
@@ -100,14 +102,14 @@ static ngx_str_t  ngx_http_parley_limit_unavailable = ngx_string(
 
 
 /*
- * The location's limits, or with "lookup" its lookup limit only.  Returns
- * NGX_OK when the request may pass, NGX_DONE once a refusal was sent, or
- * NGX_ERROR.
+ * The location's limits of the kind "which" (NGX_HTTP_PARLEY_LIMITS_*).
+ * Returns NGX_OK when the request may pass, NGX_DONE once a refusal was
+ * sent, or NGX_ERROR.
  */
 
 ngx_int_t
 ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
-    ngx_uint_t lookup)
+    ngx_uint_t which)
 {
     uint64_t                     now;
     ngx_int_t                    rc;
@@ -126,19 +128,7 @@ ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
 
     for (i = 0; i < plcf->limits->nelts; i++) {
 
-        if ((limit[i].key == NGX_HTTP_PARLEY_LIMIT_LOOKUP) != lookup) {
-            continue;
-        }
-
-        /*
-         * A CORS preflight carries no credential: only the limits per
-         * client address apply to it (the configuration allows the others
-         * only where a credential is required).
-         */
-
-        if (!lookup && !ctx->authenticated
-            && limit[i].key != NGX_HTTP_PARLEY_LIMIT_IP)
-        {
+        if (!ngx_http_parley_limit_applies(limit[i].key, which)) {
             continue;
         }
 
@@ -293,7 +283,9 @@ ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
      * request's own limits are checked, and reported, once the key is known.
      */
 
-    if (lookup && (!g->refused || plcf->limit_dry_run)) {
+    if (which == NGX_HTTP_PARLEY_LIMITS_LOOKUP
+        && (!g->refused || plcf->limit_dry_run))
+    {
         return NGX_OK;
     }
 
@@ -329,6 +321,29 @@ ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
     ctx->rate_reset = (g->tat - now + 999999) / 1000000;
 
     return NGX_OK;
+}
+
+
+/*
+ * A CORS preflight carries no credential yet: only the limits per client
+ * address apply to it.  A lookup limit is charged on its own, before the
+ * engine is asked about a key.
+ */
+
+static ngx_uint_t
+ngx_http_parley_limit_applies(ngx_uint_t key, ngx_uint_t which)
+{
+    switch (which) {
+
+    case NGX_HTTP_PARLEY_LIMITS_PREFLIGHT:
+        return key == NGX_HTTP_PARLEY_LIMIT_IP;
+
+    case NGX_HTTP_PARLEY_LIMITS_LOOKUP:
+        return key == NGX_HTTP_PARLEY_LIMIT_LOOKUP;
+
+    default: /* NGX_HTTP_PARLEY_LIMITS_REQUEST */
+        return key != NGX_HTTP_PARLEY_LIMIT_LOOKUP;
+    }
 }
 
 
@@ -409,7 +424,20 @@ ngx_http_parley_limit_key(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
 #if (NGX_HAVE_INET6)
         case AF_INET6:
             sin6 = (struct sockaddr_in6 *) r->connection->sockaddr;
-            p = ngx_cpymem(p, &sin6->sin6_addr, sizeof(struct in6_addr));
+
+            if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+                /* an IPv4 client of a dual-stack socket: as over IPv4 */
+                p = ngx_cpymem(p, &sin6->sin6_addr.s6_addr[12],
+                               sizeof(struct in_addr));
+                break;
+            }
+
+            /*
+             * the /64, what one subscriber usually gets: keyed on the
+             * whole address, one client would have 2^64 limits
+             */
+
+            p = ngx_cpymem(p, sin6->sin6_addr.s6_addr, 8);
             break;
 #endif
 

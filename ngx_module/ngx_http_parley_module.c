@@ -310,7 +310,8 @@ ngx_http_parley_access_handler(ngx_http_request_t *r)
     if (plcf->cors && r->method == NGX_HTTP_OPTIONS) {
 
         if (plcf->limits && !ctx->limited) {
-            rc = ngx_http_parley_limit_check(r, ctx, 0);
+            rc = ngx_http_parley_limit_check(r, ctx,
+                                             NGX_HTTP_PARLEY_LIMITS_PREFLIGHT);
 
             if (rc != NGX_OK) {
                 return rc;
@@ -370,7 +371,8 @@ ngx_http_parley_access_handler(ngx_http_request_t *r)
     }
 
     if (plcf->limits && !ctx->limited) {
-        rc = ngx_http_parley_limit_check(r, ctx, 0);
+        rc = ngx_http_parley_limit_check(r, ctx,
+                                         NGX_HTTP_PARLEY_LIMITS_REQUEST);
 
         if (rc != NGX_OK) {
             return rc;

@@ -359,7 +359,8 @@ asio::awaitable<void> service::whole_answer(http::responder& res, const call& c,
       o.add(*t);
       continue;
     }
-    if (*client_gone) {
+    // An answer that was complete when the client left keeps its real usage.
+    if (*client_gone && std::holds_alternative<llm::error_event>(*e)) {
       o.cancel(c.prompt);
     } else {
       o.conclude(*e, c.prompt);

@@ -107,6 +107,7 @@ class responder {
   // For a handler that works a while before it answers: `fn` runs once, on the
   // request's strand, if the client disconnects first (use it to cancel upstream
   // work; the response then goes nowhere). The watch ends when the response starts.
+  // One callback per request: a second call is ignored.
   virtual void on_client_gone(std::function<void()> fn) = 0;
 };
 

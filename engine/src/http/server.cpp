@@ -120,6 +120,9 @@ class connection;
 class peer_watch {
  public:
   explicit peer_watch(connection& conn);
+  // A watch still reading (an exception skipped stop()) closes the connection under
+  // it, so that the read ends without touching its owner.
+  ~peer_watch();
 
   // Starts reading; `closed` runs on the connection's strand if the peer closes first.
   void start(std::function<void()> closed);
@@ -128,12 +131,20 @@ class peer_watch {
   asio::awaitable<void> stop();
 
  private:
-  asio::awaitable<void> run(std::function<void()> closed);
+  // Shared with the reading coroutine, which may end after the watch.
+  struct state {
+    explicit state(const asio::any_io_executor& ex) : done(ex) {}
+    bool running = false;
+    bool stopping = false;
+    bool abandoned = false;
+    event done;
+  };
+
+  static asio::awaitable<void> run(connection& conn, std::shared_ptr<state> s,
+                                   std::function<void()> closed);
 
   connection& conn_;
-  bool running_ = false;
-  bool stopping_ = false;
-  event done_;
+  std::shared_ptr<state> state_;
 };
 
 // The open SSE response of one request. Runs on the connection's strand.
@@ -421,35 +432,46 @@ asio::awaitable<void> connection::dispatch(request& req, responder_impl& res) {
 
 // ---- peer watch ---------------------------------------------------------------------
 
-peer_watch::peer_watch(connection& conn) : conn_(conn), done_(conn.socket().get_executor()) {}
+peer_watch::peer_watch(connection& conn)
+    : conn_(conn), state_(std::make_shared<state>(conn.socket().get_executor())) {}
 
-void peer_watch::start(std::function<void()> closed) {
-  if (running_) return;
-  running_ = true;
-  stopping_ = false;
-  asio::co_spawn(conn_.socket().get_executor(), run(std::move(closed)), asio::detached);
+peer_watch::~peer_watch() {
+  if (!state_->running) return;
+  state_->abandoned = true;
+  boost::system::error_code ec;
+  conn_.socket().close(ec);
 }
 
-asio::awaitable<void> peer_watch::run(std::function<void()> closed) {
-  auto& buffer = conn_.buffer();
+void peer_watch::start(std::function<void()> closed) {
+  if (state_->running) return;
+  state_->running = true;
+  state_->stopping = false;
+  asio::co_spawn(conn_.socket().get_executor(), run(conn_, state_, std::move(closed)),
+                 asio::detached);
+}
+
+asio::awaitable<void> peer_watch::run(connection& conn, std::shared_ptr<state> s,
+                                      std::function<void()> closed) {
+  auto& buffer = conn.buffer();
   boost::system::error_code ec;
-  const std::size_t n = co_await conn_.socket().async_read_some(
+  const std::size_t n = co_await conn.socket().async_read_some(
       buffer.prepare(512), asio::redirect_error(use_awaitable, ec));
+  if (s->abandoned) co_return;
   if (n > 0) {
     buffer.commit(n);
-  } else if (!(stopping_ && ec == asio::error::operation_aborted)) {
+  } else if (!(s->stopping && ec == asio::error::operation_aborted)) {
     closed();
   }
-  running_ = false;
-  done_.notify();
+  s->running = false;
+  s->done.notify();
 }
 
 asio::awaitable<void> peer_watch::stop() {
-  if (!running_) co_return;
-  stopping_ = true;
+  if (!state_->running) co_return;
+  state_->stopping = true;
   boost::system::error_code ec;
   conn_.socket().cancel(ec);
-  while (running_) co_await done_.wait();
+  while (state_->running) co_await state_->done.wait();
 }
 
 // ---- responder ----------------------------------------------------------------------

@@ -258,10 +258,12 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
       finish(error_event{failure_});
     } else if (code != CURLE_OK) {
       // The client gets a plain description; curl's detail (which certificate, which
-      // host) is for the operator.
-      obs::warn("llm_transfer_failed", {{"curl_code", static_cast<int>(code)},
-                                        {"detail", error_buffer_[0] != '\0' ? error_buffer_
-                                                                              : curl_easy_strerror(code)}});
+      // host) is for the operator. A transfer we aborted ourselves is no failure.
+      if (!is_cancelled()) {
+        obs::warn("llm_transfer_failed",
+                  {{"curl_code", static_cast<int>(code)},
+                   {"detail", error_buffer_[0] != '\0' ? error_buffer_ : curl_easy_strerror(code)}});
+      }
       // Only a connect timeout is set, so a timeout here is one too.
       const bool reached = code != CURLE_COULDNT_CONNECT && code != CURLE_COULDNT_RESOLVE_HOST &&
                            code != CURLE_OPERATION_TIMEDOUT && code != CURLE_SSL_CONNECT_ERROR &&
