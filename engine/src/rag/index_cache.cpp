@@ -11,7 +11,7 @@ std::shared_ptr<const knowledge_index> index_cache::get(const std::string& tenan
     auto& slot = entries_[tenant_id];
     if (!slot) slot = std::make_unique<entry>();
     e = slot.get();  // entries are never erased (only their index is), so the pointer stays valid
-    e->last_used = ++clock_;
+    if (e->index) recency_.splice(recency_.begin(), recency_, e->position);
     if (e->index && e->version == version) return e->index;
   }
   std::lock_guard build(e->build_mutex);
@@ -21,22 +21,22 @@ std::shared_ptr<const knowledge_index> index_cache::get(const std::string& tenan
   }
   auto index = std::make_shared<const knowledge_index>(load(), embedder_);
   std::lock_guard lock(mutex_);
-  if (e->index) cached_bytes_ -= e->index->memory_bytes();
+  if (e->index) {
+    cached_bytes_ -= e->index->memory_bytes();
+    recency_.erase(e->position);
+  }
   e->version = version;
   e->index = index;
+  e->position = recency_.insert(recency_.begin(), e);
   cached_bytes_ += index->memory_bytes();
   evict_over_budget(e);
   return index;
 }
 
 void index_cache::evict_over_budget(const entry* keep) {
-  while (cached_bytes_ > budget_bytes_) {
-    entry* oldest = nullptr;
-    for (auto& [tenant, e] : entries_) {
-      if (e.get() == keep || !e->index) continue;
-      if (oldest == nullptr || e->last_used < oldest->last_used) oldest = e.get();
-    }
-    if (oldest == nullptr) return;  // only `keep` is left
+  while (cached_bytes_ > budget_bytes_ && !recency_.empty() && recency_.back() != keep) {
+    entry* oldest = recency_.back();
+    recency_.pop_back();
     cached_bytes_ -= oldest->index->memory_bytes();
     oldest->index.reset();
     oldest->version = -1;
@@ -50,9 +50,7 @@ std::size_t index_cache::cached_bytes() const {
 
 std::size_t index_cache::cached_tenants() const {
   std::lock_guard lock(mutex_);
-  std::size_t n = 0;
-  for (const auto& [tenant, e] : entries_) n += e->index ? 1 : 0;
-  return n;
+  return recency_.size();
 }
 
 }  // namespace parley::rag

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <list>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -46,11 +47,14 @@ class index_cache {
   std::size_t cached_tenants() const;
 
  private:
+  struct entry;
+  using recency_list = std::list<entry*>;  // entries with an index, most recently used first
+
   struct entry {
     std::mutex build_mutex;  // held while one caller builds this tenant's index
     std::int64_t version = -1;
     std::shared_ptr<const knowledge_index> index;
-    std::uint64_t last_used = 0;
+    recency_list::iterator position;  // in recency_, while index is set
   };
 
   // Drops least recently used indexes other than `keep` while over the budget.
@@ -59,10 +63,10 @@ class index_cache {
 
   hashing_embedder embedder_;
   const std::size_t budget_bytes_;
-  mutable std::mutex mutex_;  // guards everything below and each entry's version/index/last_used
+  mutable std::mutex mutex_;  // guards everything below and each entry's version/index/position
   std::unordered_map<std::string, std::unique_ptr<entry>> entries_;
+  recency_list recency_;
   std::size_t cached_bytes_ = 0;
-  std::uint64_t clock_ = 0;   // ticks once per get(): the recency order
 };
 
 }  // namespace parley::rag
