@@ -57,7 +57,8 @@ static ngx_int_t ngx_http_parley_limit_key(ngx_http_request_t *r,
     ngx_str_t *key);
 static ngx_uint_t ngx_http_parley_limit_applies(ngx_uint_t key,
     ngx_uint_t which);
-static ngx_rbtree_key_t ngx_http_parley_limit_hash(ngx_str_t *key);
+static ngx_rbtree_key_t ngx_http_parley_limit_hash(ngx_uint_t kind,
+    ngx_str_t *key);
 static void ngx_http_parley_gcra_check(ngx_http_parley_gcra_t *g,
     uint64_t now);
 static ngx_int_t ngx_http_parley_gcra_charge(ngx_http_parley_gcra_t *g,
@@ -143,7 +144,7 @@ ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
             return NGX_ERROR;
         }
 
-        g->hash = ngx_http_parley_limit_hash(&g->key);
+        g->hash = ngx_http_parley_limit_hash(limit[i].key, &g->key);
 
         /* the tenant's plan wins over the location's defaults */
 
@@ -356,16 +357,17 @@ ngx_http_parley_limit_applies(ngx_uint_t key, ngx_uint_t which)
  */
 
 static ngx_rbtree_key_t
-ngx_http_parley_limit_hash(ngx_str_t *key)
+ngx_http_parley_limit_hash(ngx_uint_t kind, ngx_str_t *key)
 {
     ngx_rbtree_key_t  hash;
 
-    if (key->data[0] != '0' + NGX_HTTP_PARLEY_LIMIT_TENANT
-        && key->data[0] != '0' + NGX_HTTP_PARLEY_LIMIT_KEY)
+    if (kind != NGX_HTTP_PARLEY_LIMIT_TENANT
+        && kind != NGX_HTTP_PARLEY_LIMIT_KEY)
     {
         return ngx_murmur_hash2(key->data, key->len);
     }
 
+    /* after the kind byte */
     ngx_memcpy(&hash, key->data + 1, sizeof(ngx_rbtree_key_t));
 
     return hash;
@@ -603,7 +605,7 @@ ngx_http_parley_limit_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
 
 /*
- * parley_limit tenant|key|session|ip zone=<name> rate=<n>r/m|r/s
+ * parley_limit tenant|key|session|ip|lookup zone=<name> rate=<n>r/m|r/s
  *     [burst=<n>];
  * parley_limit off;
  */

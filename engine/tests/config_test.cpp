@@ -289,6 +289,18 @@ TEST(Config, KeyRingProblemsAreListedWithEveryOtherProblem) {
   }
 }
 
+TEST(Config, AKeyRingOnReloadListsItsProblemsWithoutItsSecrets) {
+  temp_file ring("k1 " + std::string(32, 'a') + "\nk2 tiny-secret-xyz\n");
+  const auto read = read_key_ring(ring.path());
+  ASSERT_EQ(read.problems.size(), 1u);
+  EXPECT_NE(read.problems[0].find("widget.keys_file: '" + ring.path() + "' line 2"), std::string::npos)
+      << read.problems[0];
+  EXPECT_EQ(read.problems[0].find("tiny-secret-xyz"), std::string::npos);   // never quoted
+  EXPECT_FALSE(read_key_ring("/nonexistent/widget.keys").problems.empty());
+  temp_file good("k1 " + std::string(32, 'a') + "\n");
+  EXPECT_EQ(read_key_ring(good.path()).keys.back().kid, "k1");
+}
+
 TEST(Config, AnUpstreamCaFileMustBeReadableToServe) {
   temp_file edge(std::string(40, 's'));
   config c;

@@ -12,6 +12,7 @@
 #include "api/ops.hpp"
 #include "chat/service.hpp"
 #include "cli/command.hpp"
+#include "config/config.hpp"
 #include "edge/context.hpp"
 #include "edge/introspect.hpp"
 #include "http/server.hpp"
@@ -56,10 +57,12 @@ void reload_widget_keys(widget::signing_key& signer, const std::string& keys_fil
     obs::info("reload", {{"widget", "off"}});
     return;
   }
-  if (auto problems = signer.reload(keys_file); !problems.empty()) {
-    obs::error("widget_keys_reload_failed", {{"problems", problems}, {"kid", signer.current()->kid}});
+  const auto ring = config::read_key_ring(keys_file);
+  if (!ring.problems.empty()) {
+    obs::error("widget_keys_reload_failed", {{"problems", ring.problems}, {"kid", signer.current()->kid}});
     return;
   }
+  signer.replace(ring.keys);
   obs::info("widget_keys_reloaded", {{"kid", signer.current()->kid}});
 }
 

@@ -1,6 +1,6 @@
 #include "widget/signing_key.hpp"
 
-#include "config/config.hpp"
+#include <stdexcept>
 
 namespace parley::widget {
 
@@ -13,13 +13,11 @@ std::shared_ptr<const ring_key> signing_key::current() const {
   return key_;
 }
 
-std::vector<std::string> signing_key::reload(const std::string& path) {
-  auto ring = config::read_key_ring(path);
-  if (!ring.problems.empty()) return std::move(ring.problems);
-  auto next = std::make_shared<const ring_key>(std::move(ring.keys.back()));
+void signing_key::replace(const std::vector<ring_key>& ring) {
+  if (ring.empty()) throw std::invalid_argument("a key ring without keys");
+  auto next = std::make_shared<const ring_key>(ring.back());
   const std::lock_guard lock(mutex_);
   key_ = std::move(next);
-  return {};
 }
 
 }  // namespace parley::widget

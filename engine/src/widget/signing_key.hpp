@@ -8,7 +8,6 @@
 
 #include <memory>
 #include <mutex>
-#include <string>
 #include <vector>
 
 #include "widget/key_ring.hpp"
@@ -23,10 +22,9 @@ class signing_key {
   // Null while the widget is switched off.
   std::shared_ptr<const ring_key> current() const;
 
-  // Re-reads the ring file at `path`. On success the last key signs from now on and
-  // the empty list is returned; otherwise the current key stays and the file's
-  // problems are returned (secrets never quoted).
-  std::vector<std::string> reload(const std::string& path);
+  // A new ring, read without problems: its last key signs from now on. Requests
+  // holding the previous key keep it intact.
+  void replace(const std::vector<ring_key>& ring);
 
  private:
   mutable std::mutex mutex_;
