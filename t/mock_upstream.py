@@ -23,6 +23,7 @@ class Script:
         self.tokens = ["Vacation ", "is ", "twenty ", "days ", "[1]."]
         self.mode = "ok"          # ok | gated | http_error | drop | silent
         self.status = 500         # for http_error
+        self.error_message = "The upstream is overloaded"  # for http_error
         self.delay = 0.0          # seconds between tokens
         self.usage = {"prompt_tokens": 321, "completion_tokens": 5,
                       "total_tokens": 326}
@@ -92,7 +93,7 @@ class MockUpstream:
                 s = mock.script
                 if s.mode == "http_error":
                     return self._json(s.status, {"error": {
-                        "message": "The upstream is overloaded",
+                        "message": s.error_message,
                         "type": "server_error", "code": "overloaded"}})
                 if not body.get("stream"):
                     return self._json(200, self._completion(body))

@@ -124,7 +124,39 @@ def test_silent_upstream_times_out_with_an_error(stack, openai_engine, handbook_
     r = chat(stack, handbook_tenant.key, QUESTION, stream=True)
     error = explicit_error(r)
     openai_engine.gate.set()
-    assert "first-token timeout" in error["message"]
+    # the tenant is told what happened in plain words; the operator's log
+    # has which timeout it was
+    assert "did not answer in time" in error["message"]
+    request_id = r.headers["X-Request-Id"]
+    assert request_id in error["message"]
+    failures = [e for e in engine_log_events(stack, "llm_call_failed")
+                if e["request_id"] == request_id]
+    assert failures and "first-token timeout" in failures[0]["detail"]
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_provider_details_stay_with_the_operator(
+        stack, openai_engine, handbook_tenant, stream):
+    """An upstream error body can quote the operator's own key: the tenant
+    gets a stable code, a plain message and the request id, never the
+    provider's words; the operator's log has them."""
+    leak = "Incorrect API key provided: sk-upst********6789"
+    openai_engine.reset(mode="http_error", status=401, error_message=leak)
+    r = chat(stack, handbook_tenant.key, QUESTION, stream=stream)
+    error = explicit_error(r)
+    assert error["code"] == "upstream_error"
+    assert error["type"] == "server_error"
+    assert "6789" not in r.text and "Incorrect API key" not in r.text
+    request_id = r.headers["X-Request-Id"]
+    assert error["message"] == ("The language model provider refused the request. "
+                                f"Request id: {request_id}.")
+    failures = [e for e in engine_log_events(stack, "llm_call_failed")
+                if e["request_id"] == request_id]
+    assert failures[0]["kind"] == "refused"
+    assert leak in failures[0]["detail"]
+    stored = db_rows(stack, "SELECT error FROM llm_requests ORDER BY created_at DESC LIMIT 1",
+                     tenant=handbook_tenant.id)
+    assert "6789" not in stored[0][0]
 
 
 def test_a_client_hanging_up_on_a_whole_answer_cancels_the_call(

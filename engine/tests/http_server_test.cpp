@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "base/clock.hpp"
 #include "edge/context.hpp"
 #include "http/api_error.hpp"
 #include "http/server.hpp"
@@ -41,7 +42,7 @@ std::string context(edge::principal_kind kind = edge::principal_kind::key) {
   id.kind = kind;
   id.principal_id = "key-1";
   id.request_id = "req-1";
-  id.signed_at_ms = edge::unix_now_ms();
+  id.signed_at_ms = base::unix_millis();
   return edge::sign_context(secret, id);
 }
 

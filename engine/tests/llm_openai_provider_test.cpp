@@ -218,7 +218,8 @@ TEST(LlmOpenaiProvider, HttpErrorBecomesAnErrorEvent) {
   });
   const auto o = run(settings_for(up));
   ASSERT_NE(error_of(o), nullptr);
-  EXPECT_EQ(error_of(o)->message, "the LLM provider answered HTTP 503: The upstream is overloaded");
+  EXPECT_EQ(error_of(o)->detail, "the LLM provider answered HTTP 503: The upstream is overloaded");
+  EXPECT_EQ(error_of(o)->kind, failure_kind::refused);
 }
 
 TEST(LlmOpenaiProvider, ConnectionRefused) {
@@ -238,7 +239,8 @@ TEST(LlmOpenaiProvider, ConnectionRefused) {
   const auto o = run(s);
   ASSERT_EQ(o.events.size(), 1U);
   ASSERT_NE(error_of(o), nullptr);
-  EXPECT_EQ(error_of(o)->message, "could not connect to the LLM provider");
+  EXPECT_EQ(error_of(o)->detail, "could not connect to the LLM provider");
+  EXPECT_EQ(error_of(o)->kind, failure_kind::unreachable);
   EXPECT_FALSE(error_of(o)->reached_provider);  // nothing can have been billed
 }
 
@@ -255,7 +257,8 @@ TEST(LlmOpenaiProvider, FirstTokenTimeout) {
   const auto o = run(s);
   release.set_value();
   ASSERT_NE(error_of(o), nullptr);
-  EXPECT_NE(error_of(o)->message.find("first-token timeout"), std::string::npos);
+  EXPECT_NE(error_of(o)->detail.find("first-token timeout"), std::string::npos);
+  EXPECT_EQ(error_of(o)->kind, failure_kind::timeout);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 2s);
   EXPECT_GE(o.empty_waits, 3);  // next() returned empty-handed while waiting: heartbeat time
 }
@@ -274,7 +277,8 @@ TEST(LlmOpenaiProvider, IdleTimeoutAfterTheFirstToken) {
   release.set_value();
   EXPECT_EQ(tokens_of(o), "Hi");
   ASSERT_NE(error_of(o), nullptr);
-  EXPECT_NE(error_of(o)->message.find("idle timeout"), std::string::npos);
+  EXPECT_NE(error_of(o)->detail.find("idle timeout"), std::string::npos);
+  EXPECT_EQ(error_of(o)->kind, failure_kind::timeout);
 }
 
 TEST(LlmOpenaiProvider, StreamCutMidwayIsAnError) {
@@ -285,7 +289,8 @@ TEST(LlmOpenaiProvider, StreamCutMidwayIsAnError) {
   const auto o = run(settings_for(up));
   EXPECT_EQ(tokens_of(o), "partial");
   ASSERT_NE(error_of(o), nullptr);
-  EXPECT_EQ(error_of(o)->message, "the LLM provider's stream ended before the answer was complete");
+  EXPECT_EQ(error_of(o)->detail, "the LLM provider's stream ended before the answer was complete");
+  EXPECT_EQ(error_of(o)->kind, failure_kind::broken);
   EXPECT_TRUE(error_of(o)->reached_provider);
 }
 
@@ -296,7 +301,7 @@ TEST(LlmOpenaiProvider, MalformedStreamIsAnError) {
   });
   const auto o = run(settings_for(up));
   ASSERT_NE(error_of(o), nullptr);
-  EXPECT_EQ(error_of(o)->message, "the LLM provider sent a malformed stream");
+  EXPECT_EQ(error_of(o)->detail, "the LLM provider sent a malformed stream");
 }
 
 TEST(LlmOpenaiProvider, InStreamErrorObjectIsAnError) {
@@ -307,7 +312,8 @@ TEST(LlmOpenaiProvider, InStreamErrorObjectIsAnError) {
   });
   const auto o = run(settings_for(up));
   ASSERT_NE(error_of(o), nullptr);
-  EXPECT_EQ(error_of(o)->message, "the LLM provider reported an error: context too long");
+  EXPECT_EQ(error_of(o)->detail, "the LLM provider reported an error: context too long");
+  EXPECT_EQ(error_of(o)->kind, failure_kind::broken);
 }
 
 TEST(LlmOpenaiProvider, CancelClosesTheUpstreamConnection) {
@@ -327,7 +333,8 @@ TEST(LlmOpenaiProvider, CancelClosesTheUpstreamConnection) {
   ASSERT_EQ(o.events.size(), 2U);
   EXPECT_EQ(tokens_of(o), "first");
   ASSERT_NE(error_of(o), nullptr);
-  EXPECT_EQ(error_of(o)->message, "cancelled");
+  EXPECT_EQ(error_of(o)->detail, "cancelled");
+  EXPECT_EQ(error_of(o)->kind, failure_kind::cancelled);
   ASSERT_EQ(saw_close.wait_for(3s), std::future_status::ready);
   EXPECT_TRUE(saw_close.get());
 }

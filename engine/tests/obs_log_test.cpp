@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <vector>
 
 #include "config/config.hpp"
 #include "obs/log.hpp"
@@ -75,7 +77,29 @@ TEST_F(LogTest, InvalidUtf8IsReplacedNotThrown) {
   const auto out = lines();
   ASSERT_EQ(out.size(), 1u);
   EXPECT_TRUE(nlohmann::json::accept(out[0])) << out[0];
-  EXPECT_EQ(dump(nlohmann::json(std::string("\xc3"))), "\"\xef\xbf\xbd\"");
+}
+
+TEST_F(LogTest, FieldsKeepTheirJsonTypes) {
+  use_file("info");
+  const std::optional<std::int64_t> none;
+  const std::optional<std::int64_t> some = 42;
+  const std::vector<std::string> problems{"line 1: bad", "line 2: worse"};
+  const std::string raw = R"({"a":[1,2]})";
+  info("typed", {{"flag", true},
+                 {"big", std::uint64_t{1} << 63},
+                 {"negative", -3},
+                 {"missing", none},
+                 {"present", some},
+                 {"problems", problems},
+                 {"raw", json_text{raw}}});
+  const auto parsed = nlohmann::json::parse(lines().at(0));
+  EXPECT_EQ(parsed["flag"], true);
+  EXPECT_EQ(parsed["big"].get<std::uint64_t>(), std::uint64_t{1} << 63);
+  EXPECT_EQ(parsed["negative"], -3);
+  EXPECT_TRUE(parsed["missing"].is_null());
+  EXPECT_EQ(parsed["present"], 42);
+  EXPECT_EQ(parsed["problems"], nlohmann::json(problems));
+  EXPECT_EQ(parsed["raw"]["a"], nlohmann::json::array({1, 2}));
 }
 
 TEST_F(LogTest, EventWithoutFieldsIsStillAnObject) {

@@ -18,43 +18,52 @@ corpus one_chunk(const hashing_embedder& e, const std::string& text) {
   return c;
 }
 
-TEST(RagIndexCache, LoadsOncePerVersion) {
-  index_cache cache(hashing_embedder(64), unlimited);
-  int loads = 0;
-  const auto load = [&] {
-    ++loads;
-    return one_chunk(cache.embedder(), "rockets");
-  };
-  const auto first = cache.get("tenant-a", 3, load);
-  const auto again = cache.get("tenant-a", 3, load);
-  EXPECT_EQ(loads, 1);
+// A cache used the way chat/indexes.cpp uses it (find, else build and put),
+// counting the builds of each tenant.
+struct counting_cache {
+  explicit counting_cache(std::size_t budget) : cache(budget) {}
+
+  std::shared_ptr<const knowledge_index> get(const std::string& tenant, std::int64_t version = 1,
+                                             const std::string& text = "rockets") {
+    if (auto hit = cache.find(tenant, version)) return hit;
+    ++builds[tenant];
+    auto index = std::make_shared<const knowledge_index>(one_chunk(embedder, text), embedder);
+    cache.put(tenant, version, index);
+    return index;
+  }
+
+  hashing_embedder embedder{64};
+  index_cache cache;
+  std::map<std::string, int> builds;
+};
+
+TEST(RagIndexCache, BuildsOncePerVersion) {
+  counting_cache c(unlimited);
+  const auto first = c.get("tenant-a", 3);
+  const auto again = c.get("tenant-a", 3);
+  EXPECT_EQ(c.builds["tenant-a"], 1);
   EXPECT_EQ(first, again);
 }
 
-TEST(RagIndexCache, ReloadsWhenTheVersionChanges) {
-  index_cache cache(hashing_embedder(64), unlimited);
-  const auto v1 = cache.get("tenant-a", 1, [&] { return one_chunk(cache.embedder(), "rockets"); });
-  const auto v2 = cache.get("tenant-a", 2, [&] { return one_chunk(cache.embedder(), "bread"); });
+TEST(RagIndexCache, AnotherVersionIsAMiss) {
+  counting_cache c(unlimited);
+  const auto v1 = c.get("tenant-a", 1, "rockets");
+  EXPECT_EQ(c.cache.find("tenant-a", 2), nullptr);
+  const auto v2 = c.get("tenant-a", 2, "bread");
   EXPECT_NE(v1, v2);
   EXPECT_EQ(v1->search("a1", "rockets", {}).size(), 1U);  // old snapshot still usable
   EXPECT_TRUE(v2->search("a1", "rockets", {}).empty());
   EXPECT_EQ(v2->search("a1", "bread", {}).size(), 1U);
+  EXPECT_EQ(c.cache.find("tenant-a", 2), v2);
 }
 
 TEST(RagIndexCache, TenantsAreSeparate) {
-  index_cache cache(hashing_embedder(64), unlimited);
-  const auto a = cache.get("tenant-a", 1, [&] { return one_chunk(cache.embedder(), "rockets"); });
-  const auto b = cache.get("tenant-b", 1, [&] { return one_chunk(cache.embedder(), "bread"); });
+  counting_cache c(unlimited);
+  const auto a = c.get("tenant-a", 1, "rockets");
+  const auto b = c.get("tenant-b", 1, "bread");
   EXPECT_TRUE(b->search("a1", "rockets", {}).empty());
   EXPECT_EQ(a->search("a1", "rockets", {}).size(), 1U);
-}
-
-TEST(RagIndexCache, AFailedLoadLeavesTheCacheUsable) {
-  index_cache cache(hashing_embedder(64), unlimited);
-  EXPECT_THROW(cache.get("tenant-a", 1, []() -> corpus { throw std::runtime_error("db down"); }),
-               std::runtime_error);
-  const auto ok = cache.get("tenant-a", 1, [&] { return one_chunk(cache.embedder(), "rockets"); });
-  EXPECT_EQ(ok->chunk_count(), 1U);
+  EXPECT_EQ(c.cache.find("tenant-c", 1), nullptr);
 }
 
 // About two and a half one-chunk indexes.
@@ -64,31 +73,18 @@ std::size_t small_budget() {
   return 2 * one.memory_bytes() + one.memory_bytes() / 2;
 }
 
-// A cache of that budget, counting the loads of each tenant.
-struct counting_cache {
-  index_cache cache{hashing_embedder(64), small_budget()};
-  std::map<std::string, int> loads;
-
-  std::shared_ptr<const knowledge_index> get(const std::string& tenant) {
-    return cache.get(tenant, 1, [&] {
-      ++loads[tenant];
-      return one_chunk(cache.embedder(), "rockets");
-    });
-  }
-};
-
 TEST(RagIndexCache, CountsWhatItsIndexesTake) {
-  index_cache cache(hashing_embedder(64), unlimited);
-  const auto a = cache.get("tenant-a", 1, [&] { return one_chunk(cache.embedder(), "rockets"); });
+  counting_cache c(unlimited);
+  const auto a = c.get("tenant-a", 1, "rockets");
   // at least the vector row and the chunk's text
   EXPECT_GE(a->memory_bytes(), 64 * sizeof(float) + std::string("rockets").size());
-  EXPECT_EQ(cache.cached_bytes(), a->memory_bytes());
-  const auto v2 = cache.get("tenant-a", 2, [&] { return one_chunk(cache.embedder(), "bread"); });
-  EXPECT_EQ(cache.cached_bytes(), v2->memory_bytes());  // the old version no longer counts
+  EXPECT_EQ(c.cache.cached_bytes(), a->memory_bytes());
+  const auto v2 = c.get("tenant-a", 2, "bread");
+  EXPECT_EQ(c.cache.cached_bytes(), v2->memory_bytes());  // the old version no longer counts
 }
 
 TEST(RagIndexCache, OverTheBudgetTheLeastRecentlyUsedIndexIsDropped) {
-  counting_cache c;
+  counting_cache c(small_budget());
   c.get("tenant-a");
   c.get("tenant-b");
   c.get("tenant-a");  // a is now more recent than b
@@ -98,19 +94,19 @@ TEST(RagIndexCache, OverTheBudgetTheLeastRecentlyUsedIndexIsDropped) {
   EXPECT_LE(c.cache.cached_bytes(), small_budget());
   c.get("tenant-a");
   c.get("tenant-c");
-  EXPECT_EQ(c.loads["tenant-a"], 1);
-  EXPECT_EQ(c.loads["tenant-c"], 1);
+  EXPECT_EQ(c.builds["tenant-a"], 1);
+  EXPECT_EQ(c.builds["tenant-c"], 1);
   c.get("tenant-b");  // built again from the database
-  EXPECT_EQ(c.loads["tenant-b"], 2);
+  EXPECT_EQ(c.builds["tenant-b"], 2);
 }
 
 TEST(RagIndexCache, AnIndexLargerThanTheBudgetIsStillServed) {
-  index_cache cache(hashing_embedder(64), 1);
-  const auto a = cache.get("tenant-a", 1, [&] { return one_chunk(cache.embedder(), "rockets"); });
+  counting_cache c(1);
+  const auto a = c.get("tenant-a", 1, "rockets");
   EXPECT_EQ(a->search("a1", "rockets", {}).size(), 1U);
-  EXPECT_EQ(cache.cached_tenants(), 1U);
-  cache.get("tenant-b", 1, [&] { return one_chunk(cache.embedder(), "bread"); });
-  EXPECT_EQ(cache.cached_tenants(), 1U);   // a made way for b
+  EXPECT_EQ(c.cache.cached_tenants(), 1U);
+  c.get("tenant-b", 1, "bread");
+  EXPECT_EQ(c.cache.cached_tenants(), 1U);               // a made way for b
   EXPECT_EQ(a->search("a1", "rockets", {}).size(), 1U);  // a query holding a still works
 }
 

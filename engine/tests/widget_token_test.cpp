@@ -8,7 +8,7 @@
 
 #include <algorithm>
 
-#include "widget/key_ring.hpp"
+#include "config/key_ring.hpp"
 #include "widget/token.hpp"
 
 namespace parley::widget {
@@ -54,7 +54,7 @@ const token_claims claims{"parley", "3f1c9a52-8b0e-4d7a-9c61-2e5b7f0a4d13",
                           "https://shop.example.com", 1'700'000'000, 600};
 
 TEST(WidgetToken, MintsAnHs256JwtWithTheRingsLastKey) {
-  const auto ring = parse_key_ring("old " + std::string(40, 'o') + "\nnew " + std::string(48, 'n') + "\n");
+  const auto ring = config::parse_key_ring("old " + std::string(40, 'o') + "\nnew " + std::string(48, 'n') + "\n");
   ASSERT_TRUE(ring.problems.empty());
   const auto token = mint_token(ring.keys.back(), claims);
 
@@ -89,7 +89,7 @@ TEST(WidgetToken, TheLifetimeFollowsTheConfiguredTtl) {
 }
 
 TEST(WidgetToken, TheSignatureCoversHeaderAndPayload) {
-  const ring_key key{"k1", std::string(32, 's')};
+  const config::ring_key key{"k1", std::string(32, 's')};
   token_claims other = claims;
   other.session_id = "0d4f2a6e-5b1c-4e8d-9a73-6f0b2c8e1d57";
   const auto a = split_dots(mint_token(key, claims));

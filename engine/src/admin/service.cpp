@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "base/json.hpp"
 #include "edge/api_key.hpp"
 #include "edge/identity.hpp"
 #include "obs/log.hpp"
@@ -131,7 +132,7 @@ store::tenant service::create_tenant(store::new_tenant t) {
     return db_.with_platform([&](store::transaction& tx) {
       auto created = store::create_tenant(tx, t);
       store::record_audit(tx, {created.id, actor_.name, "tenant.create", created.slug,
-                               obs::dump({{"request_id", actor_.request_id}, {"tenant", to_json(created)}})});
+                               base::dump_json({{"request_id", actor_.request_id}, {"tenant", to_json(created)}})});
       return created;
     });
   } catch (const store::db_error& e) {
@@ -160,7 +161,7 @@ store::tenant service::update_tenant(const std::string& slug, store::tenant_patc
     auto updated = store::update_tenant(tx, current.id, patch);
     if (!updated) throw tenant_not_found(slug);
     store::record_audit(tx, {updated->id, actor_.name, "tenant.update", slug,
-                             obs::dump({{"request_id", actor_.request_id}, {"changes", patch_json(patch)}})});
+                             base::dump_json({{"request_id", actor_.request_id}, {"changes", patch_json(patch)}})});
     return *updated;
   });
 }
@@ -175,7 +176,7 @@ issued_key service::issue_key(const std::string& slug, std::string_view kind_tex
     const auto t = find_tenant(tx, slug);
     auto r = store::insert_key(tx, t.id, generated.prefix, generated.hash, edge::to_string(*kind));
     store::record_audit(tx, {t.id, actor_.name, "key.issue", r.id,
-                             obs::dump({{"request_id", actor_.request_id}, {"prefix", r.prefix},
+                             base::dump_json({{"request_id", actor_.request_id}, {"prefix", r.prefix},
                                         {"kind", r.kind}})});
     return r;
   });
@@ -199,7 +200,7 @@ store::api_key_record service::revoke_key(const key_ref& ref) {
     auto r = ref.id ? store::revoke_key_by_id(tx, *ref.id) : store::revoke_key_by_prefix(tx, *ref.prefix);
     if (!r) throw refusal(refusal::reason::not_found, "key_not_found", "no such key");
     store::record_audit(tx, {r->tenant_id, actor_.name, "key.revoke", r->id,
-                             obs::dump({{"request_id", actor_.request_id}, {"prefix", r->prefix}})});
+                             base::dump_json({{"request_id", actor_.request_id}, {"prefix", r->prefix}})});
     return *r;
   });
   obs::info("key_revoked", {{"tenant_id", record.tenant_id}, {"key_id", record.id}});
@@ -215,7 +216,7 @@ store::agent service::create_agent(const std::string& slug, store::new_agent a) 
     return db_.with_tenant(t.id, [&](store::transaction& tx) {
       auto created = store::create_agent(tx, t.id, a);
       store::record_audit(tx, {t.id, actor_.name, "agent.create", created.code,
-                               obs::dump({{"request_id", actor_.request_id}, {"agent", to_json(created)}})});
+                               base::dump_json({{"request_id", actor_.request_id}, {"agent", to_json(created)}})});
       return created;
     });
   } catch (const store::db_error& e) {

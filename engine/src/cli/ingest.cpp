@@ -18,7 +18,7 @@
 #include <sstream>
 
 #include "cli/command.hpp"
-#include "edge/crypto.hpp"
+#include "base/crypto.hpp"
 #include "rag/chunker.hpp"
 #include "rag/extract.hpp"
 #include "rag/hashing_embedder.hpp"
@@ -125,7 +125,7 @@ class ingester {
         chunks.push_back({std::move(c.content), static_cast<std::int64_t>(c.token_count),
                           std::move(embedding), embedder_.model()});
       }
-      const store::new_document meta{r.title, file.name, doc.mime_type, edge::sha256_hex(bytes),
+      const store::new_document meta{r.title, file.name, doc.mime_type, base::sha256_hex(bytes),
                                      static_cast<std::int64_t>(bytes.size())};
       store_document(meta, chunks, r);
     } catch (const rag::extract_error& e) {

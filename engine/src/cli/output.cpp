@@ -2,13 +2,14 @@
 
 #include <iostream>
 
+#include "base/json.hpp"
 #include "obs/log.hpp"
 
 namespace parley::cli {
 
 void output::result(const nlohmann::json& data, const std::string& human) const {
   if (json) {
-    std::cout << obs::dump(data) << '\n';
+    std::cout << base::dump_json(data) << '\n';
   } else {
     std::cout << human;
     if (!human.empty() && human.back() != '\n') std::cout << '\n';
@@ -21,7 +22,7 @@ void output::error(const std::string& code, const std::string& message,
   if (json) {
     nlohmann::json err = {{"message", message}, {"code", code}};
     if (!details.empty()) err["details"] = details;
-    std::cerr << obs::dump({{"error", err}}) << '\n';
+    std::cerr << base::dump_json({{"error", err}}) << '\n';
     return;
   }
   std::cerr << "parley: " << message << '\n';

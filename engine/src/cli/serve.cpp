@@ -3,18 +3,20 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <thread>
 #include <vector>
 
 #include "admin/routes.hpp"
+#include "api/chat_completions.hpp"
 #include "api/models.hpp"
 #include "api/ops.hpp"
-#include "chat/service.hpp"
+#include "chat/pipeline.hpp"
 #include "cli/command.hpp"
 #include "config/config.hpp"
 #include "edge/context.hpp"
-#include "edge/introspect.hpp"
+#include "api/introspect.hpp"
 #include "http/server.hpp"
 #include "obs/log.hpp"
 #include "store/db.hpp"
@@ -92,13 +94,13 @@ int serve(const invocation& inv) {
 
   http::router routes;
   api::add_ops_routes(routes, db);
-  edge::add_introspection_route(routes, db, cfg.edge);
+  api::add_introspection_route(routes, db, cfg.edge);
   api::add_models_routes(routes, db);
   const auto signer = std::make_shared<widget::signing_key>(secrets.widget_keys);
   widget::add_widget_routes(routes, db, widget::make_settings(cfg.widget, signer));
   admin::add_admin_routes(routes, db);
-  chat::service chat(io, db, cfg, secrets);
-  chat.add_routes(routes);
+  chat::pipeline chat(io, db, cfg, secrets);
+  api::add_chat_completions_route(routes, chat, std::chrono::milliseconds(cfg.llm.heartbeat_ms));
 
   http::server server(io, cfg.server, routes, verifier);
   server.listen();

@@ -501,10 +501,10 @@ secrets load_secrets(const config& cfg, const environment& env) {
   return s;
 }
 
-widget::key_ring_parse read_key_ring(const std::string& path) {
+key_ring_parse read_key_ring(const std::string& path) {
   const auto text = read_file(path);
   if (!text) return {{}, {"widget.keys_file: cannot read '" + path + "'"}};
-  auto ring = widget::parse_key_ring(*text);
+  auto ring = parse_key_ring(*text);
   for (auto& p : ring.problems) p = "widget.keys_file: '" + path + "' " + p;
   return ring;
 }

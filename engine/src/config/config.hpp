@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "widget/key_ring.hpp"
+#include "config/key_ring.hpp"
 
 namespace parley::config {
 
@@ -121,7 +121,7 @@ std::string resolve_path(const std::string& flag_value, const environment& env);
 struct secrets {
   std::string edge_secret;   // raw bytes, trailing whitespace removed
   std::string llm_api_key;   // empty when the provider needs none
-  std::vector<widget::ring_key> widget_keys;  // empty when widget.keys_file is unset
+  std::vector<ring_key> widget_keys;  // empty when widget.keys_file is unset
 };
 
 // Reads the secrets; throws config_error listing every problem (missing file, too short).
@@ -129,6 +129,6 @@ secrets load_secrets(const config& cfg, const environment& env);
 
 // Reads the widget key ring at `path`: its keys, or every problem with it (an unreadable
 // or empty file is one), each naming widget.keys_file and the path.
-widget::key_ring_parse read_key_ring(const std::string& path);
+key_ring_parse read_key_ring(const std::string& path);
 
 }  // namespace parley::config

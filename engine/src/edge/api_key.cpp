@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "edge/crypto.hpp"
+#include "base/crypto.hpp"
 
 namespace parley::edge {
 namespace {
@@ -25,7 +25,7 @@ std::string random_prefix() {
   static constexpr char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
   std::string out;
   while (out.size() < prefix_len) {
-    for (unsigned char b : random_bytes(prefix_len * 2)) {
+    for (unsigned char b : base::random_bytes(prefix_len * 2)) {
       if (b >= 252) continue;  // 252 = 7 * 36
       out += alphabet[b % 36];
       if (out.size() == prefix_len) break;
@@ -49,8 +49,8 @@ std::optional<key_kind> parse_key_kind(std::string_view text) noexcept {
 generated_key generate_key(key_kind kind) {
   generated_key out;
   out.prefix = random_prefix();
-  out.key = std::string(tag(kind)) + out.prefix + "_" + base64url(random_bytes(secret_bytes));
-  out.hash = sha256_hex(out.key);
+  out.key = std::string(tag(kind)) + out.prefix + "_" + base::base64url(base::random_bytes(secret_bytes));
+  out.hash = base::sha256_hex(out.key);
   return out;
 }
 

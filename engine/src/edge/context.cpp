@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <chrono>
 
-#include "edge/crypto.hpp"
+#include "base/crypto.hpp"
 #include "shared/parley_context.h"
 
 namespace parley::edge {
@@ -112,8 +111,8 @@ verify_result context_verifier::verify(std::string_view header, std::int64_t now
   auto id = parse(header);
   if (!id) return {std::nullopt, context_error::malformed};
   const auto last_dot = header.rfind('.');
-  const auto expected = base64url(hmac_sha256(secret_, header.substr(0, last_dot)));
-  if (!constant_time_equal(expected, header.substr(last_dot + 1))) {
+  const auto expected = base::base64url(base::hmac_sha256(secret_, header.substr(0, last_dot)));
+  if (!base::constant_time_equal(expected, header.substr(last_dot + 1))) {
     return {std::nullopt, context_error::signature};
   }
   if (now_ms - id->signed_at_ms > limits_.max_age_ms) return {std::nullopt, context_error::expired};
@@ -123,15 +122,10 @@ verify_result context_verifier::verify(std::string_view header, std::int64_t now
 
 std::string sign_context(std::string_view secret, const identity& id) {
   std::string out = signed_part(id);
-  const std::string sig = base64url(hmac_sha256(secret, out));
+  const std::string sig = base::base64url(base::hmac_sha256(secret, out));
   out += '.';
   out += sig;
   return out;
-}
-
-std::int64_t unix_now_ms() noexcept {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace parley::edge

@@ -43,6 +43,4 @@ class context_verifier {
 // The header value the edge would send for `id` (signed_at_ms as the timestamp).
 std::string sign_context(std::string_view secret, const identity& id);
 
-std::int64_t unix_now_ms() noexcept;
-
 }  // namespace parley::edge

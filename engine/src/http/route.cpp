@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "base/json.hpp"
 #include "http/api_error.hpp"
 #include "obs/log.hpp"
 
@@ -67,7 +68,7 @@ std::optional<std::string_view> request::query_param(std::string_view name) cons
 response response::json(unsigned status, const nlohmann::json& body) {
   response res;
   res.status = status;
-  res.body = obs::dump(body);
+  res.body = base::dump_json(body);
   return res;
 }
 

@@ -59,7 +59,7 @@ struct response {
   std::vector<header_field> headers;          // extra fields
   std::string body;
 
-  // Body from obs::dump (cannot throw on bad UTF-8).
+  // Body from base::dump_json (cannot throw on bad UTF-8).
   static response json(unsigned status, const nlohmann::json& body);
   static response json(const nlohmann::json& body) { return json(200, body); }
 };

@@ -21,6 +21,7 @@
 #include <filesystem>
 #include <system_error>
 
+#include "base/clock.hpp"
 #include "http/api_error.hpp"
 #include "obs/log.hpp"
 #include "shared/parley_context.h"
@@ -409,7 +410,7 @@ asio::awaitable<void> connection::dispatch(request& req, responder_impl& res) {
     // nothing about the route table is visible without the edge's signature.
     const auto header = req.header(PARLEY_CONTEXT_HEADER);
     if (!header) throw api_error::unauthorized_context("The request context is missing.");
-    auto verdict = srv_.verifier.verify(*header, edge::unix_now_ms());
+    auto verdict = srv_.verifier.verify(*header, base::unix_millis());
     if (!verdict.identity) {
       obs::warn("context_rejected", {{"reason", edge::to_string(verdict.error)}, {"path", req.path}});
       throw api_error::unauthorized_context(std::string(context_problem(verdict.error)));
@@ -454,8 +455,15 @@ asio::awaitable<void> peer_watch::run(connection& conn, std::shared_ptr<state> s
                                       std::function<void()> closed) {
   auto& buffer = conn.buffer();
   boost::system::error_code ec;
-  const std::size_t n = co_await conn.socket().async_read_some(
-      buffer.prepare(512), asio::redirect_error(use_awaitable, ec));
+  std::size_t n = 0;
+  // stop() may have come before this coroutine first ran: then there is no read to
+  // cancel, and one started now would wait for a peer that says nothing.
+  if (!s->stopping) {
+    n = co_await conn.socket().async_read_some(
+        buffer.prepare(512), asio::redirect_error(use_awaitable, ec));
+  } else {
+    ec = asio::error::operation_aborted;
+  }
   if (s->abandoned) co_return;
   if (n > 0) {
     buffer.commit(n);

@@ -122,7 +122,7 @@ class extractive_generation final : public generation {
       : pieces_(std::move(pieces)), finish_reason_(std::move(finish_reason)), usage_(u) {}
 
   asio::awaitable<std::optional<event>> next(std::chrono::milliseconds /*max_wait*/) override {
-    if (cancelled_) co_return error_event{"cancelled"};
+    if (cancelled_) co_return error_event{failure_kind::cancelled, "cancelled"};
     if (next_ < pieces_.size()) co_return token_event{pieces_[next_++]};
     co_return done_event{finish_reason_, usage_};
   }

@@ -9,6 +9,7 @@
 #include <deque>
 #include <mutex>
 
+#include "base/json.hpp"
 #include "llm/sse_parser.hpp"
 #include "obs/log.hpp"
 
@@ -88,7 +89,7 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
       bool resume = false;
       {
         std::lock_guard lock(mutex_);
-        if (cancelled_) co_return error_event{"cancelled"};
+        if (cancelled_) co_return error_event{failure_kind::cancelled, "cancelled"};
         if (!queue_.empty()) {
           out = std::move(queue_.front());
           queue_.pop_front();
@@ -144,7 +145,7 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
       multi_.add(easy_, [self = shared_from_this()](CURLcode code) { self->on_done(code); });
     } catch (const std::exception& e) {
       obs::error("llm_request_setup_failed", {{"error", e.what()}});
-      finish(error_event{"the request to the LLM provider could not be started"});
+      finish(error_event{failure_kind::broken, std::string("the request could not be set up: ") + e.what(), false});
       return;
     }
     active_ = true;
@@ -255,7 +256,7 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
     long status = status_;
     curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
     if (!failure_.empty()) {
-      finish(error_event{failure_});
+      finish(error_event{failure_kind::broken, failure_});
     } else if (code != CURLE_OK) {
       // The client gets a plain description; curl's detail (which certificate, which
       // host) is for the operator. A transfer we aborted ourselves is no failure.
@@ -268,13 +269,14 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
       const bool reached = code != CURLE_COULDNT_CONNECT && code != CURLE_COULDNT_RESOLVE_HOST &&
                            code != CURLE_OPERATION_TIMEDOUT && code != CURLE_SSL_CONNECT_ERROR &&
                            code != CURLE_PEER_FAILED_VERIFICATION;
-      finish(error_event{describe(code, error_buffer_), reached});
+      finish(error_event{reached ? failure_kind::broken : failure_kind::unreachable,
+                         describe(code, error_buffer_), reached});
     } else if (status >= 400) {
       auto message = "the LLM provider answered HTTP " + std::to_string(status);
       if (const auto detail = openai_error_message(error_body_)) message += ": " + *detail;
-      finish(error_event{message});
+      finish(error_event{failure_kind::refused, message});
     } else if (!saw_done_ && !finish_reason_) {
-      finish(error_event{"the LLM provider's stream ended before the answer was complete"});
+      finish(error_event{failure_kind::broken, "the LLM provider's stream ended before the answer was complete"});
     } else {
       finish(done_event{finish_reason_.value_or("stop"), usage_});
     }
@@ -303,7 +305,7 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
     }
     multi_.remove(easy_);
     active_ = false;
-    finish(error_event{got_token_
+    finish(error_event{failure_kind::timeout, got_token_
                            ? "the LLM provider stopped sending (idle timeout)"
                            : "the LLM provider sent no answer in time (first-token timeout)"});
   }
@@ -412,7 +414,7 @@ std::string openai_request_body(const generation_request& request) {
                {"stream_options", {{"include_usage", true}}}};
   if (request.temperature) body["temperature"] = *request.temperature;
   if (request.max_tokens) body["max_tokens"] = *request.max_tokens;
-  return obs::dump(body);
+  return base::dump_json(body);
 }
 
 std::optional<openai_chunk> parse_openai_chunk(std::string_view data) {

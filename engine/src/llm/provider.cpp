@@ -4,6 +4,17 @@
 
 namespace parley::llm {
 
+std::string_view to_string(failure_kind kind) noexcept {
+  switch (kind) {
+    case failure_kind::unreachable: return "unreachable";
+    case failure_kind::timeout: return "timeout";
+    case failure_kind::refused: return "refused";
+    case failure_kind::broken: return "broken";
+    case failure_kind::cancelled: return "cancelled";
+  }
+  return "broken";
+}
+
 std::string_view to_string(role r) noexcept {
   switch (r) {
     case role::system:

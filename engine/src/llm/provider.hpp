@@ -68,9 +68,24 @@ struct done_event {
   std::optional<llm::usage> usage;
 };
 
-// The generation failed (or was cancelled); the message is safe to show a client.
+// Why a generation failed. Tenants are told the kind in plain words (chat/);
+// what the provider said stays in the operator's log.
+enum class failure_kind : std::uint8_t {
+  unreachable,  // no connection (refused, DNS, TLS)
+  timeout,      // no first token, or silence mid-stream, within the configured time
+  refused,      // the provider answered with an HTTP error status
+  broken,       // a malformed, failed or cut-off stream; a local fault
+  cancelled,    // cancel() was called
+};
+
+std::string_view to_string(failure_kind kind) noexcept;
+
+// The generation failed (or was cancelled).
 struct error_event {
-  std::string message;
+  failure_kind kind = failure_kind::broken;
+  // For the operator's log only: it may quote the provider's answer, which can
+  // echo the operator's own key or account.
+  std::string detail;
   // False when the request never reached the provider (no connection): nothing
   // can have been billed, so nothing is estimated.
   bool reached_provider = true;

@@ -3,6 +3,7 @@
 #include <spdlog/sinks/basic_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -11,7 +12,9 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <type_traits>
 
+#include "base/json.hpp"
 #include "config/config.hpp"
 
 namespace parley::obs {
@@ -80,6 +83,23 @@ std::string utc_timestamp() {
   return buf;
 }
 
+std::string to_json_text(const value& v) {
+  return std::visit(
+      [](const auto& x) -> std::string {
+        using T = std::decay_t<decltype(x)>;
+        if constexpr (std::is_same_v<T, std::monostate>) {
+          return "null";
+        } else if constexpr (std::is_same_v<T, json_text>) {
+          return x.text.empty() ? "null" : std::string(x.text);
+        } else if constexpr (std::is_same_v<T, const std::vector<std::string>*>) {
+          return base::dump_json(*x);
+        } else {
+          return base::dump_json(x);
+        }
+      },
+      v.get());
+}
+
 }  // namespace
 
 void init(const config::logging_config& cfg) {
@@ -97,25 +117,21 @@ bool enabled(level lvl) noexcept { return static_cast<int>(lvl) >= min_level.loa
 
 bool prompts_enabled() noexcept { return log_prompts.load(); }
 
-std::string dump(const nlohmann::json& value) {
-  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-void log(level lvl, std::string_view event, const nlohmann::json& fields) noexcept {
+void log(level lvl, std::string_view event, fields f) noexcept {
   if (!enabled(lvl)) return;
   try {
-    // Built by hand so ts/level/event come first, whatever the fields are.
+    // Built by hand so ts/level/event come first, in this order.
     std::string line = "{\"ts\":\"" + utc_timestamp() + "\",\"level\":\"";
     line += level_name(lvl);
     line += "\",\"event\":";
-    line += dump(nlohmann::json(event));
-    if (fields.is_object() && !fields.empty()) {
-      const std::string rest = dump(fields);
+    line += base::dump_json(nlohmann::json(event));
+    for (const auto& [name, v] : f) {
       line += ',';
-      line.append(rest, 1, rest.size() - 1);  // without its opening brace
-    } else {
-      line += '}';
+      line += base::dump_json(nlohmann::json(name));
+      line += ':';
+      line += to_json_text(v);
     }
+    line += '}';
     current_logger()->info(line);
   } catch (...) {
     // Logging must never take a request down (allocation failure, closed file).

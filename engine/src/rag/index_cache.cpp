@@ -2,35 +2,31 @@
 
 namespace parley::rag {
 
-std::shared_ptr<const knowledge_index> index_cache::get(const std::string& tenant_id,
-                                                        std::int64_t version,
-                                                        const std::function<corpus()>& load) {
-  entry* e = nullptr;
-  {
-    std::lock_guard lock(mutex_);
-    auto& slot = entries_[tenant_id];
-    if (!slot) slot = std::make_unique<entry>();
-    e = slot.get();  // entries are never erased (only their index is), so the pointer stays valid
-    if (e->index) recency_.splice(recency_.begin(), recency_, e->position);
-    if (e->index && e->version == version) return e->index;
-  }
-  std::lock_guard build(e->build_mutex);
-  {
-    std::lock_guard lock(mutex_);
-    if (e->index && e->version == version) return e->index;  // built while we waited
-  }
-  auto index = std::make_shared<const knowledge_index>(load(), embedder_);
+std::shared_ptr<const knowledge_index> index_cache::find(const std::string& tenant_id,
+                                                         std::int64_t version) {
   std::lock_guard lock(mutex_);
-  if (e->index) {
-    cached_bytes_ -= e->index->memory_bytes();
-    recency_.erase(e->position);
+  const auto it = entries_.find(tenant_id);
+  if (it == entries_.end() || !it->second->index) return nullptr;
+  entry& e = *it->second;
+  recency_.splice(recency_.begin(), recency_, e.position);
+  return e.version == version ? e.index : nullptr;
+}
+
+void index_cache::put(const std::string& tenant_id, std::int64_t version,
+                      std::shared_ptr<const knowledge_index> index) {
+  std::lock_guard lock(mutex_);
+  auto& slot = entries_[tenant_id];
+  if (!slot) slot = std::make_unique<entry>();
+  entry& e = *slot;
+  if (e.index) {
+    cached_bytes_ -= e.index->memory_bytes();
+    recency_.erase(e.position);
   }
-  e->version = version;
-  e->index = index;
-  e->position = recency_.insert(recency_.begin(), e);
   cached_bytes_ += index->memory_bytes();
-  evict_over_budget(e);
-  return index;
+  e.version = version;
+  e.index = std::move(index);
+  e.position = recency_.insert(recency_.begin(), &e);
+  evict_over_budget(&e);
 }
 
 void index_cache::evict_over_budget(const entry* keep) {

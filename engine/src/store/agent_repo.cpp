@@ -1,5 +1,7 @@
 #include "store/agent_repo.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 
 #include "store/db.hpp"
@@ -7,12 +9,42 @@
 namespace parley::store {
 namespace {
 
+using nlohmann::json;
+
 constexpr std::string_view select_agents = R"sql(
   SELECT a.id, a.code, a.name, a.persona_id, p.system_prompt AS persona_prompt, a.greeting,
          a.refusal_text, a.model_settings::text AS model_settings,
          a.retrieval_settings::text AS retrieval_settings, a.is_enabled,
          extract(epoch FROM a.created_at)::bigint AS created_unix
     FROM agents a LEFT JOIN personas p ON p.id = a.persona_id)sql";
+
+agent_overrides read_overrides(std::string_view model_json, std::string_view retrieval_json) {
+  agent_overrides o;
+  const auto m = json::parse(model_json, nullptr, false);
+  if (m.is_object()) {
+    if (const auto v = m.find("model"); v != m.end() && v->is_string() && !v->get<std::string>().empty()) {
+      o.model = v->get<std::string>();
+    }
+    if (const auto v = m.find("temperature"); v != m.end() && v->is_number()) {
+      if (const auto t = v->get<double>(); t >= 0 && t <= 2) o.temperature = t;
+    }
+    if (const auto v = m.find("max_tokens"); v != m.end() && v->is_number_integer()) {
+      if (const auto n = v->get<std::int64_t>(); n >= 1) o.max_tokens = n;
+    }
+  }
+  const auto r = json::parse(retrieval_json, nullptr, false);
+  if (r.is_object()) {
+    if (const auto v = r.find("top_k"); v != r.end() && v->is_number_integer()) {
+      if (const auto k = v->get<std::int64_t>(); k >= 1 && k <= static_cast<std::int64_t>(max_agent_top_k)) {
+        o.top_k = static_cast<std::size_t>(k);
+      }
+    }
+    if (const auto v = r.find("min_score"); v != r.end() && v->is_number()) {
+      if (const auto x = v->get<double>(); x >= -1 && x <= 1) o.min_score = x;
+    }
+  }
+  return o;
+}
 
 agent from_row(const result& r, int row) {
   agent a;
@@ -23,8 +55,7 @@ agent from_row(const result& r, int row) {
   a.persona_prompt = r.opt_str(row, "persona_prompt");
   a.greeting = r.opt_str(row, "greeting");
   a.refusal_text = r.str(row, "refusal_text");
-  a.model_settings = r.str(row, "model_settings");
-  a.retrieval_settings = r.str(row, "retrieval_settings");
+  a.overrides = read_overrides(r.text(row, "model_settings"), r.text(row, "retrieval_settings"));
   a.is_enabled = r.boolean(row, "is_enabled");
   a.created_unix = r.i64(row, "created_unix");
   return a;

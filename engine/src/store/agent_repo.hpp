@@ -2,6 +2,7 @@
 
 // Agents and their personas (per-tenant tables: call inside a tenant transaction).
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -12,6 +13,19 @@ namespace parley::store {
 
 class transaction;
 
+// What an operator set in agents.model_settings and retrieval_settings (JSON
+// objects). Values of the wrong type or out of range are left out when read, so the
+// configured defaults apply.
+struct agent_overrides {
+  std::optional<std::string> model;
+  std::optional<double> temperature;         // 0..2
+  std::optional<std::int64_t> max_tokens;    // >= 1
+  std::optional<std::size_t> top_k;          // 1..max_agent_top_k
+  std::optional<double> min_score;           // -1..1
+};
+
+inline constexpr std::size_t max_agent_top_k = 50;
+
 struct agent {
   std::string id;
   std::string code;                           // the OpenAI "model" clients send
@@ -20,8 +34,7 @@ struct agent {
   std::optional<std::string> persona_prompt;  // the persona's system prompt
   std::optional<std::string> greeting;
   std::string refusal_text;
-  std::string model_settings;                 // JSON object text
-  std::string retrieval_settings;             // JSON object text
+  agent_overrides overrides;                  // model_settings, retrieval_settings
   bool is_enabled = true;
   std::int64_t created_unix = 0;
 };

@@ -1,8 +1,25 @@
 #include "store/chat_repo.hpp"
 
+#include <nlohmann/json.hpp>
+
+#include "base/json.hpp"
+#include "rag/citation_json.hpp"
 #include "store/db.hpp"
 
 namespace parley::store {
+
+namespace {
+
+std::string metadata_json(const std::optional<message_metadata>& m) {
+  if (!m) return "{}";
+  nlohmann::json j = {{"citations", rag::citations_json(m->citations)}};
+  if (m->refusal) j["refusal"] = true;
+  if (m->status) j["status"] = *m->status;
+  if (m->finish_reason) j["finish_reason"] = *m->finish_reason;
+  return base::dump_json(j);
+}
+
+}  // namespace
 
 std::optional<session_row> find_session(transaction& tx, std::string_view session_id) {
   const auto r = tx.exec("SELECT id, agent_id FROM sessions WHERE id = $1::uuid", {session_id});
@@ -42,12 +59,12 @@ std::vector<stored_message> recent_messages(transaction& tx, std::string_view se
 
 std::string insert_message(transaction& tx, std::string_view tenant_id, std::string_view session_id,
                            std::string_view role, std::string_view content,
-                           std::string_view metadata_json) {
+                           const std::optional<message_metadata>& metadata) {
   return tx
       .exec(R"sql(
       INSERT INTO messages (tenant_id, session_id, role, content, metadata)
       VALUES ($1::uuid, $2::uuid, $3, $4, $5::jsonb) RETURNING id)sql",
-            {tenant_id, session_id, role, content, metadata_json})
+            {tenant_id, session_id, role, content, metadata_json(metadata)})
       .str(0, 0);
 }
 

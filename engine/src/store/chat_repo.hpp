@@ -2,13 +2,15 @@
 
 // Conversations and their accounting: sessions, messages (citations in the
 // metadata) and one llm_requests row per LLM call. Per-tenant tables: call inside
-// a tenant transaction. JSON columns take and return JSON text; callers convert.
+// a tenant transaction.
 
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "rag/citation.hpp"
 
 namespace parley::store {
 
@@ -37,10 +39,18 @@ struct stored_message {
 std::vector<stored_message> recent_messages(transaction& tx, std::string_view session_id,
                                             int limit);
 
-// Returns the new message's id.
+// What messages.metadata records of an assistant's message.
+struct message_metadata {
+  std::vector<rag::citation> citations;
+  bool refusal = false;                      // the agent's refusal text: no LLM was called
+  std::optional<std::string> status;         // the call's: ok | error | cancelled
+  std::optional<std::string> finish_reason;
+};
+
+// Returns the new message's id. Without metadata the column holds {}.
 std::string insert_message(transaction& tx, std::string_view tenant_id, std::string_view session_id,
                            std::string_view role, std::string_view content,
-                           std::string_view metadata_json);
+                           const std::optional<message_metadata>& metadata = std::nullopt);
 
 struct llm_request_row {
   std::string session_id;

@@ -20,13 +20,8 @@
 
 #include <utility>  // before Asio under g++ 12 / Boost 1.74
 
-#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/execution.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/this_coro.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <libpq-fe.h>
 
 #include <concepts>
@@ -45,6 +40,8 @@
 #include <string_view>
 #include <type_traits>
 #include <vector>
+
+#include "base/offload.hpp"
 
 namespace parley::store {
 
@@ -225,37 +222,7 @@ auto database::with_platform(F&& fn) -> std::invoke_result_t<F&, transaction&> {
 
 template <class F>
 auto database::async(F fn) -> asio::awaitable<std::invoke_result_t<F&>> {
-  using R = std::invoke_result_t<F&>;
-  using value = std::conditional_t<std::is_void_v<R>, bool, R>;
-  auto initiate = [this, &fn](auto handler) {
-    // Keep the caller's executor alive (io_context::run must not return) until the
-    // result is posted back to it.
-    auto home = asio::prefer(asio::get_associated_executor(handler),
-                             asio::execution::outstanding_work.tracked);
-    asio::post(threads_, [fn = std::move(fn), handler = std::move(handler),
-                          home = std::move(home)]() mutable {
-      std::exception_ptr error;
-      std::optional<value> out;
-      try {
-        if constexpr (std::is_void_v<R>) {
-          fn();
-          out.emplace(true);
-        } else {
-          out.emplace(fn());
-        }
-      } catch (...) {
-        error = std::current_exception();
-      }
-      asio::post(home, [handler = std::move(handler), error,
-                        out = std::move(out)]() mutable {
-        handler(error, std::move(out));
-      });
-    });
-  };
-  auto out = co_await asio::async_initiate<const asio::use_awaitable_t<>&,
-                                           void(std::exception_ptr, std::optional<value>)>(
-      std::move(initiate), asio::use_awaitable);
-  if constexpr (!std::is_void_v<R>) co_return std::move(*out);
+  return base::offload(threads_, std::move(fn));
 }
 
 template <class F>

@@ -20,26 +20,30 @@ void bump_knowledge_version(transaction& tx, std::string_view tenant_id) {
       {tenant_id});
 }
 
-rag::corpus load_corpus(transaction& tx) {
+corpus_rows read_corpus(transaction& tx) {
+  return {tx.exec("SELECT id, title, coalesce(source_uri, '') AS source_uri FROM documents "
+                  "WHERE status = 'ready' ORDER BY created_at, id"),
+          tx.exec("SELECT c.id, c.document_id, c.ordinal, c.content, "
+                  "coalesce(c.embedding_model, ''), c.embedding "
+                  "FROM chunks c JOIN documents d ON d.id = c.document_id AND d.status = 'ready' "
+                  "ORDER BY c.document_id, c.ordinal"),
+          tx.exec("SELECT agent_id, document_id FROM agent_documents WHERE enabled")};
+}
+
+rag::corpus decode_corpus(const corpus_rows& rows) {
   rag::corpus c;
-  const auto docs = tx.exec(
-      "SELECT id, title, coalesce(source_uri, '') AS source_uri FROM documents "
-      "WHERE status = 'ready' ORDER BY created_at, id");
+  const auto& docs = rows.documents;
   c.documents.reserve(docs.rows());
   for (int i = 0; i < docs.rows(); ++i) {
     c.documents.push_back({docs.str(i, 0), docs.str(i, 1), docs.str(i, 2)});
   }
-  const auto chunks = tx.exec(
-      "SELECT c.id, c.document_id, c.ordinal, c.content, coalesce(c.embedding_model, ''), "
-      "c.embedding "
-      "FROM chunks c JOIN documents d ON d.id = c.document_id AND d.status = 'ready' "
-      "ORDER BY c.document_id, c.ordinal");
+  const auto& chunks = rows.chunks;
   c.chunks.reserve(chunks.rows());
   for (int i = 0; i < chunks.rows(); ++i) {
     c.chunks.push_back({chunks.str(i, 0), chunks.str(i, 1), static_cast<int>(chunks.i64(i, 2)),
                         chunks.str(i, 3), chunks.str(i, 4), decode_embedding(chunks.bytea(i, 5))});
   }
-  const auto assigned = tx.exec("SELECT agent_id, document_id FROM agent_documents WHERE enabled");
+  const auto& assigned = rows.assignments;
   c.assignments.reserve(assigned.rows());
   for (int i = 0; i < assigned.rows(); ++i) {
     c.assignments.push_back({assigned.str(i, 0), assigned.str(i, 1)});

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "rag/knowledge_index.hpp"
+#include "store/db.hpp"
 
 namespace parley::store {
 
@@ -22,8 +23,17 @@ class transaction;
 std::int64_t knowledge_version(transaction& tx, std::string_view tenant_id);
 void bump_knowledge_version(transaction& tx, std::string_view tenant_id);
 
-// Every document, chunk and enabled assignment of the transaction's tenant.
-rag::corpus load_corpus(transaction& tx);
+// Every document, chunk and enabled assignment of the transaction's tenant, as
+// PostgreSQL sent them. Decoding them (decode_corpus) takes a while for a large
+// tenant: do it after the transaction, so that no connection idles in one.
+struct corpus_rows {
+  result documents;
+  result chunks;
+  result assignments;
+};
+
+corpus_rows read_corpus(transaction& tx);
+rag::corpus decode_corpus(const corpus_rows& rows);
 
 struct new_document {
   std::string title;

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "edge/crypto.hpp"
+#include "base/crypto.hpp"
 #include "obs/log.hpp"
 #include "store/db.hpp"
 
@@ -24,7 +24,7 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 bool apply(transaction& tx, const migration& m) {
   tx.exec("SELECT pg_advisory_xact_lock($1)", {migrate_lock_key});
   tx.exec_script(create_table);
-  const std::string checksum = edge::sha256_hex(m.sql);
+  const std::string checksum = base::sha256_hex(m.sql);
   const auto row = tx.exec("SELECT checksum FROM schema_migrations WHERE version = $1", {m.version});
   if (!row.empty()) {
     if (row.text(0, 0) != checksum) {

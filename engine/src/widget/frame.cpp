@@ -1,6 +1,6 @@
 #include "widget/frame.hpp"
 
-#include "edge/crypto.hpp"
+#include "base/crypto.hpp"
 #include "widget/web_assets.hpp"
 
 namespace parley::widget {
@@ -34,7 +34,7 @@ void replace_all(std::string& text, std::string_view placeholder, std::string_vi
 
 }  // namespace
 
-std::string make_nonce() { return edge::base64url(edge::random_bytes(nonce_bytes)); }
+std::string make_nonce() { return base::base64url(base::random_bytes(nonce_bytes)); }
 
 std::string frame_csp(std::string_view nonce, const std::vector<std::string>& allowed_origins) {
   std::string ancestors;

@@ -1,10 +1,10 @@
 #include "widget/routes.hpp"
 
 #include <algorithm>
-#include <chrono>
 
 #include "edge/api_key.hpp"
-#include "edge/crypto.hpp"
+#include "base/clock.hpp"
+#include "base/crypto.hpp"
 #include "http/api_error.hpp"
 #include "obs/log.hpp"
 #include "store/agent_repo.hpp"
@@ -39,11 +39,6 @@ http::api_error no_agent() {
   return http::api_error::not_found("agent_not_found", "No enabled agent is available to the widget.");
 }
 
-std::int64_t unix_now_s() {
-  using namespace std::chrono;
-  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
-}
-
 // Agent codes travel in the context's principal field, which has no '.'.
 bool context_safe(std::string_view code) { return code.find('.') == std::string_view::npos; }
 
@@ -58,7 +53,7 @@ std::optional<store::agent> widget_agent(store::transaction& tx, const std::opti
 // reach the database.
 asio::awaitable<store::site_key> resolve_site_key(store::database& db, std::optional<std::string_view> key) {
   if (!key || !edge::is_well_formed_key(*key, edge::key_kind::publishable)) throw invalid_site_key();
-  auto lookup = [hash = edge::sha256_hex(*key)](store::transaction& tx) { return store::find_site_key(tx, hash); };
+  auto lookup = [hash = base::sha256_hex(*key)](store::transaction& tx) { return store::find_site_key(tx, hash); };
   const auto found = co_await db.async_platform(std::move(lookup));
   if (!found) throw invalid_site_key();
   co_return *found;
@@ -107,7 +102,7 @@ asio::awaitable<void> create_session(store::database& db, const settings& s, htt
   if (!opened) throw no_agent();
 
   const token_claims claims{s.issuer, key.tenant_id, opened->session_id, opened->agent.code, origin,
-                            unix_now_s(), s.token_ttl_s};
+                            base::unix_seconds(), s.token_ttl_s};
   const json agent = {{"code", opened->agent.code},
                       {"name", opened->agent.name},
                       {"greeting", opened->agent.greeting ? json(*opened->agent.greeting) : json()}};

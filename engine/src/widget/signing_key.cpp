@@ -4,18 +4,18 @@
 
 namespace parley::widget {
 
-signing_key::signing_key(const std::vector<ring_key>& ring) {
-  if (!ring.empty()) key_ = std::make_shared<const ring_key>(ring.back());
+signing_key::signing_key(const std::vector<config::ring_key>& ring) {
+  if (!ring.empty()) key_ = std::make_shared<const config::ring_key>(ring.back());
 }
 
-std::shared_ptr<const ring_key> signing_key::current() const {
+std::shared_ptr<const config::ring_key> signing_key::current() const {
   const std::lock_guard lock(mutex_);
   return key_;
 }
 
-void signing_key::replace(const std::vector<ring_key>& ring) {
+void signing_key::replace(const std::vector<config::ring_key>& ring) {
   if (ring.empty()) throw std::invalid_argument("a key ring without keys");
-  auto next = std::make_shared<const ring_key>(ring.back());
+  auto next = std::make_shared<const config::ring_key>(ring.back());
   const std::lock_guard lock(mutex_);
   key_ = std::move(next);
 }

@@ -10,25 +10,25 @@
 #include <mutex>
 #include <vector>
 
-#include "widget/key_ring.hpp"
+#include "config/key_ring.hpp"
 
 namespace parley::widget {
 
 class signing_key {
  public:
   // The ring's last key; an empty ring switches the widget off.
-  explicit signing_key(const std::vector<ring_key>& ring);
+  explicit signing_key(const std::vector<config::ring_key>& ring);
 
   // Null while the widget is switched off.
-  std::shared_ptr<const ring_key> current() const;
+  std::shared_ptr<const config::ring_key> current() const;
 
   // A new ring, read without problems: its last key signs from now on. Requests
   // holding the previous key keep it intact.
-  void replace(const std::vector<ring_key>& ring);
+  void replace(const std::vector<config::ring_key>& ring);
 
  private:
   mutable std::mutex mutex_;
-  std::shared_ptr<const ring_key> key_;
+  std::shared_ptr<const config::ring_key> key_;
 };
 
 }  // namespace parley::widget

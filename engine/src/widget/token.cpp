@@ -2,11 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "edge/crypto.hpp"
+#include "base/crypto.hpp"
 
 namespace parley::widget {
 
-std::string mint_token(const ring_key& key, const token_claims& c) {
+std::string mint_token(const config::ring_key& key, const token_claims& c) {
   const nlohmann::json header = {{"alg", "HS256"}, {"typ", "JWT"}, {"kid", key.kid}};
   const nlohmann::json payload = {{"iss", c.issuer},
                                   {"aud", token_audience},
@@ -19,8 +19,8 @@ std::string mint_token(const ring_key& key, const token_claims& c) {
                                   {"exp", c.issued_at + c.ttl_s}};
   // Every value is ASCII checked upstream (UUIDs, agent codes, validated origins),
   // so the strict dump cannot throw here.
-  std::string out = edge::base64url(header.dump()) + "." + edge::base64url(payload.dump());
-  out += "." + edge::base64url(edge::hmac_sha256(key.secret, out));
+  std::string out = base::base64url(header.dump()) + "." + base::base64url(payload.dump());
+  out += "." + base::base64url(base::hmac_sha256(key.secret, out));
   return out;
 }
 

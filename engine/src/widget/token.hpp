@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "widget/key_ring.hpp"
+#include "config/key_ring.hpp"
 
 namespace parley::widget {
 
@@ -27,6 +27,6 @@ struct token_claims {
 };
 
 // header.payload.signature, each base64url without padding, signed with `key`.
-std::string mint_token(const ring_key& key, const token_claims& claims);
+std::string mint_token(const config::ring_key& key, const token_claims& claims);
 
 }  // namespace parley::widget

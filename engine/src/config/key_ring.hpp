@@ -15,7 +15,7 @@
 #include <string_view>
 #include <vector>
 
-namespace parley::widget {
+namespace parley::config {
 
 inline constexpr std::size_t ring_secret_min = 32;
 
@@ -32,4 +32,4 @@ struct key_ring_parse {
 // Parses the whole file; every problem is listed, and an empty ring is one.
 key_ring_parse parse_key_ring(std::string_view text);
 
-}  // namespace parley::widget
+}  // namespace parley::config

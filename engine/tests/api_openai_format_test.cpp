@@ -1,20 +1,20 @@
-#include "chat/openai_format.hpp"
+#include "api/openai_format.hpp"
 
 #include <gtest/gtest.h>
 
-namespace parley::chat {
+namespace parley::api {
 namespace {
 
 using nlohmann::json;
 
 const completion_meta meta{"chatcmpl-abc", 1700000000, "support", false};
 
-std::vector<citation> one_citation() {
+std::vector<rag::citation> one_citation() {
   return {{1, "doc-1", "Time off", "handbook/time-off.md", 0, 0.0328,
            "New employees get twenty days."}};
 }
 
-TEST(ChatOpenaiFormat, RoleChunk) {
+TEST(ApiOpenaiFormat, RoleChunk) {
   const auto j = role_chunk(meta);
   EXPECT_EQ(
       j, json::parse(R"({"id":"chatcmpl-abc","object":"chat.completion.chunk","created":1700000000,
@@ -23,14 +23,14 @@ TEST(ChatOpenaiFormat, RoleChunk) {
                 "finish_reason":null}]})"));
 }
 
-TEST(ChatOpenaiFormat, ContentChunk) {
+TEST(ApiOpenaiFormat, ContentChunk) {
   EXPECT_EQ(content_chunk(meta, "Hello"),
             json::parse(R"({"id":"chatcmpl-abc","object":"chat.completion.chunk",
     "created":1700000000,"model":"support","system_fingerprint":null,
     "choices":[{"index":0,"delta":{"content":"Hello"},"logprobs":null,"finish_reason":null}]})"));
 }
 
-TEST(ChatOpenaiFormat, FinalChunkCarriesCitations) {
+TEST(ApiOpenaiFormat, FinalChunkCarriesCitations) {
   EXPECT_EQ(final_chunk(meta, "stop", one_citation()), json::parse(R"({"id":"chatcmpl-abc",
     "object":"chat.completion.chunk","created":1700000000,"model":"support","system_fingerprint":null,
     "choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],
@@ -38,7 +38,7 @@ TEST(ChatOpenaiFormat, FinalChunkCarriesCitations) {
                   "chunk":0,"score":0.0328,"snippet":"New employees get twenty days."}]})"));
 }
 
-TEST(ChatOpenaiFormat, IncludeUsageAddsNullUsageThenAUsageChunk) {
+TEST(ApiOpenaiFormat, IncludeUsageAddsNullUsageThenAUsageChunk) {
   auto m = meta;
   m.include_usage = true;
   EXPECT_TRUE(content_chunk(m, "x").at("usage").is_null());
@@ -49,7 +49,7 @@ TEST(ChatOpenaiFormat, IncludeUsageAddsNullUsageThenAUsageChunk) {
   EXPECT_FALSE(content_chunk(meta, "x").contains("usage"));
 }
 
-TEST(ChatOpenaiFormat, CompletionObject) {
+TEST(ApiOpenaiFormat, CompletionObject) {
   EXPECT_EQ(completion_object(meta, "Twenty days [1].", "stop", {10, 4}, one_citation()),
             json::parse(R"({"id":"chatcmpl-abc","object":"chat.completion","created":1700000000,
     "model":"support","system_fingerprint":null,
@@ -60,14 +60,14 @@ TEST(ChatOpenaiFormat, CompletionObject) {
                   "chunk":0,"score":0.0328,"snippet":"New employees get twenty days."}]})"));
 }
 
-TEST(ChatOpenaiFormat, StreamErrorIsOpenAiShaped) {
-  EXPECT_EQ(sse_data(stream_error("the LLM provider answered HTTP 500")),
-            "data: {\"error\":{\"code\":\"upstream_error\",\"message\":\"the LLM provider answered "
-            "HTTP 500\","
+TEST(ApiOpenaiFormat, StreamErrorIsOpenAiShaped) {
+  EXPECT_EQ(sse_data(stream_error("upstream_error", "The provider failed. Request id: r1.")),
+            "data: {\"error\":{\"code\":\"upstream_error\",\"message\":\"The provider failed. "
+            "Request id: r1.\","
             "\"type\":\"server_error\"}}\n\n");
 }
 
-TEST(ChatOpenaiFormat, SseFramesSurviveInvalidUtf8) {
+TEST(ApiOpenaiFormat, SseFramesSurviveInvalidUtf8) {
   std::string frame;
   EXPECT_NO_THROW(frame = sse_data(content_chunk(meta, "bad \xC3\x28 byte")));
   EXPECT_TRUE(frame.starts_with("data: {"));
@@ -77,7 +77,7 @@ TEST(ChatOpenaiFormat, SseFramesSurviveInvalidUtf8) {
   EXPECT_EQ(sse_done, "data: [DONE]\n\n");
 }
 
-TEST(ChatOpenaiFormat, CompletionIdsAreUniqueAndShaped) {
+TEST(ApiOpenaiFormat, CompletionIdsAreUniqueAndShaped) {
   const auto a = new_completion_id();
   const auto b = new_completion_id();
   EXPECT_NE(a, b);
@@ -85,31 +85,5 @@ TEST(ChatOpenaiFormat, CompletionIdsAreUniqueAndShaped) {
   EXPECT_EQ(a.size(), 9U + 24U);
 }
 
-TEST(ChatOpenaiFormat, SnippetsCutAtWordsAndCharacters) {
-  EXPECT_EQ(snippet_of("short"), "short");
-  const std::string text = "alpha beta gamma delta epsilon";
-  EXPECT_EQ(snippet_of(text, 14), "alpha beta\u2026");
-  const std::string umlauts = "ääääääääää";  // 2 bytes each: never cut inside one
-  const auto s = snippet_of(umlauts, 5);
-  EXPECT_EQ(s, "ää\u2026");
-}
-
-TEST(ChatOpenaiFormat, CitationsFollowPassageOrder) {
-  rag::retrieved_passage p1;
-  p1.document_id = "d1";
-  p1.title = "One";
-  p1.ordinal = 3;
-  p1.score = 0.5;
-  p1.content = "first";
-  auto p2 = p1;
-  p2.document_id = "d2";
-  const auto cs = citations_for({p1, p2});
-  ASSERT_EQ(cs.size(), 2U);
-  EXPECT_EQ(cs[0].index, 1);
-  EXPECT_EQ(cs[0].chunk, 3);
-  EXPECT_EQ(cs[1].index, 2);
-  EXPECT_EQ(cs[1].document_id, "d2");
-}
-
 }  // namespace
-}  // namespace parley::chat
+}  // namespace parley::api

@@ -1,11 +1,11 @@
-#include "chat/request.hpp"
+#include "api/chat_request.hpp"
 
 #include <algorithm>
 #include <cctype>
 
 #include "http/api_error.hpp"
 
-namespace parley::chat {
+namespace parley::api {
 
 namespace {
 
@@ -171,4 +171,4 @@ chat_request parse_chat_request(const json& body) {
   return req;
 }
 
-}  // namespace parley::chat
+}  // namespace parley::api

@@ -12,14 +12,12 @@
 #include <string>
 #include <vector>
 
-namespace parley::chat {
+#include "chat/turn.hpp"
 
-enum class message_role : std::uint8_t { system, user, assistant };
+namespace parley::api {
 
-struct chat_message {
-  message_role role = message_role::user;  // "developer" is read as system
-  std::string content;
-};
+using chat::chat_message;  // "developer" is read as system
+using chat::message_role;
 
 struct chat_request {
   std::string model;                   // the agent code
@@ -35,4 +33,4 @@ struct chat_request {
 // Throws http::api_error (400 invalid_request_error) naming the offending field.
 chat_request parse_chat_request(const nlohmann::json& body);
 
-}  // namespace parley::chat
+}  // namespace parley::api

@@ -1,10 +1,10 @@
-#include "chat/request.hpp"
+#include "api/chat_request.hpp"
 
 #include <gtest/gtest.h>
 
 #include "http/api_error.hpp"
 
-namespace parley::chat {
+namespace parley::api {
 namespace {
 
 using nlohmann::json;
@@ -146,4 +146,4 @@ TEST(ChatRequest, UnsupportedFeaturesAreRefusedNotIgnored) {
 }
 
 }  // namespace
-}  // namespace parley::chat
+}  // namespace parley::api

@@ -1,12 +1,12 @@
 #pragma once
 
-// The few OpenSSL primitives the edge contract needs, as plain functions.
+// The few OpenSSL primitives the engine needs, as plain functions.
 
 #include <cstddef>
 #include <string>
 #include <string_view>
 
-namespace parley::edge {
+namespace parley::base {
 
 // Lowercase hex SHA-256 of `data` (64 chars).
 std::string sha256_hex(std::string_view data);
@@ -23,4 +23,4 @@ std::string random_bytes(std::size_t count);
 // Equal length and equal bytes, in time independent of where they differ.
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 
-}  // namespace parley::edge
+}  // namespace parley::base

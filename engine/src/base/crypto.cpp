@@ -1,4 +1,4 @@
-#include "edge/crypto.hpp"
+#include "base/crypto.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -9,7 +9,7 @@
 #include <array>
 #include <stdexcept>
 
-namespace parley::edge {
+namespace parley::base {
 
 std::string sha256_hex(std::string_view data) {
   std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
@@ -74,4 +74,4 @@ bool constant_time_equal(std::string_view a, std::string_view b) noexcept {
   return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
-}  // namespace parley::edge
+}  // namespace parley::base

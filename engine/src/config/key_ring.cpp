@@ -1,8 +1,8 @@
-#include "widget/key_ring.hpp"
+#include "config/key_ring.hpp"
 
 #include <algorithm>
 
-namespace parley::widget {
+namespace parley::config {
 namespace {
 
 constexpr std::size_t kid_max = 64;
@@ -67,4 +67,4 @@ key_ring_parse parse_key_ring(std::string_view text) {
   return out;
 }
 
-}  // namespace parley::widget
+}  // namespace parley::config

@@ -1,9 +1,10 @@
-#include "chat/openai_format.hpp"
+#include "api/openai_format.hpp"
 
-#include "edge/crypto.hpp"
-#include "obs/log.hpp"
+#include "base/crypto.hpp"
+#include "base/json.hpp"
+#include "rag/citation_json.hpp"
 
-namespace parley::chat {
+namespace parley::api {
 
 namespace {
 
@@ -28,55 +29,16 @@ json with_choice(const completion_meta& m, json delta, json finish_reason) {
   return j;
 }
 
-bool is_continuation_byte(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
-
 }  // namespace
 
 std::string new_completion_id() {
   static constexpr char hex[] = "0123456789abcdef";
   std::string id = "chatcmpl-";
-  for (const char b : edge::random_bytes(12)) {
+  for (const char b : base::random_bytes(12)) {
     id += hex[(static_cast<unsigned char>(b) >> 4) & 0xF];
     id += hex[static_cast<unsigned char>(b) & 0xF];
   }
   return id;
-}
-
-std::string snippet_of(std::string_view text, std::size_t max_bytes) {
-  if (text.size() <= max_bytes) return std::string(text);
-  std::size_t cut = max_bytes;
-  while (cut > 0 && is_continuation_byte(text[cut])) --cut;
-  const auto space = text.substr(0, cut).find_last_of(" \n\t");
-  if (space != std::string_view::npos && space > max_bytes / 2) cut = space;
-  auto out = std::string(text.substr(0, cut));
-  while (!out.empty() && (out.back() == ' ' || out.back() == '\n' || out.back() == '\t'))
-    out.pop_back();
-  return out + "\u2026";
-}
-
-std::vector<citation> citations_for(const std::vector<rag::retrieved_passage>& passages) {
-  std::vector<citation> out;
-  out.reserve(passages.size());
-  for (std::size_t i = 0; i < passages.size(); ++i) {
-    const auto& p = passages[i];
-    out.push_back({static_cast<int>(i + 1), p.document_id, p.title, p.source_uri, p.ordinal,
-                   p.score, snippet_of(p.content)});
-  }
-  return out;
-}
-
-json citations_json(const std::vector<citation>& citations) {
-  json out = json::array();
-  for (const auto& c : citations) {
-    out.push_back({{"index", c.index},
-                   {"document_id", c.document_id},
-                   {"title", c.title},
-                   {"source_uri", c.source_uri},
-                   {"chunk", c.chunk},
-                   {"score", c.score},
-                   {"snippet", c.snippet}});
-  }
-  return out;
 }
 
 json usage_json(const llm::usage& u) {
@@ -94,9 +56,9 @@ json content_chunk(const completion_meta& m, std::string_view text) {
 }
 
 json final_chunk(const completion_meta& m, std::string_view finish_reason,
-                 const std::vector<citation>& citations) {
+                 const std::vector<rag::citation>& citations) {
   auto j = with_choice(m, json::object(), finish_reason);
-  j["citations"] = citations_json(citations);
+  j["citations"] = rag::citations_json(citations);
   return j;
 }
 
@@ -109,7 +71,7 @@ json usage_chunk(const completion_meta& m, const llm::usage& u) {
 
 json completion_object(const completion_meta& m, std::string_view content,
                        std::string_view finish_reason, const llm::usage& u,
-                       const std::vector<citation>& citations) {
+                       const std::vector<rag::citation>& citations) {
   return {{"id", m.id},
           {"object", "chat.completion"},
           {"created", m.created},
@@ -122,13 +84,13 @@ json completion_object(const completion_meta& m, std::string_view content,
                  {"logprobs", nullptr},
                  {"finish_reason", finish_reason}}})},
           {"usage", usage_json(u)},
-          {"citations", citations_json(citations)}};
+          {"citations", rag::citations_json(citations)}};
 }
 
-json stream_error(std::string_view message) {
-  return {{"error", {{"message", message}, {"type", "server_error"}, {"code", "upstream_error"}}}};
+json stream_error(std::string_view code, std::string_view message) {
+  return {{"error", {{"message", message}, {"type", "server_error"}, {"code", code}}}};
 }
 
-std::string sse_data(const json& payload) { return "data: " + obs::dump(payload) + "\n\n"; }
+std::string sse_data(const json& payload) { return "data: " + base::dump_json(payload) + "\n\n"; }
 
-}  // namespace parley::chat
+}  // namespace parley::api

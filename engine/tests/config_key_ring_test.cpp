@@ -5,9 +5,9 @@
 
 #include <algorithm>
 
-#include "widget/key_ring.hpp"
+#include "config/key_ring.hpp"
 
-namespace parley::widget {
+namespace parley::config {
 namespace {
 
 const std::string secret_a(32, 'a');
@@ -70,4 +70,4 @@ TEST(KeyRing, AnEmptyRingIsAProblem) {
 }
 
 }  // namespace
-}  // namespace parley::widget
+}  // namespace parley::config

@@ -14,9 +14,9 @@ namespace parley::store {
 class database;
 }
 
-namespace parley::edge {
+namespace parley::api {
 
 void add_introspection_route(http::router& routes, store::database& db,
                              const config::edge_config& cfg);
 
-}  // namespace parley::edge
+}  // namespace parley::api

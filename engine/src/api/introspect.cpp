@@ -1,4 +1,4 @@
-#include "edge/introspect.hpp"
+#include "api/introspect.hpp"
 
 #include <chrono>
 
@@ -11,7 +11,7 @@
 #include "store/tenant_repo.hpp"
 #include "widget/origin.hpp"
 
-namespace parley::edge {
+namespace parley::api {
 
 namespace asio = boost::asio;
 namespace {
@@ -41,7 +41,7 @@ double since_ms(std::chrono::steady_clock::time_point started) {
 // can never be used as a bearer key).
 asio::awaitable<void> introspect_key(store::database& db, unsigned ttl, std::string_view hash,
                                      http::request& req, http::responder& res) {
-  if (!is_key_hash(hash)) {
+  if (!edge::is_key_hash(hash)) {
     throw http::api_error::bad_request("invalid_key_hash", "key_hash must be 64 lowercase hex characters.");
   }
   const auto started = std::chrono::steady_clock::now();
@@ -92,7 +92,7 @@ asio::awaitable<void> introspect_origin(store::database& db, unsigned ttl, std::
 void add_introspection_route(http::router& routes, store::database& db,
                              const config::edge_config& cfg) {
   const unsigned ttl = cfg.introspect_cache_ttl_s;
-  routes.add("GET", PARLEY_INTROSPECT_PATH, {principal_kind::edge},
+  routes.add("GET", PARLEY_INTROSPECT_PATH, {edge::principal_kind::edge},
              [&db, ttl](http::request& req, http::responder& res) -> asio::awaitable<void> {
                const auto hash = req.query_param("key_hash");
                const auto origin = req.query_param("origin");
@@ -104,4 +104,4 @@ void add_introspection_route(http::router& routes, store::database& db,
              });
 }
 
-}  // namespace parley::edge
+}  // namespace parley::api

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "llm/provider.hpp"
-#include "rag/knowledge_index.hpp"
+#include "rag/citation.hpp"
 
-namespace parley::chat {
+namespace parley::api {
 
 struct completion_meta {
   std::string id;  // "chatcmpl-..."
@@ -24,41 +24,25 @@ struct completion_meta {
   bool include_usage = false;  // streams carry "usage": null until the usage chunk
 };
 
-struct citation {
-  int index = 0;  // the [n] in the answer
-  std::string document_id;
-  std::string title;
-  std::string source_uri;
-  int chunk = 0;  // the chunk's position in its document
-  double score = 0;
-  std::string snippet;
-};
-
 // "chatcmpl-" and 24 random hex digits.
 std::string new_completion_id();
 
-// Citations for the passages given to the model, [1] first.
-std::vector<citation> citations_for(const std::vector<rag::retrieved_passage>& passages);
-
-// The start of `text`, at most about `max_bytes`, cut at a word and a UTF-8 boundary.
-std::string snippet_of(std::string_view text, std::size_t max_bytes = 200);
-
-nlohmann::json citations_json(const std::vector<citation>& citations);
 nlohmann::json usage_json(const llm::usage& u);
 
 nlohmann::json role_chunk(const completion_meta& m);
 nlohmann::json content_chunk(const completion_meta& m, std::string_view text);
 nlohmann::json final_chunk(const completion_meta& m, std::string_view finish_reason,
-                           const std::vector<citation>& citations);
+                           const std::vector<rag::citation>& citations);
 nlohmann::json usage_chunk(const completion_meta& m, const llm::usage& u);
 nlohmann::json completion_object(const completion_meta& m, std::string_view content,
                                  std::string_view finish_reason, const llm::usage& u,
-                                 const std::vector<citation>& citations);
-// {"error":{"message":...,"type":"server_error","code":"upstream_error"}}
-nlohmann::json stream_error(std::string_view message);
+                                 const std::vector<rag::citation>& citations);
+// {"error":{"message":...,"type":"server_error","code":...}}: what OpenAI sends
+// when a stream fails after it began.
+nlohmann::json stream_error(std::string_view code, std::string_view message);
 
 // "data: <json>\n\n"; the dump replaces invalid UTF-8 instead of throwing.
 std::string sse_data(const nlohmann::json& payload);
 inline constexpr std::string_view sse_done = "data: [DONE]\n\n";
 
-}  // namespace parley::chat
+}  // namespace parley::api

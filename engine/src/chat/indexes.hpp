@@ -1,0 +1,71 @@
+#pragma once
+
+// A tenant's knowledge index for a query, built without holding the database.
+//
+// On a miss (no index at the version the caller read), one request reads the
+// corpus in a short transaction of its own and builds the index on a build thread;
+// every other request for the same tenant and version waits for that build holding
+// no database connection and no thread (base::one_shot). A cold tenant therefore
+// costs the pool one connection while its corpus is read, never while it is
+// indexed, and other tenants' lookups and writes go on meanwhile.
+
+#include <utility>  // before Asio under g++ 12 / Boost 1.74
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/thread_pool.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "base/one_shot.hpp"
+#include "rag/hashing_embedder.hpp"
+#include "rag/index_cache.hpp"
+#include "rag/knowledge_index.hpp"
+
+namespace parley::chat {
+
+namespace asio = boost::asio;
+
+class indexes {
+ public:
+  // Turns what a reader read into a corpus; runs on a build thread.
+  using corpus_source = std::function<rag::corpus()>;
+  // Reads a tenant's whole corpus in a transaction of its own, and returns it
+  // still undecoded, so that decoding does not keep the transaction open.
+  using corpus_reader =
+      std::function<asio::awaitable<corpus_source>(const std::string& tenant_id)>;
+
+  indexes(rag::hashing_embedder embedder, std::size_t budget_bytes, corpus_reader read);
+  ~indexes();
+  indexes(const indexes&) = delete;
+  indexes& operator=(const indexes&) = delete;
+
+  // The tenant's index at `version`, from the cache or built now (one build per
+  // tenant and version, whoever asks). A failed read or build is thrown to every
+  // request that waited for it; the next request tries again.
+  asio::awaitable<std::shared_ptr<const rag::knowledge_index>> get(std::string tenant_id,
+                                                                   std::int64_t version);
+
+  const rag::hashing_embedder& embedder() const noexcept { return embedder_; }
+  const rag::index_cache& cache() const noexcept { return cache_; }
+
+ private:
+  using index_ptr = std::shared_ptr<const rag::knowledge_index>;
+  using pending = base::one_shot<index_ptr>;
+
+  asio::awaitable<index_ptr> build(const std::string& tenant_id, std::int64_t version);
+
+  rag::hashing_embedder embedder_;
+  rag::index_cache cache_;
+  corpus_reader read_;
+  asio::thread_pool builders_;
+  std::mutex mutex_;  // guards building_
+  std::map<std::pair<std::string, std::int64_t>, std::shared_ptr<pending>> building_;
+};
+
+}  // namespace parley::chat

@@ -1,0 +1,345 @@
+#include "chat/pipeline.hpp"
+
+#include <boost/asio/this_coro.hpp>
+
+#include <chrono>
+#include <stdexcept>
+#include <variant>
+
+#include "chat/call_record.hpp"
+#include "chat/prompt.hpp"
+#include "llm/curl_multi.hpp"
+#include "llm/extractive_provider.hpp"
+#include "llm/openai_provider.hpp"
+#include "obs/log.hpp"
+#include "store/agent_repo.hpp"
+#include "store/chat_repo.hpp"
+#include "store/db.hpp"
+#include "store/knowledge_repo.hpp"
+
+namespace parley::chat {
+
+namespace {
+
+llm::role to_llm_role(message_role r) {
+  switch (r) {
+    case message_role::system: return llm::role::system;
+    case message_role::assistant: return llm::role::assistant;
+    case message_role::user: return llm::role::user;
+  }
+  return llm::role::user;
+}
+
+rag::retrieval_options retrieval_options(const store::agent& a,
+                                         const config::retrieval_config& defaults) {
+  return {a.overrides.top_k.value_or(defaults.top_k),
+          a.overrides.min_score.value_or(defaults.min_score)};
+}
+
+// A plain sentence per kind of failure: what the provider said (which can quote
+// the operator's key or account) stays in the operator's log.
+std::string failure_message(llm::failure_kind kind, const std::string& request_id) {
+  std::string text;
+  switch (kind) {
+    case llm::failure_kind::unreachable:
+      text = "The language model provider could not be reached.";
+      break;
+    case llm::failure_kind::timeout:
+      text = "The language model provider did not answer in time.";
+      break;
+    case llm::failure_kind::refused:
+      text = "The language model provider refused the request.";
+      break;
+    case llm::failure_kind::broken:
+    case llm::failure_kind::cancelled:
+      text = "The language model provider failed while answering.";
+      break;
+  }
+  return text + " Request id: " + request_id + ".";
+}
+
+chat::indexes::corpus_reader corpus_reader(store::database& db) {
+  return [&db](const std::string& tenant_id) -> asio::awaitable<indexes::corpus_source> {
+    auto read = [](store::transaction& tx) {
+      return std::make_shared<const store::corpus_rows>(store::read_corpus(tx));
+    };
+    const auto rows = co_await db.async_tenant(tenant_id, std::move(read));
+    co_return [rows] { return store::decode_corpus(*rows); };
+  };
+}
+
+}  // namespace
+
+// What the first transaction read.
+struct pipeline::context {
+  store::agent agent;
+  std::optional<std::string> session_id;      // an existing session to continue
+  std::vector<store::stored_message> history;  // its recent messages, oldest first
+  std::int64_t knowledge_version = 0;
+};
+
+// One LLM call: the request, and what the events, persistence and logs need.
+struct pipeline::call {
+  std::string request_id;
+  std::string tenant_id;
+  std::string session_id;
+  std::string agent_code;
+  std::string model;
+  std::vector<rag::citation> citations;
+  std::vector<llm::message> prompt;
+  llm::generation_request request;  // moved into the provider when the call starts
+};
+
+pipeline::pipeline(asio::io_context& io, store::database& db, const config::config& cfg,
+                   const config::secrets& secrets)
+    : db_(db),
+      cfg_(cfg),
+      indexes_(rag::configured_embedder(cfg.retrieval.embedder, cfg.retrieval.dimensions),
+               std::size_t{cfg.retrieval.index_cache_mb} << 20, corpus_reader(db)) {
+  if (cfg.llm.provider == "openai") {
+    multi_ = std::make_unique<llm::curl_multi>(io);
+    provider_ = std::make_unique<llm::openai_provider>(
+        *multi_, llm::openai_settings{cfg.llm.base_url, secrets.llm_api_key,
+                                      std::chrono::milliseconds(cfg.llm.connect_timeout_ms),
+                                      std::chrono::milliseconds(cfg.llm.first_token_timeout_ms),
+                                      std::chrono::milliseconds(cfg.llm.idle_timeout_ms),
+                                      cfg.llm.ca_file});
+    default_model_ = cfg.llm.model;
+  } else if (cfg.llm.provider == "extractive") {
+    provider_ = std::make_unique<llm::extractive_provider>();
+    default_model_ = "extractive";
+  } else {
+    throw std::invalid_argument("unknown llm.provider '" + cfg.llm.provider + "'");
+  }
+}
+
+pipeline::~pipeline() = default;
+
+asio::awaitable<void> pipeline::run(turn_request req, turn_sink& sink) {
+  const auto ctx = co_await read_context(req);
+  const auto index = co_await indexes_.get(req.tenant_id, ctx.knowledge_version);
+  auto passages = index->search(ctx.agent.id, req.messages.back().content,
+                                retrieval_options(ctx.agent, cfg_.retrieval));
+  const bool refused = passages.empty();
+  const auto session_id = co_await record_question(req, ctx, refused);
+  if (refused) {
+    co_await refuse(req, ctx, session_id, sink);
+  } else {
+    co_await generate(req, make_call(req, ctx, session_id, std::move(passages)), sink);
+  }
+}
+
+asio::awaitable<pipeline::context> pipeline::read_context(const turn_request& req) {
+  auto read = [req](store::transaction& tx) {
+    auto agent = store::find_agent(tx, req.agent_code);
+    if (!agent || !agent->is_enabled) {
+      throw turn_error(turn_error::reason::agent_not_found,
+                       "The model '" + req.agent_code + "' does not exist or is not available to you.");
+    }
+    context ctx{*agent, std::nullopt, {}, 0};
+    if (req.session_id) {
+      const auto s = store::find_session(tx, *req.session_id);  // RLS: this tenant's only
+      if (!s || s->agent_id != agent->id) {
+        throw turn_error(turn_error::reason::session_not_found,
+                         "No session '" + *req.session_id + "' for model '" + req.agent_code + "'.");
+      }
+      ctx.session_id = s->id;
+      ctx.history = store::recent_messages(tx, s->id, static_cast<int>(history_window));
+    }
+    // One indexed read per query keeps every engine process on the current knowledge.
+    ctx.knowledge_version = store::knowledge_version(tx, req.tenant_id);
+    return ctx;
+  };
+  co_return co_await db_.async_tenant(req.tenant_id, std::move(read));
+}
+
+asio::awaitable<std::string> pipeline::record_question(const turn_request& req,
+                                                       const context& ctx, bool refused) {
+  auto write = [&req, &ctx, refused](store::transaction& tx) {
+    const auto session_id =
+        ctx.session_id ? *ctx.session_id
+                       : store::create_session(tx, req.tenant_id, ctx.agent.id, req.channel, req.user);
+    store::insert_message(tx, req.tenant_id, session_id, "user", req.messages.back().content);
+    if (refused) {
+      // Nothing relevant: the agent's refusal is the answer, and no LLM is called.
+      store::insert_message(tx, req.tenant_id, session_id, "assistant", ctx.agent.refusal_text,
+                            store::message_metadata{{}, true, std::nullopt, std::nullopt});
+    }
+    store::touch_session(tx, session_id);
+    return session_id;
+  };
+  co_return co_await db_.async_tenant(req.tenant_id, std::move(write));
+}
+
+asio::awaitable<void> pipeline::refuse(const turn_request& req, const context& ctx,
+                                       const std::string& session_id, turn_sink& sink) {
+  obs::info("chat_completion", {{"request_id", req.request_id},
+                                {"tenant_id", req.tenant_id},
+                                {"session_id", session_id},
+                                {"agent", req.agent_code},
+                                {"status", "refused"},
+                                {"passages", 0}});
+  const turn_opened opened{session_id};
+  if (!co_await sink.open(opened)) co_return;
+  if (!co_await sink.token(ctx.agent.refusal_text)) co_return;
+  const turn_done done;
+  co_await sink.done(done);
+}
+
+pipeline::call pipeline::make_call(const turn_request& req, const context& ctx,
+                                   std::string session_id,
+                                   std::vector<rag::retrieved_passage> passages) const {
+  prompt_input in;
+  in.persona = ctx.agent.persona_prompt.value_or("");
+  in.agent_name = ctx.agent.name;
+  for (const auto& m : ctx.history) {
+    in.history.push_back({m.role == "assistant" ? llm::role::assistant : llm::role::user, m.content});
+  }
+  // The client's own earlier messages follow the stored ones; its system messages
+  // become instructions placed under the persona, never above the grounding rules.
+  for (std::size_t i = 0; i + 1 < req.messages.size(); ++i) {
+    const auto& m = req.messages[i];
+    if (m.role == message_role::system) {
+      in.instructions.push_back(m.content);
+    } else {
+      in.history.push_back({to_llm_role(m.role), m.content});
+    }
+  }
+  in.question = req.messages.back().content;
+
+  call c;
+  c.request_id = req.request_id;
+  c.tenant_id = req.tenant_id;
+  c.session_id = std::move(session_id);
+  c.agent_code = req.agent_code;
+  c.model = multi_ ? ctx.agent.overrides.model.value_or(default_model_) : default_model_;
+  c.citations = rag::citations_for(passages);
+  c.request.question = in.question;
+  for (const auto& passage : passages) c.request.sources.push_back({passage.title, passage.content});
+  in.passages = std::move(passages);
+  c.prompt = build_prompt(in);
+
+  c.request.messages = c.prompt;
+  c.request.model = c.model;
+  c.request.temperature = req.temperature ? req.temperature : ctx.agent.overrides.temperature;
+  c.request.max_tokens = req.max_tokens ? req.max_tokens : ctx.agent.overrides.max_tokens;
+  return c;
+}
+
+asio::awaitable<void> pipeline::generate(const turn_request& req, call c, turn_sink& sink) {
+  if (obs::prompts_enabled()) {
+    std::vector<std::string> lines;
+    for (const auto& m : c.prompt) lines.push_back(std::string(llm::to_string(m.role)) + ": " + m.content);
+    obs::info("chat_prompt", {{"request_id", c.request_id}, {"tenant_id", c.tenant_id}, {"messages", lines}});
+  }
+  call_record record(c.prompt);
+  const std::shared_ptr<llm::generation> gen =
+      provider_->start(std::move(c.request), co_await asio::this_coro::executor);
+  // The callback may run after this returns: hence the shared flag and weak reference.
+  const auto client_left = std::make_shared<bool>(false);
+  sink.on_client_gone([client_left, weak = std::weak_ptr<llm::generation>(gen)] {
+    *client_left = true;
+    if (const auto g = weak.lock()) g->cancel();
+  });
+
+  const auto heartbeat = std::chrono::milliseconds(cfg_.llm.heartbeat_ms);
+  // The answer opens with the first event, or after one heartbeat interval without
+  // any: a provider that fails at once is still a plain error before anything is sent.
+  auto pending = co_await gen->next(heartbeat);
+  bool client_ok = true;
+  if (!(pending && std::holds_alternative<llm::error_event>(*pending))) {
+    const turn_opened opened{c.session_id};
+    client_ok = co_await sink.open(opened);
+    if (client_ok && !pending) client_ok = co_await sink.heartbeat();
+  }
+  while (client_ok && !record.ended()) {
+    if (!pending) pending = co_await gen->next(heartbeat);
+    if (!pending) {
+      client_ok = co_await sink.heartbeat();
+      continue;
+    }
+    const auto event = std::move(*pending);
+    pending.reset();
+    if (const auto* t = std::get_if<llm::token_event>(&event)) {
+      record.add(*t);
+      client_ok = co_await sink.token(t->text);
+    } else if (*client_left && std::holds_alternative<llm::error_event>(event)) {
+      record.cancel();  // an answer complete when the client left keeps its real usage
+    } else {
+      record.conclude(event);
+    }
+  }
+  if (!record.ended()) {
+    gen->cancel();
+    record.cancel();
+  }
+
+  const bool stored = co_await persist(c, record);
+  log_call(c, record);
+  if (record.status() == call_status::cancelled) co_return;  // nobody to tell
+  if (record.status() == call_status::ok && stored) {
+    const turn_done done{record.finish_reason(), record.usage(), c.citations};
+    co_await sink.done(done);
+  } else if (record.status() == call_status::ok) {
+    // Never acknowledge an answer that is not stored.
+    const turn_failure failure{"storage_error",
+                               "The answer could not be stored. Request id: " + req.request_id + "."};
+    co_await sink.fail(failure);
+  } else {
+    const turn_failure failure{"upstream_error", failure_message(record.failure()->kind, req.request_id)};
+    co_await sink.fail(failure);
+  }
+}
+
+asio::awaitable<bool> pipeline::persist(const call& c, const call_record& record) {
+  std::optional<std::string> error;
+  if (record.failure()) error = failure_message(record.failure()->kind, c.request_id);
+  auto row = record.row(c.session_id, provider_->name(), c.model, cfg_.llm.prices, error);
+  std::optional<store::message_metadata> metadata;
+  if (!record.content().empty()) {
+    metadata = store::message_metadata{c.citations, false, std::string(to_string(record.status())),
+                                       record.finish_reason()};
+  }
+  auto write = [&c, &record, &row, &metadata](store::transaction& tx) {
+    // A partial answer (error, cancel) is kept too: it is what the user saw.
+    if (metadata) {
+      row.message_id = store::insert_message(tx, c.tenant_id, c.session_id, "assistant",
+                                             record.content(), metadata);
+    }
+    store::insert_llm_request(tx, c.tenant_id, row);
+    store::touch_session(tx, c.session_id);
+  };
+  try {
+    co_await db_.async_tenant(c.tenant_id, std::move(write));
+    co_return true;
+  } catch (const std::exception& e) {
+    obs::error("chat_persist_failed", {{"request_id", c.request_id}, {"error", e.what()}});
+    co_return false;
+  }
+}
+
+void pipeline::log_call(const call& c, const call_record& record) const {
+  if (const auto& failure = record.failure(); failure && failure->kind != llm::failure_kind::cancelled) {
+    obs::warn("llm_call_failed", {{"request_id", c.request_id},
+                                  {"tenant_id", c.tenant_id},
+                                  {"provider", provider_->name()},
+                                  {"model", c.model},
+                                  {"kind", llm::to_string(failure->kind)},
+                                  {"detail", failure->detail}});
+  }
+  obs::info("chat_completion", {{"request_id", c.request_id},
+                                {"tenant_id", c.tenant_id},
+                                {"session_id", c.session_id},
+                                {"agent", c.agent_code},
+                                {"provider", provider_->name()},
+                                {"model", c.model},
+                                {"status", to_string(record.status())},
+                                {"passages", c.citations.size()},
+                                {"prompt_tokens", record.usage().prompt_tokens},
+                                {"completion_tokens", record.usage().completion_tokens},
+                                {"usage_estimated", record.usage_estimated()},
+                                {"ttft_ms", record.ttft_ms()},
+                                {"latency_ms", record.latency_ms()}});
+}
+
+}  // namespace parley::chat
