@@ -1,0 +1,3 @@
+// First on the chat pipeline's include path (engine/CMakeLists.txt): the
+// pipeline works on plain C++ types, and wire formats belong to its front ends.
+#error "the chat pipeline must not include <boost/beast/http.hpp>, not even indirectly"
