@@ -46,6 +46,10 @@
 /* an introspection answer without a plan value: the location's default */
 #define NGX_HTTP_PARLEY_UNSET         -1
 
+/* what a key cache entry is a verdict on: kinds never answer for each other */
+#define NGX_HTTP_PARLEY_CACHE_KEY     1       /* a secret key */
+#define NGX_HTTP_PARLEY_CACHE_ORIGIN  2       /* a browser origin */
+
 /* keeps GCRA arithmetic far from overflow, far above any real plan */
 #define NGX_HTTP_PARLEY_MAX_RATE      10000000
 
@@ -209,10 +213,10 @@ ngx_int_t ngx_http_parley_introspect(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx, ngx_str_t *args);
 ngx_int_t ngx_http_parley_introspect_ttl(ngx_http_request_t *sr,
     ngx_msec_t *ttl);
-ngx_int_t ngx_http_parley_cache_lookup(ngx_shm_zone_t *shm_zone, u_char *hash,
-    ngx_http_parley_identity_t *identity);
-void ngx_http_parley_cache_store(ngx_shm_zone_t *shm_zone, u_char *hash,
-    ngx_http_parley_identity_t *identity, ngx_msec_t ttl);
+ngx_int_t ngx_http_parley_cache_lookup(ngx_shm_zone_t *shm_zone,
+    ngx_uint_t kind, u_char *hash, ngx_http_parley_identity_t *identity);
+void ngx_http_parley_cache_store(ngx_shm_zone_t *shm_zone, ngx_uint_t kind,
+    u_char *hash, ngx_http_parley_identity_t *identity, ngx_msec_t ttl);
 
 ngx_int_t ngx_http_parley_widget_authenticate(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx);

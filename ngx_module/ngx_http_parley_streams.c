@@ -65,8 +65,19 @@ ngx_http_parley_streams_acquire(ngx_http_request_t *r,
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_parley_module);
 
-    max = (ctx->identity.max_streams == NGX_HTTP_PARLEY_UNSET)
-          ? plcf->max_streams : (ngx_uint_t) ctx->identity.max_streams;
+    max = plcf->max_streams;
+
+    if (ctx->identity.max_streams != NGX_HTTP_PARLEY_UNSET) {
+
+        /*
+         * the plan's maximum, from the key cache's shared memory; a value
+         * introspection never gives allows no stream rather than many
+         */
+
+        max = (ctx->identity.max_streams >= 0
+               && ctx->identity.max_streams <= NGX_HTTP_PARLEY_MAX_RATE)
+              ? (ngx_uint_t) ctx->identity.max_streams : 0;
+    }
 
     /* allocated first: once a slot is taken, it must be given back */
 
@@ -218,20 +229,25 @@ ngx_http_parley_streams_status(ngx_http_request_t *r,
     sentinel = zone->sh->rbtree.sentinel;
 
     n = 0;
+    size = 0;
+
+    /*
+     * one line per tenant with a stream open: bounded by the zone; sized
+     * by the keys the zone holds, whatever they are
+     */
 
     if (root != sentinel) {
         for (node = ngx_rbtree_min(root, sentinel);
              node;
              node = ngx_rbtree_next(&zone->sh->rbtree, node))
         {
+            pn = (ngx_http_parley_node_t *) &node->color;
+
+            size += sizeof(line) - 1 + shm_zone->shm.name.len + pn->len
+                    + NGX_INT_T_LEN;
             n++;
         }
     }
-
-    /* one line per tenant with a stream open: bounded by the zone */
-
-    size = n * (sizeof(line) - 1 + shm_zone->shm.name.len
-                + NGX_HTTP_PARLEY_UUID_LEN + NGX_INT_T_LEN);
 
     b = (n == 0) ? NULL : ngx_create_temp_buf(r->pool, size);
 
