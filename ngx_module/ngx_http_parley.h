@@ -124,10 +124,14 @@ typedef struct {
 } ngx_http_parley_header_t;
 
 
-/* the module's zones with a tree of nodes, see ..._shm.c */
+/*
+ * The module's zones, by the directive that makes them, see ..._shm.c:
+ * all but the status zone hold a tree of nodes.
+ */
 #define NGX_HTTP_PARLEY_ZONE_KEYS     0
 #define NGX_HTTP_PARLEY_ZONE_LIMITS   1
 #define NGX_HTTP_PARLEY_ZONE_STREAMS  2
+#define NGX_HTTP_PARLEY_ZONE_STATUS   3
 
 typedef struct {
     ngx_rbtree_t                  rbtree;
@@ -136,8 +140,10 @@ typedef struct {
 } ngx_http_parley_shctx_t;
 
 
+/* a zone's configuration; on reload, the old one tells what the zone was */
 typedef struct {
-    ngx_http_parley_shctx_t      *sh;
+    ngx_http_parley_shctx_t      *sh;        /* a tree's */
+    ngx_atomic_t                 *counters;  /* the status zone's */
     ngx_slab_pool_t              *shpool;
     ngx_uint_t                    kind;      /* NGX_HTTP_PARLEY_ZONE_* */
 } ngx_http_parley_zone_t;
