@@ -182,3 +182,68 @@ def test_streams_aborted_mid_answer_give_their_slots_back(stack,
     for _, events in streams:
         assert list(events)[-1] == "[DONE]"
     assert wait_for_streams(stack, tenant, 0) == 0
+
+
+# -- every spelling of the route takes a slot ---------------------------------
+
+def post_raw(stack, target, key):
+    """A chat completion sent to `target` exactly as written (an HTTP
+    library would normalize it): the status and the whole response."""
+    body = json.dumps({"model": "support", "stream": True,
+                       "messages": [{"role": "user",
+                                     "content": "Hello?"}]}).encode()
+    with socket.create_connection(("127.0.0.1", stack.port),
+                                  timeout=30) as s:
+        s.sendall((f"POST {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   f"Authorization: Bearer {key}\r\n"
+                   f"Content-Type: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\n"
+                   f"Connection: close\r\n\r\n").encode() + body)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return int(data.split(b" ", 2)[1]), data
+
+
+SPELLINGS = [
+    "/v1/chat/completions",
+    "/v1/chat/completions/",
+    "/v1/chat/completions//",
+    "/v1//chat/completions",
+    "/v1/chat//completions/",
+    "/v1/chat/completions?x",
+    "/v1/chat/completions/?x=1",
+    "/v1/./chat/completions",
+    "/v1/chat/./completions/",
+    "/v1/chat/completions/.",
+    "/v1/chat/x/../completions",
+    "/v1/chat/%63ompletions",
+    "/v1/chat/completions%2F",
+    "/v1/chat%2Fcompletions/",
+    "/v1/%63hat/completions/",
+]
+
+
+def test_no_spelling_of_the_route_opens_a_stream_without_a_slot(stack):
+    tenant = make_tenant(stack, max_streams=1)
+    # the tenant's engine answers each of them when its slot is free
+    assert post_raw(stack, "/v1/chat/completions", tenant.key)[0] == 200
+    assert wait_for_streams(stack, tenant, 0) == 0
+
+    held = HeldRequest(stack, tenant.key)
+    try:
+        assert held.answered_early() == b""
+        assert tenant_streams(stack, tenant) == 1
+        answers = {target: post_raw(stack, target, tenant.key)
+                   for target in SPELLINGS}
+        # refused for want of a slot, or unknown to the engine: never a
+        # second stream beside the one the tenant may hold
+        for target, (status, data) in answers.items():
+            assert status in (404, 429), (target, data[:300])
+            assert b"text/event-stream" not in data, target
+        assert answers["/v1/chat/completions/"][0] == 429
+        assert tenant_streams(stack, tenant) == 1
+    finally:
+        held.abort()
+    assert wait_for_streams(stack, tenant, 0) == 0
+
