@@ -47,7 +47,8 @@ static ngx_str_t  ngx_http_parley_streams_policy = ngx_string("streams");
 
 /*
  * Returns NGX_OK with a slot held until the request ends, NGX_DONE once
- * a refusal was sent, or NGX_ERROR.
+ * a refusal was sent, or NGX_ERROR.  A request holds one slot at most,
+ * in whichever locations it passes through.
  */
 
 ngx_int_t
@@ -62,6 +63,21 @@ ngx_http_parley_streams_acquire(ngx_http_request_t *r,
     ngx_http_parley_zone_t             *zone;
     ngx_http_parley_loc_conf_t         *plcf;
     ngx_http_parley_streams_cleanup_t  *sc;
+
+    /*
+     * An internal redirect (error_page, a named location, X-Accel-Redirect)
+     * zeroes the module's context, and the access phase runs again: like
+     * limit_conn, the slot is known by the pool cleanup that gives it
+     * back, which lives as long as the request.  Neither a second slot
+     * nor a second release.
+     */
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_parley_streams_cleanup) {
+            ctx->stream = 1;
+            return NGX_OK;
+        }
+    }
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_parley_module);
 

@@ -15,9 +15,11 @@ import json
 import socket
 import time
 
+import pytest
 import requests
 
-from conftest import REPO, auth, chat, make_tenant, open_stream
+from conftest import REPO, auth, chat, make_tenant, open_stream, sse_events
+from parley_stack import free_port, port_open, wait_for
 
 STATUS = "/_parley/status"
 
@@ -247,3 +249,114 @@ def test_no_spelling_of_the_route_opens_a_stream_without_a_slot(stack):
         held.abort()
     assert wait_for_streams(stack, tenant, 0) == 0
 
+
+# -- internal redirects: one slot, released once ------------------------------
+
+# A site whose chat location meets an engine that is not there (502), and
+# goes on in a named location that takes a slot too and reaches the real
+# engine: the request is internally redirected while it holds its slot.
+REDIRECT_SITE = """
+server {{
+    listen 127.0.0.1:{port};
+
+    location /v1/ {{
+        parley_auth secret;
+        parley_introspect /_parley/introspect;
+        parley_streams zone=parley_streams max=20;
+        parley_headers api;
+
+        proxy_pass http://unix:{dead}:;
+        error_page 502 = @engine;
+    }}
+
+    location @engine {{
+        parley_auth secret;
+        parley_introspect /_parley/introspect;
+        parley_streams zone=parley_streams max=20;
+        parley_headers api;
+
+        proxy_pass http://parley_engine;
+        proxy_set_header X-Parley-Context $parley_context;
+        proxy_set_header Authorization "";
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_buffering off;
+    }}
+
+    location = /_parley/introspect {{
+        internal;
+        proxy_pass http://parley_engine/internal/v1/introspect;
+        proxy_set_header X-Parley-Context $parley_context;
+        proxy_pass_request_headers off;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }}
+}}
+"""
+
+
+@pytest.fixture
+def redirect_site(stack):
+    port = free_port()
+    stack.extra_http = REDIRECT_SITE.format(
+        port=port, dead=stack.run_dir / "no-engine.sock")
+    stack.reload_nginx()
+    wait_for("the redirect site", lambda: port_open(port))
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stack.extra_http = ""
+        stack.reload_nginx()
+
+
+def active_streams(stack):
+    text = requests.get(f"{stack.url}{STATUS}", timeout=10).text
+    for line in text.splitlines():
+        if line.startswith("parley_active_streams "):
+            return int(line.split()[1])
+    raise AssertionError("no parley_active_streams gauge")
+
+
+def test_a_redirected_stream_holds_one_slot_and_gives_it_back_once(
+        stack, openai_engine, redirect_site):
+    mock = openai_engine
+    mock.reset(mode="gated")
+    tenant = make_tenant(stack, REPO / "demo" / "handbook", max_streams=1)
+    active = active_streams(stack)
+
+    r = requests.post(f"{redirect_site}/v1/chat/completions", timeout=30,
+                      headers=auth(tenant.key), stream=True,
+                      json={"model": "support", "stream": True,
+                            "messages": [{"role": "user", "content":
+                                          "How many vacation days do new "
+                                          "employees get?"}]})
+    # the request took its tenant's one slot before the 502 and keeps it
+    # in the named location: it is not refused for its own slot
+    assert r.status_code == 200, r.text
+    events = sse_events(r)
+    for event in events:
+        if (isinstance(event, dict) and event.get("choices")
+                and event["choices"][0]["delta"].get("content")):
+            break
+
+    assert tenant_streams(stack, tenant) == 1
+    assert active_streams(stack) == active + 1
+    assert_too_many_streams(chat(stack, tenant.key, "Hello?"), 1)
+
+    mock.gate.set()
+    assert list(events)[-1] == "[DONE]"
+
+    # given back once: the one slot is free again, and only one
+    assert wait_for_streams(stack, tenant, 0) == 0
+    assert active_streams(stack) == active
+    held = HeldRequest(stack, tenant.key)
+    try:
+        assert held.answered_early() == b""
+        assert tenant_streams(stack, tenant) == 1
+        assert_too_many_streams(chat(stack, tenant.key, "Hello?"), 1)
+    finally:
+        held.abort()
+    assert wait_for_streams(stack, tenant, 0) == 0
+    assert active_streams(stack) == active
