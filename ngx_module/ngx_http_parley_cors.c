@@ -395,7 +395,7 @@ ngx_http_parley_origin_well_formed(ngx_str_t *origin)
 {
     u_char  c, *p, *last;
 
-    if (origin->len > NGX_HTTP_PARLEY_ORIGIN_MAX) {
+    if (origin->len > PARLEY_ORIGIN_MAX) {
         return 0;
     }
 
