@@ -207,9 +207,12 @@ ngx_http_parley_streams_cleanup(void *data)
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    (*count)--;
+    /* the last slot takes the node with it; a count never wraps */
 
-    if (*count == 0) {
+    if (*count > 1) {
+        (*count)--;
+
+    } else {
         ngx_http_parley_zone_delete(zone, pn);
     }
 
