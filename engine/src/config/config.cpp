@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "shared/parley_context.h"
 #include "widget/token.hpp"
 
 extern char** environ;
@@ -417,8 +418,9 @@ secrets read_secrets(const config& cfg, const environment& env, problems& out) {
     out.push_back("edge.secret_file: cannot read '" + cfg.edge.secret_file + "'");
   } else {
     s.edge_secret = trim_right(*text);
-    if (s.edge_secret.size() < 32) {
-      out.push_back("edge.secret_file: the secret must be at least 32 bytes");
+    if (s.edge_secret.size() < PARLEY_EDGE_SECRET_MIN) {
+      out.push_back("edge.secret_file: the secret must be at least " +
+                    std::to_string(PARLEY_EDGE_SECRET_MIN) + " bytes");
     }
   }
   if (!cfg.widget.keys_file.empty()) read_widget_keys(cfg.widget.keys_file, s, out);
