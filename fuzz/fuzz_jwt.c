@@ -112,7 +112,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
-    if (data[0] != 's' || size > NGX_HTTP_PARLEY_JWT_MAX_LEN) {
+    if (data[0] != 's' || size > PARLEY_WIDGET_TOKEN_MAX_LEN) {
         return 0;
     }
 

@@ -46,6 +46,10 @@
 /* an introspection answer without a plan value: the location's default */
 #define NGX_HTTP_PARLEY_UNSET         -1
 
+/* what a key cache entry is a verdict on: kinds never answer for each other */
+#define NGX_HTTP_PARLEY_CACHE_KEY     1       /* a secret key */
+#define NGX_HTTP_PARLEY_CACHE_ORIGIN  2       /* a browser origin */
+
 /* keeps GCRA arithmetic far from overflow, far above any real plan */
 #define NGX_HTTP_PARLEY_MAX_RATE      10000000
 
@@ -120,10 +124,14 @@ typedef struct {
 } ngx_http_parley_header_t;
 
 
-/* the module's zones with a tree of nodes, see ..._shm.c */
+/*
+ * The module's zones, by the directive that makes them, see ..._shm.c:
+ * all but the status zone hold a tree of nodes.
+ */
 #define NGX_HTTP_PARLEY_ZONE_KEYS     0
 #define NGX_HTTP_PARLEY_ZONE_LIMITS   1
 #define NGX_HTTP_PARLEY_ZONE_STREAMS  2
+#define NGX_HTTP_PARLEY_ZONE_STATUS   3
 
 typedef struct {
     ngx_rbtree_t                  rbtree;
@@ -132,8 +140,10 @@ typedef struct {
 } ngx_http_parley_shctx_t;
 
 
+/* a zone's configuration; on reload, the old one tells what the zone was */
 typedef struct {
-    ngx_http_parley_shctx_t      *sh;
+    ngx_http_parley_shctx_t      *sh;        /* a tree's */
+    ngx_atomic_t                 *counters;  /* the status zone's */
     ngx_slab_pool_t              *shpool;
     ngx_uint_t                    kind;      /* NGX_HTTP_PARLEY_ZONE_* */
 } ngx_http_parley_zone_t;
@@ -209,10 +219,10 @@ ngx_int_t ngx_http_parley_introspect(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx, ngx_str_t *args);
 ngx_int_t ngx_http_parley_introspect_ttl(ngx_http_request_t *sr,
     ngx_msec_t *ttl);
-ngx_int_t ngx_http_parley_cache_lookup(ngx_shm_zone_t *shm_zone, u_char *hash,
-    ngx_http_parley_identity_t *identity);
-void ngx_http_parley_cache_store(ngx_shm_zone_t *shm_zone, u_char *hash,
-    ngx_http_parley_identity_t *identity, ngx_msec_t ttl);
+ngx_int_t ngx_http_parley_cache_lookup(ngx_shm_zone_t *shm_zone,
+    ngx_uint_t kind, u_char *hash, ngx_http_parley_identity_t *identity);
+void ngx_http_parley_cache_store(ngx_shm_zone_t *shm_zone, ngx_uint_t kind,
+    u_char *hash, ngx_http_parley_identity_t *identity, ngx_msec_t ttl);
 
 ngx_int_t ngx_http_parley_widget_authenticate(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx);

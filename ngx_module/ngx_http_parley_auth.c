@@ -40,6 +40,7 @@ typedef struct {
 /* a key cache node's value; its key is the SHA-256 */
 typedef struct {
     ngx_msec_t                    expires;
+    ngx_uint_t                    kind;      /* NGX_HTTP_PARLEY_CACHE_* */
     ngx_uint_t                    active;    /* 0: a negative entry */
     ngx_http_parley_identity_t    identity;
 } ngx_http_parley_key_value_t;
@@ -128,12 +129,16 @@ ngx_http_parley_authenticate(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
     }
 
     /*
-     * Only a key of the right length is hashed; its shape is checked on a
-     * cache miss, before the engine is asked: the cache holds only keys
-     * the engine answered for, all well formed.
+     * Only a credential of a key's length and prefix is hashed and looked
+     * up: one of another kind ("origin ..." hashes as an origin's verdict
+     * does) never is.  The rest of its shape is checked on a cache miss,
+     * before the engine is asked: the cache holds only keys the engine
+     * answered for, all well formed.
      */
 
-    if (ctx->key.len != NGX_HTTP_PARLEY_KEY_LEN) {
+    if (ctx->key.len != NGX_HTTP_PARLEY_KEY_LEN
+        || ngx_strncmp(ctx->key.data, "sk_", sizeof("sk_") - 1) != 0)
+    {
         return ngx_http_parley_refuse_malformed_key(r);
     }
 
@@ -143,8 +148,9 @@ ngx_http_parley_authenticate(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_parley_module);
 
-    rc = ngx_http_parley_cache_lookup(pmcf->key_cache, ctx->key_hash,
-                                      &ctx->identity);
+    rc = ngx_http_parley_cache_lookup(pmcf->key_cache,
+                                      NGX_HTTP_PARLEY_CACHE_KEY,
+                                      ctx->key_hash, &ctx->identity);
 
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "parley key cache lookup: %i", rc);
@@ -513,8 +519,9 @@ ngx_http_parley_introspect_result(ngx_http_request_t *r,
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_parley_module);
 
     if (ctx->status == NGX_HTTP_NOT_FOUND) {
-        ngx_http_parley_cache_store(pmcf->key_cache, ctx->key_hash, NULL,
-                                    pmcf->key_negative_ttl);
+        ngx_http_parley_cache_store(pmcf->key_cache,
+                                    NGX_HTTP_PARLEY_CACHE_KEY, ctx->key_hash,
+                                    NULL, pmcf->key_negative_ttl);
 
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "parley: invalid API key \"%*s\"",
@@ -548,8 +555,8 @@ ngx_http_parley_introspect_result(ngx_http_request_t *r,
                                           &ngx_http_parley_auth_unavailable);
     }
 
-    ngx_http_parley_cache_store(pmcf->key_cache, ctx->key_hash,
-                                &ctx->identity,
+    ngx_http_parley_cache_store(pmcf->key_cache, NGX_HTTP_PARLEY_CACHE_KEY,
+                                ctx->key_hash, &ctx->identity,
                                 ngx_min(ttl, pmcf->key_cache_ttl));
 
     return ngx_http_parley_key_authenticated(r, ctx);
@@ -771,14 +778,15 @@ ngx_http_parley_refuse_credential(ngx_http_request_t *r, ngx_str_t *body)
 
 /*
  * The cache holds introspection answers by a SHA-256: of a secret key, or
- * of an origin (see ..._cors.c).  NGX_OK: an active entry, *identity
- * filled; NGX_DECLINED: a known negative one; NGX_AGAIN: not cached, the
+ * of an origin (see ..._cors.c), each entry marked with its kind.
+ * NGX_OK: an active entry of that kind, *identity filled; NGX_DECLINED: a
+ * known negative one, or one of another kind; NGX_AGAIN: not cached, the
  * engine must be asked.
  */
 
 ngx_int_t
-ngx_http_parley_cache_lookup(ngx_shm_zone_t *shm_zone, u_char *hash,
-    ngx_http_parley_identity_t *identity)
+ngx_http_parley_cache_lookup(ngx_shm_zone_t *shm_zone, ngx_uint_t kind,
+    u_char *hash, ngx_http_parley_identity_t *identity)
 {
     ngx_int_t                     rc;
     ngx_str_t                     key;
@@ -817,7 +825,13 @@ ngx_http_parley_cache_lookup(ngx_shm_zone_t *shm_zone, u_char *hash,
 
     ngx_http_parley_zone_touch(zone, pn);
 
-    if (kv->active) {
+    /*
+     * What is hashed keeps kinds apart; the kind makes sure of it: an
+     * origin's "yes" has no identity, and must never pass for a key's.
+     * Only a collision could bring another kind here, and it refuses.
+     */
+
+    if (kv->active && kv->kind == kind) {
         *identity = kv->identity;
         rc = NGX_OK;
 
@@ -834,8 +848,8 @@ ngx_http_parley_cache_lookup(ngx_shm_zone_t *shm_zone, u_char *hash,
 /* identity NULL stores a negative entry */
 
 void
-ngx_http_parley_cache_store(ngx_shm_zone_t *shm_zone, u_char *hash,
-    ngx_http_parley_identity_t *identity, ngx_msec_t ttl)
+ngx_http_parley_cache_store(ngx_shm_zone_t *shm_zone, ngx_uint_t kind,
+    u_char *hash, ngx_http_parley_identity_t *identity, ngx_msec_t ttl)
 {
     ngx_str_t                     key;
     ngx_rbtree_key_t              h;
@@ -880,6 +894,8 @@ ngx_http_parley_cache_store(ngx_shm_zone_t *shm_zone, u_char *hash,
     }
 
     kv = ngx_http_parley_node_value(pn);
+
+    kv->kind = kind;
 
     if (identity) {
         kv->active = 1;

@@ -290,7 +290,10 @@ ngx_http_parley_origin_allowed(ngx_http_request_t *r,
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_parley_module);
 
-    /* a key never starts with "origin ": the two never share a hash */
+    /*
+     * a key never starts with "origin ": the two never share a hash, and
+     * the entry's kind keeps them apart on every hit besides
+     */
 
     buf.len = ngx_http_parley_origin_prefix.len + ctx->origin.len;
     buf.data = ngx_pnalloc(r->pool, buf.len);
@@ -310,8 +313,9 @@ ngx_http_parley_origin_allowed(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    rc = ngx_http_parley_cache_lookup(pmcf->key_cache, ctx->key_hash,
-                                      &identity);
+    rc = ngx_http_parley_cache_lookup(pmcf->key_cache,
+                                      NGX_HTTP_PARLEY_CACHE_ORIGIN,
+                                      ctx->key_hash, &identity);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "parley origin \"%V\" cache lookup: %i", &ctx->origin, rc);
@@ -349,7 +353,9 @@ ngx_http_parley_origin_result(ngx_http_request_t *r,
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_parley_module);
 
     if (ctx->status == NGX_HTTP_NOT_FOUND) {
-        ngx_http_parley_cache_store(pmcf->key_cache, ctx->key_hash, NULL,
+        ngx_http_parley_cache_store(pmcf->key_cache,
+                                    NGX_HTTP_PARLEY_CACHE_ORIGIN,
+                                    ctx->key_hash, NULL,
                                     pmcf->key_negative_ttl);
         return NGX_DECLINED;
     }
@@ -371,8 +377,9 @@ ngx_http_parley_origin_result(ngx_http_request_t *r,
 
     ngx_memzero(&identity, sizeof(ngx_http_parley_identity_t));
 
-    ngx_http_parley_cache_store(pmcf->key_cache, ctx->key_hash, &identity,
-                                ngx_min(ttl, pmcf->key_cache_ttl));
+    ngx_http_parley_cache_store(pmcf->key_cache,
+                                NGX_HTTP_PARLEY_CACHE_ORIGIN, ctx->key_hash,
+                                &identity, ngx_min(ttl, pmcf->key_cache_ttl));
 
     return NGX_OK;
 }
@@ -388,7 +395,7 @@ ngx_http_parley_origin_well_formed(ngx_str_t *origin)
 {
     u_char  c, *p, *last;
 
-    if (origin->len > NGX_HTTP_PARLEY_ORIGIN_MAX) {
+    if (origin->len > PARLEY_ORIGIN_MAX) {
         return 0;
     }
 

@@ -113,7 +113,7 @@ ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
     ngx_uint_t which)
 {
     uint64_t                     now;
-    ngx_int_t                    rc;
+    ngx_int_t                    rc, rpm, burst;
     ngx_str_t                    tenant;
     ngx_uint_t                   i, n, tightest, retry;
     ngx_http_parley_gcra_t      *g, gcra[NGX_HTTP_PARLEY_LIMITS_MAX];
@@ -148,22 +148,45 @@ ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
 
         /* the tenant's plan wins over the location's defaults */
 
-        g->rpm = limit[i].rpm;
-        g->tolerance = limit[i].burst;
+        rpm = limit[i].rpm;
+        burst = limit[i].burst;
 
         if (limit[i].key == NGX_HTTP_PARLEY_LIMIT_TENANT) {
 
             if (ctx->identity.rpm != NGX_HTTP_PARLEY_UNSET) {
-                g->rpm = ctx->identity.rpm;
+                rpm = ctx->identity.rpm;
             }
 
             if (ctx->identity.burst != NGX_HTTP_PARLEY_UNSET) {
-                g->tolerance = ctx->identity.burst;
+                burst = ctx->identity.burst;
             }
         }
 
-        g->interval = 60 * 1000000 / g->rpm;
-        g->tolerance *= g->interval;
+        /*
+         * A plan comes from the key cache's shared memory: whatever value
+         * it holds, the rate is kept within 1..NGX_HTTP_PARLEY_MAX_RATE
+         * (below one, the strictest rate) and the burst within
+         * 0..NGX_HTTP_PARLEY_MAX_RATE, so that the interval, which divides
+         * below, is never zero and no product overflows.
+         */
+
+        if (rpm < 1) {
+            rpm = 1;
+
+        } else if (rpm > NGX_HTTP_PARLEY_MAX_RATE) {
+            rpm = NGX_HTTP_PARLEY_MAX_RATE;
+        }
+
+        if (burst < 0) {
+            burst = 0;
+
+        } else if (burst > NGX_HTTP_PARLEY_MAX_RATE) {
+            burst = NGX_HTTP_PARLEY_MAX_RATE;
+        }
+
+        g->rpm = rpm;
+        g->interval = 60 * 1000000 / (uint64_t) rpm;
+        g->tolerance = (uint64_t) burst * g->interval;
 
         n++;
     }

@@ -934,6 +934,7 @@ ngx_http_parley_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 static ngx_int_t
 ngx_http_parley_init(ngx_conf_t *cf)
 {
+    ngx_array_t                *a;
     ngx_http_handler_pt        *h;
     ngx_http_core_main_conf_t  *cmcf;
 
@@ -953,12 +954,23 @@ ngx_http_parley_init(ngx_conf_t *cf)
 
     *h = ngx_http_parley_rewrite_handler;
 
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
-    if (h == NULL) {
+    /*
+     * A phase runs its handlers from the last added on, and a dynamic
+     * module's are added after nginx's own: pushed, this one would run
+     * before "allow"/"deny".  First in the array, it runs last, so that
+     * an address the location denies is refused before its credential is
+     * looked at (nothing to learn there) or any limit charged.
+     */
+
+    a = &cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers;
+
+    if (ngx_array_push(a) == NULL) {
         return NGX_ERROR;
     }
 
-    *h = ngx_http_parley_access_handler;
+    h = a->elts;
+    ngx_memmove(&h[1], &h[0], (a->nelts - 1) * sizeof(ngx_http_handler_pt));
+    h[0] = ngx_http_parley_access_handler;
 
     return ngx_http_parley_header_filter_init(cf);
 }

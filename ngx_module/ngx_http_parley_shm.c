@@ -8,6 +8,8 @@
  * A node is the tree's node up to its color, then an
  * ngx_http_parley_node_t: the key, then the zone's own value.  Callers
  * lock the pool's mutex around every use but the configuration ones.
+ * The status zone's counters are made here too: every zone of the module
+ * keeps its kind across reloads.
  */
 
 
@@ -33,7 +35,8 @@ static ngx_int_t ngx_http_parley_zone_init(ngx_shm_zone_t *shm_zone,
 static ngx_str_t  ngx_http_parley_zone_kinds[] = {
     ngx_string("parley_key_cache"),
     ngx_string("parley_limit_zone"),
-    ngx_string("parley_stream_zone")
+    ngx_string("parley_stream_zone"),
+    ngx_string("parley_status_zone")
 };
 
 
@@ -276,6 +279,14 @@ ngx_http_parley_zone_rbtree_insert_value(ngx_rbtree_node_t *temp,
 }
 
 
+/*
+ * All of the module's zones have the same tag, so a reload hands a zone
+ * of one name and size to whichever directive names it now.  Like
+ * limit_req with its key, a zone keeps its kind: one that another
+ * directive made before would be read as what it is not (a count as a
+ * time, a key cache node as a counter) and is refused.
+ */
+
 static ngx_int_t
 ngx_http_parley_zone_init(ngx_shm_zone_t *shm_zone, void *data)
 {
@@ -286,10 +297,22 @@ ngx_http_parley_zone_init(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_parley_zone_t  *zone;
 
     zone = shm_zone->data;
+    kind = &ngx_http_parley_zone_kinds[zone->kind];
 
     if (ozone) {
+
+        if (ozone->kind != zone->kind) {
+            ngx_log_error(NGX_LOG_EMERG, shm_zone->shm.log, 0,
+                          "zone \"%V\" is a %V while previously it was a "
+                          "%V: rename it, or restart nginx to change it",
+                          &shm_zone->shm.name, kind,
+                          &ngx_http_parley_zone_kinds[ozone->kind]);
+            return NGX_ERROR;
+        }
+
         /* reload: the zone and all it holds live on */
         zone->sh = ozone->sh;
+        zone->counters = ozone->counters;
         zone->shpool = ozone->shpool;
         return NGX_OK;
     }
@@ -297,23 +320,40 @@ ngx_http_parley_zone_init(ngx_shm_zone_t *shm_zone, void *data)
     zone->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
 
     if (shm_zone->shm.exists) {
-        zone->sh = zone->shpool->data;
+        if (zone->kind == NGX_HTTP_PARLEY_ZONE_STATUS) {
+            zone->counters = zone->shpool->data;
+
+        } else {
+            zone->sh = zone->shpool->data;
+        }
+
         return NGX_OK;
     }
 
-    zone->sh = ngx_slab_alloc(zone->shpool, sizeof(ngx_http_parley_shctx_t));
-    if (zone->sh == NULL) {
-        return NGX_ERROR;
+    if (zone->kind == NGX_HTTP_PARLEY_ZONE_STATUS) {
+        zone->shpool->data = ngx_slab_calloc(zone->shpool,
+                                             NGX_HTTP_PARLEY_STAT_N
+                                             * sizeof(ngx_atomic_t));
+        if (zone->shpool->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        zone->counters = zone->shpool->data;
+
+    } else {
+        zone->sh = ngx_slab_alloc(zone->shpool,
+                                  sizeof(ngx_http_parley_shctx_t));
+        if (zone->sh == NULL) {
+            return NGX_ERROR;
+        }
+
+        zone->shpool->data = zone->sh;
+
+        ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
+                        ngx_http_parley_zone_rbtree_insert_value);
+
+        ngx_queue_init(&zone->sh->queue);
     }
-
-    zone->shpool->data = zone->sh;
-
-    ngx_rbtree_init(&zone->sh->rbtree, &zone->sh->sentinel,
-                    ngx_http_parley_zone_rbtree_insert_value);
-
-    ngx_queue_init(&zone->sh->queue);
-
-    kind = &ngx_http_parley_zone_kinds[zone->kind];
 
     len = sizeof(" in  zone \"\"") + kind->len + shm_zone->shm.name.len;
 

@@ -4,9 +4,10 @@
  *
  * The edge's counters and the "parley_status" handler that shows them in
  * the Prometheus text format.  The counters are atomics in a small shared
- * memory zone, so all workers add to the same ones and a reload keeps
- * them.  Per-tenant lines are only those of tenants with a stream open,
- * which the stream zone bounds.
+ * memory zone (made in ..._shm.c like the module's other zones), so all
+ * workers add to the same ones and a reload keeps them.  Per-tenant lines
+ * are only those of tenants with a stream open, which the stream zone
+ * bounds.
  */
 
 
@@ -18,11 +19,6 @@
 
 
 typedef struct {
-    ngx_atomic_t                  counters[NGX_HTTP_PARLEY_STAT_N];
-} ngx_http_parley_status_shctx_t;
-
-
-typedef struct {
     ngx_uint_t                    counter;
     char                         *line;
 } ngx_http_parley_metric_t;
@@ -31,8 +27,6 @@ typedef struct {
 static ngx_int_t ngx_http_parley_status_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_parley_status_zones(ngx_http_request_t *r,
     ngx_chain_t ***ll);
-static ngx_int_t ngx_http_parley_status_init_zone(ngx_shm_zone_t *shm_zone,
-    void *data);
 
 
 static ngx_http_parley_metric_t  ngx_http_parley_metrics[] = {
@@ -135,8 +129,8 @@ static ngx_http_parley_metric_t  ngx_http_parley_metrics[] = {
 ngx_atomic_t *
 ngx_http_parley_counter(ngx_http_request_t *r, ngx_uint_t counter)
 {
-    ngx_http_parley_main_conf_t     *pmcf;
-    ngx_http_parley_status_shctx_t  *sh;
+    ngx_http_parley_zone_t       *zone;
+    ngx_http_parley_main_conf_t  *pmcf;
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_parley_module);
 
@@ -144,9 +138,9 @@ ngx_http_parley_counter(ngx_http_request_t *r, ngx_uint_t counter)
         return NULL;
     }
 
-    sh = pmcf->status->data;
+    zone = pmcf->status->data;
 
-    return &sh->counters[counter];
+    return &zone->counters[counter];
 }
 
 
@@ -167,14 +161,14 @@ ngx_http_parley_count(ngx_http_request_t *r, ngx_uint_t counter,
 static ngx_int_t
 ngx_http_parley_status_handler(ngx_http_request_t *r)
 {
-    off_t                            len;
-    size_t                           size;
-    ngx_int_t                        rc;
-    ngx_buf_t                       *b;
-    ngx_chain_t                     *out, *cl, **ll;
-    ngx_http_parley_metric_t        *m;
-    ngx_http_parley_main_conf_t     *pmcf;
-    ngx_http_parley_status_shctx_t  *sh;
+    off_t                         len;
+    size_t                        size;
+    ngx_int_t                     rc;
+    ngx_buf_t                    *b;
+    ngx_chain_t                  *out, *cl, **ll;
+    ngx_http_parley_zone_t       *zone;
+    ngx_http_parley_metric_t     *m;
+    ngx_http_parley_main_conf_t  *pmcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -187,7 +181,7 @@ ngx_http_parley_status_handler(ngx_http_request_t *r)
     }
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_parley_module);
-    sh = pmcf->status->data;
+    zone = pmcf->status->data;
 
     size = 0;
 
@@ -208,7 +202,7 @@ ngx_http_parley_status_handler(ngx_http_request_t *r)
         }
 
         b->last = ngx_sprintf(b->last, "%s%uA\n", m->line,
-                              sh->counters[m->counter]);
+                              zone->counters[m->counter]);
     }
 
     out = ngx_alloc_chain_link(r->pool);
@@ -372,44 +366,12 @@ ngx_http_parley_status_zones(ngx_http_request_t *r, ngx_chain_t ***ll)
 }
 
 
-static ngx_int_t
-ngx_http_parley_status_init_zone(ngx_shm_zone_t *shm_zone, void *data)
-{
-    ngx_slab_pool_t  *shpool;
-
-    if (data) {
-        /* reload: the counters go on */
-        shm_zone->data = data;
-        return NGX_OK;
-    }
-
-    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
-
-    if (shm_zone->shm.exists) {
-        shm_zone->data = shpool->data;
-        return NGX_OK;
-    }
-
-    shm_zone->data = ngx_slab_calloc(shpool,
-                                     sizeof(ngx_http_parley_status_shctx_t));
-    if (shm_zone->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    shpool->data = shm_zone->data;
-
-    return NGX_OK;
-}
-
-
 char *
 ngx_http_parley_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_parley_main_conf_t *pmcf = conf;
 
-    ssize_t          size;
-    ngx_str_t       *value, name;
-    ngx_shm_zone_t  *shm_zone;
+    ngx_str_t  *value;
 
     if (pmcf->status) {
         return "is duplicate";
@@ -417,26 +379,10 @@ ngx_http_parley_status_zone(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    if (ngx_http_parley_zone_arg(cf, &value[1], &name, &size) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
+    pmcf->status = ngx_http_parley_zone_add(cf, &value[1],
+                                            NGX_HTTP_PARLEY_ZONE_STATUS);
 
-    shm_zone = ngx_shared_memory_add(cf, &name, size, &ngx_http_parley_module);
-    if (shm_zone == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    if (shm_zone->init) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "duplicate zone \"%V\"", &name);
-        return NGX_CONF_ERROR;
-    }
-
-    shm_zone->init = ngx_http_parley_status_init_zone;
-
-    pmcf->status = shm_zone;
-
-    return NGX_CONF_OK;
+    return (pmcf->status == NULL) ? NGX_CONF_ERROR : NGX_CONF_OK;
 }
 
 

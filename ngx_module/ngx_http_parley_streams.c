@@ -47,7 +47,8 @@ static ngx_str_t  ngx_http_parley_streams_policy = ngx_string("streams");
 
 /*
  * Returns NGX_OK with a slot held until the request ends, NGX_DONE once
- * a refusal was sent, or NGX_ERROR.
+ * a refusal was sent, or NGX_ERROR.  A request holds one slot at most,
+ * in whichever locations it passes through.
  */
 
 ngx_int_t
@@ -63,10 +64,36 @@ ngx_http_parley_streams_acquire(ngx_http_request_t *r,
     ngx_http_parley_loc_conf_t         *plcf;
     ngx_http_parley_streams_cleanup_t  *sc;
 
+    /*
+     * An internal redirect (error_page, a named location, X-Accel-Redirect)
+     * zeroes the module's context, and the access phase runs again: like
+     * limit_conn, the slot is known by the pool cleanup that gives it
+     * back, which lives as long as the request.  Neither a second slot
+     * nor a second release.
+     */
+
+    for (cln = r->pool->cleanup; cln; cln = cln->next) {
+        if (cln->handler == ngx_http_parley_streams_cleanup) {
+            ctx->stream = 1;
+            return NGX_OK;
+        }
+    }
+
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_parley_module);
 
-    max = (ctx->identity.max_streams == NGX_HTTP_PARLEY_UNSET)
-          ? plcf->max_streams : (ngx_uint_t) ctx->identity.max_streams;
+    max = plcf->max_streams;
+
+    if (ctx->identity.max_streams != NGX_HTTP_PARLEY_UNSET) {
+
+        /*
+         * the plan's maximum, from the key cache's shared memory; a value
+         * introspection never gives allows no stream rather than many
+         */
+
+        max = (ctx->identity.max_streams >= 0
+               && ctx->identity.max_streams <= NGX_HTTP_PARLEY_MAX_RATE)
+              ? (ngx_uint_t) ctx->identity.max_streams : 0;
+    }
 
     /* allocated first: once a slot is taken, it must be given back */
 
@@ -180,9 +207,12 @@ ngx_http_parley_streams_cleanup(void *data)
 
     ngx_shmtx_lock(&zone->shpool->mutex);
 
-    (*count)--;
+    /* the last slot takes the node with it; a count never wraps */
 
-    if (*count == 0) {
+    if (*count > 1) {
+        (*count)--;
+
+    } else {
         ngx_http_parley_zone_delete(zone, pn);
     }
 
@@ -218,20 +248,25 @@ ngx_http_parley_streams_status(ngx_http_request_t *r,
     sentinel = zone->sh->rbtree.sentinel;
 
     n = 0;
+    size = 0;
+
+    /*
+     * one line per tenant with a stream open: bounded by the zone; sized
+     * by the keys the zone holds, whatever they are
+     */
 
     if (root != sentinel) {
         for (node = ngx_rbtree_min(root, sentinel);
              node;
              node = ngx_rbtree_next(&zone->sh->rbtree, node))
         {
+            pn = (ngx_http_parley_node_t *) &node->color;
+
+            size += sizeof(line) - 1 + shm_zone->shm.name.len + pn->len
+                    + NGX_INT_T_LEN;
             n++;
         }
     }
-
-    /* one line per tenant with a stream open: bounded by the zone */
-
-    size = n * (sizeof(line) - 1 + shm_zone->shm.name.len
-                + NGX_HTTP_PARLEY_UUID_LEN + NGX_INT_T_LEN);
 
     b = (n == 0) ? NULL : ngx_create_temp_buf(r->pool, size);
 

@@ -83,9 +83,9 @@ ngx_http_parley_jwt_verify(ngx_str_t *token,
     ngx_http_parley_widget_key_t  *key;
     u_char                         kid[PARLEY_CONTEXT_FIELD_MAX];
     u_char                         mac[EVP_MAX_MD_SIZE];
-    u_char                         buf[NGX_HTTP_PARLEY_JWT_MAX_LEN];
+    u_char                         buf[PARLEY_WIDGET_TOKEN_MAX_LEN];
 
-    if (token->len == 0 || token->len > NGX_HTTP_PARLEY_JWT_MAX_LEN) {
+    if (token->len == 0 || token->len > PARLEY_WIDGET_TOKEN_MAX_LEN) {
         return NGX_HTTP_PARLEY_JWT_MALFORMED;
     }
 
@@ -197,7 +197,9 @@ ngx_http_parley_jwt_header(u_char *buf, size_t len, u_char *kid,
         goto done;
     }
 
-    if (!ngx_http_parley_json_is(json_object_get(root, "alg"), "HS256")) {
+    if (!ngx_http_parley_json_is(json_object_get(root, "alg"),
+                                 PARLEY_WIDGET_TOKEN_ALG))
+    {
         rc = NGX_HTTP_PARLEY_JWT_ALGORITHM;
         goto done;
     }
@@ -211,7 +213,7 @@ ngx_http_parley_jwt_header(u_char *buf, size_t len, u_char *kid,
         }
 
         if (ngx_strcmp(name, "typ") == 0
-            && ngx_http_parley_json_is(value, "JWT"))
+            && ngx_http_parley_json_is(value, PARLEY_WIDGET_TOKEN_TYP))
         {
             continue;
         }
@@ -255,7 +257,7 @@ ngx_http_parley_jwt_claims(u_char *buf, size_t len, time_t now, time_t skew,
     }
 
     if (!ngx_http_parley_json_is(json_object_get(root, "aud"),
-                                 NGX_HTTP_PARLEY_WIDGET_AUDIENCE))
+                                 PARLEY_WIDGET_TOKEN_AUDIENCE))
     {
         goto done;
     }
@@ -269,7 +271,7 @@ ngx_http_parley_jwt_claims(u_char *buf, size_t len, time_t now, time_t skew,
 
     value = json_object_get(root, "org");
     if (!json_is_string(value) || json_string_length(value) == 0
-        || json_string_length(value) > NGX_HTTP_PARLEY_ORIGIN_MAX)
+        || json_string_length(value) > PARLEY_ORIGIN_MAX)
     {
         goto done;
     }
@@ -312,7 +314,7 @@ ngx_http_parley_jwt_claims(u_char *buf, size_t len, time_t now, time_t skew,
         goto done;
     }
 
-    if (exp <= iat || exp - iat > NGX_HTTP_PARLEY_WIDGET_LIFETIME) {
+    if (exp <= iat || exp - iat > PARLEY_WIDGET_TOKEN_LIFETIME_MAX) {
         rc = NGX_HTTP_PARLEY_JWT_LIFETIME;
         goto done;
     }

@@ -12,19 +12,10 @@
 #include <ngx_core.h>
 
 #include <parley_context.h>
+#include <parley_widget_token.h>
 
 
 #define NGX_HTTP_PARLEY_UUID_LEN          36
-
-/* a widget token larger than this is not one the engine minted */
-#define NGX_HTTP_PARLEY_JWT_MAX_LEN       4096
-
-#define NGX_HTTP_PARLEY_WIDGET_AUDIENCE   "parley-widget"
-#define NGX_HTTP_PARLEY_WIDGET_LIFETIME   900     /* exp - iat, seconds */
-#define NGX_HTTP_PARLEY_WIDGET_SECRET_MIN 32
-
-/* "scheme://host:port" of a browser; longer is not one the engine allows */
-#define NGX_HTTP_PARLEY_ORIGIN_MAX        256
 
 /* ngx_http_parley_jwt_verify() results */
 #define NGX_HTTP_PARLEY_JWT_OK            0
@@ -52,7 +43,7 @@ typedef struct {
     size_t                        session_len;
     u_char                        agent[PARLEY_CONTEXT_FIELD_MAX];
     size_t                        agent_len;
-    u_char                        origin[NGX_HTTP_PARLEY_ORIGIN_MAX];
+    u_char                        origin[PARLEY_ORIGIN_MAX];
     size_t                        origin_len;
     time_t                        expires;
 } ngx_http_parley_widget_claims_t;

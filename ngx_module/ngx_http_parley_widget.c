@@ -273,11 +273,11 @@ ngx_http_parley_widget_key_line(ngx_conf_t *cf, ngx_str_t *file,
         return NGX_ERROR;
     }
 
-    if (secret.len < NGX_HTTP_PARLEY_WIDGET_SECRET_MIN) {
+    if (secret.len < PARLEY_WIDGET_SECRET_MIN) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "widget key ring \"%V\", line %ui: the secret of "
                            "\"%V\" is shorter than %d bytes", file, line,
-                           &kid, NGX_HTTP_PARLEY_WIDGET_SECRET_MIN);
+                           &kid, PARLEY_WIDGET_SECRET_MIN);
         return NGX_ERROR;
     }
 

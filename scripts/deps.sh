@@ -14,9 +14,10 @@ packages=(
     libyaml-cpp-dev libspdlog-dev libfmt-dev libhnswlib-dev
     # database server for demo and tests
     postgresql-15
-    # tests and benchmarks
+    # tests and benchmarks; faketime: nginx checks the widget token vectors
+    # at their own time (t/test_edge_widget_vectors.py)
     libgtest-dev libgmock-dev python3 python3-pytest python3-requests
-    curl wrk libbenchmark-dev openssl
+    curl wrk libbenchmark-dev openssl faketime
 )
 
 missing=()

@@ -2,10 +2,13 @@
 but the exact token with 401 JSON, and the token passes to the engine as an
 admin context with the nil tenant; the engine is never asked about it."""
 
+import socket
+
 import pytest
 import requests
 
-from conftest import engine_log_events, make_tenant
+from conftest import REPO, client_from, engine_log_events, make_tenant
+from parley_stack import free_port, wait_for
 from parley_context import NIL_TENANT, verify_context
 from test_edge_context import EngineTap, headers_named, now_ms, sent_to
 
@@ -82,3 +85,77 @@ def test_a_short_admin_token_is_a_configuration_error(
     ok, output = nginx_check(f"parley_admin_token_file {path};")
     assert not ok
     assert error in output
+
+
+# -- the admin network and the admin limit -----------------------------------
+
+def assert_json_error(r, status, code):
+    assert r.status_code == status, r.text
+    assert r.headers["Content-Type"] == "application/json"
+    assert r.json()["error"]["code"] == code
+
+
+def test_addresses_outside_the_admin_network_are_refused_first(stack):
+    # parley-locations.conf allows 127.0.0.1 and ::1 only; anyone else gets
+    # 403 JSON, with the right token or without one: nothing to learn
+    token = admin_token(stack)
+    with client_from("127.0.0.2") as client:
+        for headers in ({"Authorization": f"Bearer {token}"},
+                        {"Authorization": "Bearer " + "x" * 40}, {}):
+            r = client.get(f"{stack.url}/admin/v1/tenants", headers=headers,
+                           timeout=10)
+            assert_json_error(r, 403, "forbidden")
+            assert "WWW-Authenticate" not in r.headers
+    r = requests.get(f"{stack.url}/admin/v1/tenants", timeout=10,
+                     headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200, r.text
+
+
+def ipv6_loopback_port_open(port):
+    with socket.socket(socket.AF_INET6) as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("::1", port)) == 0
+
+
+@pytest.fixture
+def ipv6_site(stack):
+    """The example locations on ::1 as well, the other allowed admin
+    address: its admin limit is its own, apart from 127.0.0.1's."""
+    port = free_port()
+    stack.extra_http = f"""
+    server {{
+        listen [::1]:{port};
+        include {REPO / 'conf.examples' / 'parley-locations.conf'};
+    }}
+"""
+    stack.reload_nginx()
+    wait_for("nginx on [::1]", lambda: ipv6_loopback_port_open(port))
+    try:
+        yield f"http://[::1]:{port}"
+    finally:
+        stack.extra_http = ""
+        stack.reload_nginx()
+
+
+def test_admin_requests_beyond_the_limit_get_429_json(stack, ipv6_site):
+    # parley-locations.conf: parley_limit ip rate=120r/m burst=60
+    headers = {"Authorization": f"Bearer {admin_token(stack)}"}
+    statuses = []
+    with requests.Session() as client:
+        for _ in range(200):
+            r = client.get(f"{ipv6_site}/admin/v1/tenants", headers=headers,
+                           timeout=10)
+            statuses.append(r.status_code)
+            if r.status_code != 200:
+                break
+    assert_json_error(r, 429, "rate_limited")
+    assert r.json()["error"]["type"] == "rate_limit_error"
+    assert int(r.headers["Retry-After"]) >= 1
+    assert r.headers["RateLimit-Policy"] == '"ip";q=120;w=60'
+    # the burst and what the rate added while it was spent
+    assert 61 <= statuses.count(200) < 100, statuses.count(200)
+
+    # another admin address is not limited by this one's requests
+    r = requests.get(f"{stack.url}/admin/v1/tenants", headers=headers,
+                     timeout=10)
+    assert r.status_code == 200, r.text

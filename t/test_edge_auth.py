@@ -225,3 +225,50 @@ def test_lookups_reuse_their_engine_connection(stack):
     assert len(lookups) == 6
     # one client connection, so one nginx worker and its kept connection
     assert len({e["connection"] for e in lookups}) == 1
+
+
+# -- credentials of one kind never pass as another ---------------------------
+
+def crashed_workers(stack):
+    log = stack.log_dir / "nginx-error.log"
+    return [line for line in log.read_text(errors="replace").splitlines()
+            if "exited on signal" in line]
+
+
+def origin_of_length(length):
+    """An allowed-origin spelling of exactly `length` bytes."""
+    head = f"https://k{secrets.token_hex(4)}."
+    return head + "a" * (length - len(head) - len(".example")) + ".example"
+
+
+def test_an_origin_verdict_never_passes_for_a_secret_key(stack):
+    # The edge caches "some tenant allows this origin" under the SHA-256 of
+    # "origin <O>"; a bearer "origin <O>" of a secret key's length hashes
+    # the same.  It must be refused as a key, and no worker may fall.
+    tenant = make_tenant(stack)
+    origin = origin_of_length(len(tenant.key) - len("origin "))
+    bearer = f"origin {origin}"
+    assert len(bearer) == len(tenant.key)
+    stack.parley("tenant", "update", "--slug", tenant.slug,
+                 "--allowed-origin", origin, "--json")
+    crashed = crashed_workers(stack)
+
+    r = requests.options(f"{stack.url}/widget/v1/history", headers={
+        "Origin": origin, "Access-Control-Request-Method": "GET"},
+        timeout=10)
+    assert r.status_code == 204, r.text
+    assert r.headers["Access-Control-Allow-Origin"] == origin
+
+    for path in ("/v1/models", "/v1/chat/completions"):
+        r = requests.request("GET" if path == "/v1/models" else "POST",
+                             f"{stack.url}{path}", json={},
+                             headers={"Authorization": f"Bearer {bearer}"},
+                             timeout=10)
+        assert_invalid_api_key(r)
+    assert crashed_workers(stack) == crashed
+
+    # the origin's verdict still stands, and the tenant's key still works
+    r = models(stack, tenant.key)
+    assert r.status_code == 200, r.text
+    assert chat(stack, tenant.key, "Hello?").status_code == 200
+    assert crashed_workers(stack) == crashed

@@ -15,9 +15,11 @@ import json
 import socket
 import time
 
+import pytest
 import requests
 
-from conftest import REPO, auth, chat, make_tenant, open_stream
+from conftest import REPO, auth, chat, make_tenant, open_stream, sse_events
+from parley_stack import free_port, port_open, wait_for
 
 STATUS = "/_parley/status"
 
@@ -182,3 +184,179 @@ def test_streams_aborted_mid_answer_give_their_slots_back(stack,
     for _, events in streams:
         assert list(events)[-1] == "[DONE]"
     assert wait_for_streams(stack, tenant, 0) == 0
+
+
+# -- every spelling of the route takes a slot ---------------------------------
+
+def post_raw(stack, target, key):
+    """A chat completion sent to `target` exactly as written (an HTTP
+    library would normalize it): the status and the whole response."""
+    body = json.dumps({"model": "support", "stream": True,
+                       "messages": [{"role": "user",
+                                     "content": "Hello?"}]}).encode()
+    with socket.create_connection(("127.0.0.1", stack.port),
+                                  timeout=30) as s:
+        s.sendall((f"POST {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                   f"Authorization: Bearer {key}\r\n"
+                   f"Content-Type: application/json\r\n"
+                   f"Content-Length: {len(body)}\r\n"
+                   f"Connection: close\r\n\r\n").encode() + body)
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    return int(data.split(b" ", 2)[1]), data
+
+
+SPELLINGS = [
+    "/v1/chat/completions",
+    "/v1/chat/completions/",
+    "/v1/chat/completions//",
+    "/v1//chat/completions",
+    "/v1/chat//completions/",
+    "/v1/chat/completions?x",
+    "/v1/chat/completions/?x=1",
+    "/v1/./chat/completions",
+    "/v1/chat/./completions/",
+    "/v1/chat/completions/.",
+    "/v1/chat/x/../completions",
+    "/v1/chat/%63ompletions",
+    "/v1/chat/completions%2F",
+    "/v1/chat%2Fcompletions/",
+    "/v1/%63hat/completions/",
+]
+
+
+def test_no_spelling_of_the_route_opens_a_stream_without_a_slot(stack):
+    tenant = make_tenant(stack, max_streams=1)
+    # the tenant's engine answers each of them when its slot is free
+    assert post_raw(stack, "/v1/chat/completions", tenant.key)[0] == 200
+    assert wait_for_streams(stack, tenant, 0) == 0
+
+    held = HeldRequest(stack, tenant.key)
+    try:
+        assert held.answered_early() == b""
+        assert tenant_streams(stack, tenant) == 1
+        answers = {target: post_raw(stack, target, tenant.key)
+                   for target in SPELLINGS}
+        # refused for want of a slot, or unknown to the engine: never a
+        # second stream beside the one the tenant may hold
+        for target, (status, data) in answers.items():
+            assert status in (404, 429), (target, data[:300])
+            assert b"text/event-stream" not in data, target
+        assert answers["/v1/chat/completions/"][0] == 429
+        assert tenant_streams(stack, tenant) == 1
+    finally:
+        held.abort()
+    assert wait_for_streams(stack, tenant, 0) == 0
+
+
+# -- internal redirects: one slot, released once ------------------------------
+
+# A site whose chat location meets an engine that is not there (502), and
+# goes on in a named location that takes a slot too and reaches the real
+# engine: the request is internally redirected while it holds its slot.
+REDIRECT_SITE = """
+server {{
+    listen 127.0.0.1:{port};
+
+    location /v1/ {{
+        parley_auth secret;
+        parley_introspect /_parley/introspect;
+        parley_streams zone=parley_streams max=20;
+        parley_headers api;
+
+        proxy_pass http://unix:{dead}:;
+        error_page 502 = @engine;
+    }}
+
+    location @engine {{
+        parley_auth secret;
+        parley_introspect /_parley/introspect;
+        parley_streams zone=parley_streams max=20;
+        parley_headers api;
+
+        proxy_pass http://parley_engine;
+        proxy_set_header X-Parley-Context $parley_context;
+        proxy_set_header Authorization "";
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_buffering off;
+    }}
+
+    location = /_parley/introspect {{
+        internal;
+        proxy_pass http://parley_engine/internal/v1/introspect;
+        proxy_set_header X-Parley-Context $parley_context;
+        proxy_pass_request_headers off;
+        proxy_pass_request_body off;
+        proxy_set_header Content-Length "";
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }}
+}}
+"""
+
+
+@pytest.fixture
+def redirect_site(stack):
+    port = free_port()
+    stack.extra_http = REDIRECT_SITE.format(
+        port=port, dead=stack.run_dir / "no-engine.sock")
+    stack.reload_nginx()
+    wait_for("the redirect site", lambda: port_open(port))
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stack.extra_http = ""
+        stack.reload_nginx()
+
+
+def active_streams(stack):
+    text = requests.get(f"{stack.url}{STATUS}", timeout=10).text
+    for line in text.splitlines():
+        if line.startswith("parley_active_streams "):
+            return int(line.split()[1])
+    raise AssertionError("no parley_active_streams gauge")
+
+
+def test_a_redirected_stream_holds_one_slot_and_gives_it_back_once(
+        stack, openai_engine, redirect_site):
+    mock = openai_engine
+    mock.reset(mode="gated")
+    tenant = make_tenant(stack, REPO / "demo" / "handbook", max_streams=1)
+    active = active_streams(stack)
+
+    r = requests.post(f"{redirect_site}/v1/chat/completions", timeout=30,
+                      headers=auth(tenant.key), stream=True,
+                      json={"model": "support", "stream": True,
+                            "messages": [{"role": "user", "content":
+                                          "How many vacation days do new "
+                                          "employees get?"}]})
+    # the request took its tenant's one slot before the 502 and keeps it
+    # in the named location: it is not refused for its own slot
+    assert r.status_code == 200, r.text
+    events = sse_events(r)
+    for event in events:
+        if (isinstance(event, dict) and event.get("choices")
+                and event["choices"][0]["delta"].get("content")):
+            break
+
+    assert tenant_streams(stack, tenant) == 1
+    assert active_streams(stack) == active + 1
+    assert_too_many_streams(chat(stack, tenant.key, "Hello?"), 1)
+
+    mock.gate.set()
+    assert list(events)[-1] == "[DONE]"
+
+    # given back once: the one slot is free again, and only one
+    assert wait_for_streams(stack, tenant, 0) == 0
+    assert active_streams(stack) == active
+    held = HeldRequest(stack, tenant.key)
+    try:
+        assert held.answered_early() == b""
+        assert tenant_streams(stack, tenant) == 1
+        assert_too_many_streams(chat(stack, tenant.key, "Hello?"), 1)
+    finally:
+        held.abort()
+    assert wait_for_streams(stack, tenant, 0) == 0
+    assert active_streams(stack) == active

@@ -12,7 +12,8 @@
 #include <sstream>
 #include <string_view>
 
-#include "widget/token.hpp"
+#include "shared/parley_context.h"
+#include "shared/parley_widget_token.h"
 
 extern char** environ;
 
@@ -275,7 +276,7 @@ void decode(const YAML::Node& root, config& c, problems& out) {
   read_section(root, "widget", {
       {"keys_file", [&](const reader& r) { r.text(c.widget.keys_file); }},
       {"token_ttl_s", [&](const reader& r) {
-         r.integer<std::int64_t>(c.widget.token_ttl_s, 1, widget::token_ttl_max_s); }},
+         r.integer<std::int64_t>(c.widget.token_ttl_s, 1, std::int64_t{PARLEY_WIDGET_TOKEN_LIFETIME_MAX}); }},
       {"issuer", [&](const reader& r) { r.text(c.widget.issuer); }},
   }, out);
   read_section(root, "retrieval", {
@@ -417,8 +418,9 @@ secrets read_secrets(const config& cfg, const environment& env, problems& out) {
     out.push_back("edge.secret_file: cannot read '" + cfg.edge.secret_file + "'");
   } else {
     s.edge_secret = trim_right(*text);
-    if (s.edge_secret.size() < 32) {
-      out.push_back("edge.secret_file: the secret must be at least 32 bytes");
+    if (s.edge_secret.size() < PARLEY_EDGE_SECRET_MIN) {
+      out.push_back("edge.secret_file: the secret must be at least " +
+                    std::to_string(PARLEY_EDGE_SECRET_MIN) + " bytes");
     }
   }
   if (!cfg.widget.keys_file.empty()) read_widget_keys(cfg.widget.keys_file, s, out);

@@ -15,9 +15,11 @@
 #include <string_view>
 #include <vector>
 
+#include "shared/parley_widget_token.h"
+
 namespace parley::config {
 
-inline constexpr std::size_t ring_secret_min = 32;
+inline constexpr std::size_t ring_secret_min = PARLEY_WIDGET_SECRET_MIN;
 
 struct ring_key {
   std::string kid;

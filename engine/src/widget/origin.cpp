@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <charconv>
 
+#include "shared/parley_widget_token.h"
+
 namespace parley::widget {
 namespace {
 
-constexpr std::size_t origin_max = 255;
+constexpr std::size_t origin_max = PARLEY_ORIGIN_MAX;
 
 bool host_char(char c) noexcept {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
@@ -39,7 +41,9 @@ std::optional<std::string> port_problem(std::string_view port) {
 }  // namespace
 
 std::optional<std::string> origin_problem(std::string_view origin) {
-  if (origin.size() > origin_max) return "is longer than 255 characters";
+  if (origin.size() > origin_max) {
+    return "is longer than " + std::to_string(origin_max) + " characters";
+  }
   std::string_view rest;
   if (origin.starts_with("https://")) {
     rest = origin.substr(8);

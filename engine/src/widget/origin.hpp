@@ -2,8 +2,9 @@
 
 // Browser origins as tenants list them in allowed_origins and as the Origin header
 // carries them: "scheme://host[:port]", scheme http or https, lowercase, no path,
-// query, user info or trailing slash. Compared byte for byte, so only this one
-// spelling is stored.
+// query, user info or trailing slash, at most PARLEY_ORIGIN_MAX bytes (the edge's
+// limit too, shared/parley_widget_token.h). Compared byte for byte, so only this
+// one spelling is stored.
 
 #include <optional>
 #include <string>

@@ -7,7 +7,8 @@
 namespace parley::widget {
 
 std::string mint_token(const config::ring_key& key, const token_claims& c) {
-  const nlohmann::json header = {{"alg", "HS256"}, {"typ", "JWT"}, {"kid", key.kid}};
+  const nlohmann::json header = {
+      {"alg", PARLEY_WIDGET_TOKEN_ALG}, {"typ", PARLEY_WIDGET_TOKEN_TYP}, {"kid", key.kid}};
   const nlohmann::json payload = {{"iss", c.issuer},
                                   {"aud", token_audience},
                                   {"tid", c.tenant_id},

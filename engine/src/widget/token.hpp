@@ -1,20 +1,23 @@
 #pragma once
 
-// Widget tokens (SPEC 3.1, CONTRACTS "Issue 3 additions"): compact JWS, HS256 only,
+// Widget tokens (SPEC 3.1, shared/parley_widget_token.h): compact JWS, HS256 only,
 // header {"alg":"HS256","kid":..,"typ":"JWT"}, claims iss, aud "parley-widget", tid,
 // sid, agt, org, iat, nbf (= iat), exp (= iat + ttl). The engine only mints them;
-// the edge verifies them locally with the same key ring.
+// the edge verifies them locally with the same key ring. The contract's values come
+// from the shared header, which the module includes too; both sides check
+// shared/test-vectors/widget_token.json.
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 
 #include "config/key_ring.hpp"
+#include "shared/parley_widget_token.h"
 
 namespace parley::widget {
 
-inline constexpr std::string_view token_audience = "parley-widget";
-inline constexpr std::int64_t token_ttl_max_s = 900;   // SPEC 3.1: exp <= 15 min
+inline constexpr std::string_view token_audience = PARLEY_WIDGET_TOKEN_AUDIENCE;
+inline constexpr std::int64_t token_ttl_max_s = PARLEY_WIDGET_TOKEN_LIFETIME_MAX;
 
 struct token_claims {
   std::string issuer;

@@ -1,0 +1,49 @@
+/*
+ * Copyright (C) Parley
+ *
+ * The widget token (SPEC 3.1), shared by the nginx module (C), which
+ * verifies it, and the engine (C++), which mints it.  Both sides check
+ * shared/test-vectors/widget_token.json.
+ *
+ *   <base64url header>.<base64url claims>.<base64url HMAC-SHA256>
+ *
+ *   header   {"alg":"HS256","kid":<kid>,"typ":"JWT"}: alg is pinned (none,
+ *            HS512, RS256 and the rest are refused), kid names a key of
+ *            the ring, typ may be left out, nothing else is allowed
+ *   claims   iss (non-empty), aud = PARLEY_WIDGET_TOKEN_AUDIENCE,
+ *            tid (lowercase tenant UUID), sid and agt ([A-Za-z0-9_-]{1,64}),
+ *            org (the browser origin it was issued to, 1 to
+ *            PARLEY_ORIGIN_MAX bytes), iat, nbf, exp (whole unix seconds,
+ *            iat < exp <= iat + PARLEY_WIDGET_TOKEN_LIFETIME_MAX)
+ *   sig      HMAC-SHA256 over "<header>.<claims>" with the kid's secret
+ *
+ * base64url is unpadded and canonical.  A token is valid at "now" when
+ * now < exp + skew, nbf <= now + skew and iat <= now + skew, where skew is
+ * the verifier's allowance for clocks that differ (the edge's
+ * parley_widget_clock_skew, 30 s by default).
+ *
+ * The key ring, the file both sides read (parley_widget_keys and
+ * widget.keys_file): one "<kid> <secret>" a line, "#" comments and blank
+ * lines ignored; kid [A-Za-z0-9_-]{1,64}, the secret one field of at
+ * least PARLEY_WIDGET_SECRET_MIN bytes, used as raw bytes.  The engine
+ * signs with the last key; the edge accepts every key of the ring.
+ */
+
+#ifndef PARLEY_WIDGET_TOKEN_H
+#define PARLEY_WIDGET_TOKEN_H
+
+#define PARLEY_WIDGET_TOKEN_ALG           "HS256"
+#define PARLEY_WIDGET_TOKEN_TYP           "JWT"
+#define PARLEY_WIDGET_TOKEN_AUDIENCE      "parley-widget"
+#define PARLEY_WIDGET_TOKEN_LIFETIME_MAX  900     /* exp - iat: 15 minutes */
+#define PARLEY_WIDGET_TOKEN_MAX_LEN       4096    /* longer is not minted */
+
+#define PARLEY_WIDGET_SECRET_MIN          32      /* bytes of a ring secret */
+
+/*
+ * "scheme://host[:port]" of a browser, as tenants' allowed origins are
+ * stored: longer is no tenant's, and no token's
+ */
+#define PARLEY_ORIGIN_MAX                 255
+
+#endif /* PARLEY_WIDGET_TOKEN_H */
