@@ -104,6 +104,13 @@ extras: {}
   EXPECT_EQ(problems.size(), 13u);
 }
 
+TEST(Config, AnEmbedderThisBuildLacksIsRefusedAtLoad) {
+  // refused here, with the other problems, not when serve builds its indexes
+  const auto problems = problems_of("retrieval: {embedder: openai}\n");
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_TRUE(mentions(problems, "retrieval.embedder: must be hashing"));
+}
+
 TEST(Config, LoadThrowsWithAllProblemsInTheMessage) {
   try {
     parse("server: {threads: 0}\nlogging: {level: loud}\n", {});

@@ -58,9 +58,8 @@ TEST(RagHashingEmbedder, SimilarTextsAreCloser) {
             dot(e.embed("refunds"), e.embed("bakery")) + 0.25F);
 }
 
-TEST(RagHashingEmbedder, OnlyTheBuiltInEmbedderCanBeConfigured) {
-  EXPECT_EQ(configured_embedder("hashing", 384).model(), "hashing-v1-384");
-  EXPECT_THROW(configured_embedder("openai", 384), std::invalid_argument);
+TEST(RagHashingEmbedder, TheModelNameCarriesTheDimensions) {
+  EXPECT_EQ(hashing_embedder(384).model(), "hashing-v1-384");
 }
 
 }  // namespace

@@ -94,7 +94,7 @@ pipeline::pipeline(asio::io_context& io, store::database& db, const config::conf
                    const config::secrets& secrets)
     : db_(db),
       cfg_(cfg),
-      indexes_(rag::configured_embedder(cfg.retrieval.embedder, cfg.retrieval.dimensions),
+      indexes_(rag::hashing_embedder(cfg.retrieval.dimensions),
                std::size_t{cfg.retrieval.index_cache_mb} << 20, corpus_reader(db)) {
   if (cfg.llm.provider == "openai") {
     multi_ = std::make_unique<llm::curl_multi>(io);

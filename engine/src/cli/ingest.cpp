@@ -111,7 +111,7 @@ class ingester {
         tenant_(tenant),
         agent_(agent),
         retrieval_(retrieval),
-        embedder_(rag::configured_embedder(retrieval.embedder, retrieval.dimensions)) {}
+        embedder_(rag::hashing_embedder(retrieval.dimensions)) {}
 
   document_result ingest(const source_file& file) {
     document_result r{file.name, "failed", {}, {}, 0, {}};

@@ -372,8 +372,10 @@ void validate(const config& c, problems& out) {
       !std::ranges::all_of(c.widget.issuer, [](char ch) { return ch > ' ' && ch < 0x7f; })) {
     out.push_back("widget.issuer: must be 1-64 printable ASCII characters without spaces");
   }
-  if (!one_of(c.retrieval.embedder, {"hashing", "openai"})) {
-    out.push_back("retrieval.embedder: must be hashing or openai, got '" + c.retrieval.embedder + "'");
+  // SPEC 4.2's openai embedder is not built yet: refused here, not when serve starts.
+  if (c.retrieval.embedder != "hashing") {
+    out.push_back("retrieval.embedder: must be hashing (the only embedder of this build), got '" +
+                  c.retrieval.embedder + "'");
   }
   if (c.retrieval.chunk_overlap >= c.retrieval.chunk_tokens) {
     out.push_back("retrieval.chunk_overlap: must be smaller than retrieval.chunk_tokens");

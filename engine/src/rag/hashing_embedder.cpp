@@ -66,12 +66,5 @@ std::vector<float> hashing_embedder::embed(std::string_view text) const {
   return v;
 }
 
-hashing_embedder configured_embedder(std::string_view name, std::size_t dimensions) {
-  if (name != "hashing") {
-    throw std::invalid_argument("retrieval.embedder '" + std::string(name) +
-                                "' is not available in this build; use 'hashing'");
-  }
-  return hashing_embedder(dimensions);
-}
 
 }  // namespace parley::rag

@@ -35,9 +35,4 @@ class hashing_embedder {
   std::string model_;
 };
 
-// The embedder named by retrieval.embedder. Only "hashing" is built in so far; any
-// other name throws std::invalid_argument rather than silently embedding with
-// something else (stored vectors and queries must come from the same model).
-hashing_embedder configured_embedder(std::string_view name, std::size_t dimensions);
-
 }  // namespace parley::rag

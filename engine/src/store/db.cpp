@@ -144,16 +144,6 @@ std::optional<std::int64_t> result::opt_i64(int row, int col) const {
   return i64(row, col);
 }
 
-double result::f64(int row, int col) const {
-  const auto t = text(row, col);
-  double v = 0;
-  const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
-  if (t.empty() || ec != std::errc{} || end != t.data() + t.size()) {
-    throw db_error("not a number: '" + std::string(t) + "'", "");
-  }
-  return v;
-}
-
 bool result::boolean(int row, int col) const {
   const auto t = text(row, col);
   if (t == "t") return true;

@@ -107,7 +107,6 @@ class result {
   std::optional<std::string> opt_str(int row, int col) const;
   std::int64_t i64(int row, int col) const;
   std::optional<std::int64_t> opt_i64(int row, int col) const;
-  double f64(int row, int col) const;
   bool boolean(int row, int col) const;
   std::string bytea(int row, int col) const;       // decoded raw bytes
   std::vector<std::string> text_array(int row, int col) const;
@@ -122,7 +121,6 @@ class result {
   std::optional<std::int64_t> opt_i64(int row, std::string_view col) const {
     return opt_i64(row, column(col));
   }
-  double f64(int row, std::string_view col) const { return f64(row, column(col)); }
   bool boolean(int row, std::string_view col) const { return boolean(row, column(col)); }
   std::string bytea(int row, std::string_view col) const { return bytea(row, column(col)); }
   std::vector<std::string> text_array(int row, std::string_view col) const {
