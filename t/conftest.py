@@ -3,6 +3,7 @@ test session, in a temporary directory on a free port, plus a mock
 OpenAI-compatible upstream. Tests speak HTTP to nginx like a real client."""
 
 import itertools
+from contextlib import contextmanager
 import json
 import secrets
 import shutil
@@ -22,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
 sys.path.insert(0, str(REPO / "scripts"))
 
-from parley_stack import NGINX, Stack, free_port  # noqa: E402
+from parley_stack import NGINX, Stack, free_port, wait_for  # noqa: E402
 from mock_upstream import MockUpstream  # noqa: E402
 from parley_context import NIL_TENANT, sign_context  # noqa: E402
 
@@ -265,3 +266,17 @@ def signed_context(stack, kind, principal, tenant=None, session="-"):
     return sign_context(stack.secret("edge.secret"), tenant or NIL_TENANT,
                         kind, principal, session, secrets.token_hex(16),
                         int(time.time() * 1000))
+
+
+@contextmanager
+def extra_site(stack, http_text, what, is_up):
+    """Extra http-level config (a server block of a test's own) in the
+    running nginx while the block runs; the stack's own config after it."""
+    stack.extra_http = http_text
+    stack.reload_nginx()
+    wait_for(what, is_up)
+    try:
+        yield
+    finally:
+        stack.extra_http = ""
+        stack.reload_nginx()

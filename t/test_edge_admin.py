@@ -7,8 +7,9 @@ import socket
 import pytest
 import requests
 
-from conftest import REPO, client_from, engine_log_events, make_tenant
-from parley_stack import free_port, wait_for
+from conftest import (REPO, client_from, engine_log_events, extra_site,
+                      make_tenant)
+from parley_stack import free_port
 from parley_context import NIL_TENANT, verify_context
 from test_edge_context import EngineTap, headers_named, now_ms, sent_to
 
@@ -122,19 +123,14 @@ def ipv6_site(stack):
     """The example locations on ::1 as well, the other allowed admin
     address: its admin limit is its own, apart from 127.0.0.1's."""
     port = free_port()
-    stack.extra_http = f"""
+    text = f"""
     server {{
         listen [::1]:{port};
         include {REPO / 'conf.examples' / 'parley-locations.conf'};
     }}
 """
-    stack.reload_nginx()
-    wait_for("nginx on [::1]", lambda: ipv6_loopback_port_open(port))
-    try:
+    with extra_site(stack, text, "nginx on [::1]", lambda: ipv6_loopback_port_open(port)):
         yield f"http://[::1]:{port}"
-    finally:
-        stack.extra_http = ""
-        stack.reload_nginx()
 
 
 def test_admin_requests_beyond_the_limit_get_429_json(stack, ipv6_site):

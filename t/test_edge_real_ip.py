@@ -6,8 +6,8 @@ arrives IPv4-mapped."""
 
 import pytest
 
-from conftest import REPO, client_from
-from parley_stack import free_port, port_open, wait_for
+from conftest import REPO, client_from, extra_site
+from parley_stack import free_port, port_open
 
 SITE = REPO / "conf.examples" / "parley-site.conf"
 PROXY = "127.0.0.71"
@@ -24,14 +24,8 @@ def site(stack):
              f"include {REPO / 'conf.examples' / 'parley-locations.conf'};")):
         assert old in text
         text = text.replace(old, new)
-    stack.extra_http = text
-    stack.reload_nginx()
-    wait_for("the site behind a proxy", lambda: port_open(port))
-    try:
+    with extra_site(stack, text, "the site behind a proxy", lambda: port_open(port)):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        stack.extra_http = ""
-        stack.reload_nginx()
 
 
 def frame(client, url, forwarded_for=None):

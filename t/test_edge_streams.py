@@ -18,8 +18,9 @@ import time
 import pytest
 import requests
 
-from conftest import REPO, auth, chat, make_tenant, open_stream, sse_events
-from parley_stack import free_port, port_open, wait_for
+from conftest import (REPO, auth, chat, extra_site, make_tenant, open_stream,
+                      sse_events)
+from parley_stack import free_port, port_open
 
 STATUS = "/_parley/status"
 
@@ -300,15 +301,9 @@ server {{
 @pytest.fixture
 def redirect_site(stack):
     port = free_port()
-    stack.extra_http = REDIRECT_SITE.format(
-        port=port, dead=stack.run_dir / "no-engine.sock")
-    stack.reload_nginx()
-    wait_for("the redirect site", lambda: port_open(port))
-    try:
+    text = REDIRECT_SITE.format(port=port, dead=stack.run_dir / "no-engine.sock")
+    with extra_site(stack, text, "the redirect site", lambda: port_open(port)):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        stack.extra_http = ""
-        stack.reload_nginx()
 
 
 def active_streams(stack):

@@ -11,8 +11,8 @@ import subprocess
 import pytest
 import requests
 
-from conftest import REPO, make_tenant
-from parley_stack import free_port, port_open, wait_for
+from conftest import REPO, extra_site, make_tenant
+from parley_stack import free_port, port_open
 
 SITE = REPO / "conf.examples" / "parley-site-tls.conf"
 HSTS = "max-age=31536000"
@@ -46,16 +46,11 @@ def site(stack, tmp_path_factory):
                     "-keyout", str(key), "-out", str(cert)],
                    check=True, capture_output=True)
     http_port, https_port = free_port(), free_port()
-    stack.extra_http = render_site(http_port, https_port, cert, key)
-    stack.reload_nginx()
-    wait_for("the TLS site", lambda: port_open(https_port))
-    try:
+    with extra_site(stack, render_site(http_port, https_port, cert, key),
+                    "the TLS site", lambda: port_open(https_port)):
         yield {"https": f"https://127.0.0.1:{https_port}",
                "http": f"http://127.0.0.1:{http_port}",
                "port": https_port, "cert": str(cert)}
-    finally:
-        stack.extra_http = ""
-        stack.reload_nginx()
 
 
 def test_https_answers_carry_hsts(stack, site):

@@ -4,8 +4,8 @@ letting a request through nor forgetting an active key's state."""
 
 import pytest
 
-from conftest import client_from
-from parley_stack import free_port, port_open, wait_for
+from conftest import client_from, extra_site
+from parley_stack import free_port, port_open
 
 # the smallest zones nginx allows: a few hundred keys fill them
 ZONES = """
@@ -39,14 +39,8 @@ def address(i):
 @pytest.fixture(scope="module")
 def site(stack):
     port = free_port()
-    stack.extra_http = ZONES.format(port=port)
-    stack.reload_nginx()
-    wait_for("the zones site", lambda: port_open(port))
-    try:
+    with extra_site(stack, ZONES.format(port=port), "the zones site", lambda: port_open(port)):
         yield f"http://127.0.0.1:{port}"
-    finally:
-        stack.extra_http = ""
-        stack.reload_nginx()
 
 
 def get(url, i):
