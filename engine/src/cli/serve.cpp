@@ -5,6 +5,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <chrono>
 #include <csignal>
 #include <exception>
 #include <thread>
@@ -25,6 +26,7 @@
 #include "store/db.hpp"
 #include "store/migrations.hpp"
 #include "widget/routes.hpp"
+#include "widget/session_sweep.hpp"
 #include "widget/signing_key.hpp"
 
 namespace parley::cli {
@@ -44,6 +46,13 @@ bool role_checked_at_start(store::database& db, const retry_backoff& backoff) {
                                        {"attempt", 1}, {"retry_in_ms", backoff.first.count()}});
     return false;
   }
+}
+
+widget::sweep_settings sweep_settings_of(const config::widget_config& cfg) {
+  widget::sweep_settings s;
+  s.idle_ttl_s = cfg.idle_session_ttl_s;
+  s.interval = std::chrono::seconds(cfg.session_sweep_interval_s);
+  return s;
 }
 
 // SIGHUP re-reads the widget key ring (a rotation's last step); a ring with problems
@@ -105,8 +114,10 @@ int serve(const invocation& inv) {
   asio::signal_set hangups(io, SIGHUP);
   on_hangup(hangups, *signer, cfg.widget.keys_file);
 
+  widget::session_sweeper sweeper(io, db, sweep_settings_of(cfg.widget));
   const auto become_ready = [&] {
     ready.set_ready();
+    sweeper.start();
     obs::info("ready");
   };
 
@@ -115,6 +126,7 @@ int serve(const invocation& inv) {
     server.stop();
     hangups.cancel();
     signals.cancel();
+    sweeper.stop();
     io.stop();
   };
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
