@@ -139,10 +139,11 @@ int serve(const invocation& inv) {
   if (role_checked) {
     become_ready();
   } else {
-    asio::co_spawn(io, retry_role_check(db, backoff, become_ready, [&](std::exception_ptr e) {
+    const auto on_refused = [&](std::exception_ptr e) {
       refused = e;
       shut_down();
-    }), asio::detached);
+    };
+    asio::co_spawn(io, retry_role_check(db, backoff, become_ready, on_refused), asio::detached);
   }
 
   obs::info("listening", {{"socket", cfg.server.socket},
