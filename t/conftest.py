@@ -218,10 +218,12 @@ def nginx_check(stack, tmp_path):
     return check
 
 
-def engine_call(stack, method, path, context=None, body=None, headers=None):
-    """One HTTP/1.1 request straight to the engine's Unix socket, bypassing
-    nginx: (status, {lowercased header: value}, body text). `body` may be a
-    dict (sent as JSON) or a string."""
+def engine_call(stack, method, path, context=None, body=None, headers=None,
+                socket_path=None):
+    """One HTTP/1.1 request straight to the engine's Unix socket (the
+    stack's, or `socket_path`), bypassing nginx: (status, {lowercased
+    header: value}, body text). `body` may be a dict (sent as JSON) or a
+    string."""
     if isinstance(body, (dict, list)):
         body = json.dumps(body)
     payload = (body or "").encode()
@@ -234,7 +236,7 @@ def engine_call(stack, method, path, context=None, body=None, headers=None):
     head += [f"{k}: {v}" for k, v in (headers or {}).items()]
     with socket.socket(socket.AF_UNIX) as s:
         s.settimeout(30)
-        s.connect(str(stack.engine_socket))
+        s.connect(str(socket_path or stack.engine_socket))
         s.sendall("\r\n".join(head).encode() + b"\r\n\r\n" + payload)
         data = b""
         while chunk := s.recv(65536):

@@ -1,5 +1,6 @@
 // The `parley` command: subcommand dispatch only.
 
+#include <algorithm>
 #include <iostream>
 #include <string_view>
 #include <utility>
@@ -37,7 +38,8 @@ constexpr subcommand subcommands[] = {
 };
 
 void print_usage(std::ostream& os) {
-  os << "usage: parley <command> [options] [--config FILE] [--json]\n\ncommands:\n";
+  os << "usage: parley [--config FILE] [--json] <command> [options]\n"
+        "       (--config and --json may also follow the command)\n\ncommands:\n";
   for (const auto& c : subcommands) os << "  " << c.usage << '\n';
   os << "\nConfiguration: --config FILE, else $PARLEY_CONFIG, else var/parley.yaml.\n";
 }
@@ -45,25 +47,32 @@ void print_usage(std::ostream& os) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || std::string_view(argv[1]) == "--help" || std::string_view(argv[1]) == "help") {
-    print_usage(argc < 2 ? std::cerr : std::cout);
-    return argc < 2 ? 2 : 0;
-  }
-  const std::string_view name = argv[1];
-  std::vector<std::string> words(argv + 2, argv + argc);
+  const std::vector<std::string> words(argv + std::min(argc, 1), argv + argc);
+  parley::cli::command_line line;
   parley::cli::output out;
-  for (const auto& w : words) out.json = out.json || w == "--json";
+  out.json = std::ranges::find(words, "--json") != words.end();  // for an error in the split
+  try {
+    line = parley::cli::split_command_line(words);
+  } catch (const parley::cli::usage_error& e) {
+    out.error("usage", std::string(e.what()) + " (see parley --help)");
+    return 2;
+  }
+  out.json = line.json;
+  if (line.help || line.command.empty()) {
+    print_usage(line.help ? std::cout : std::cerr);
+    return line.help ? 0 : 2;
+  }
 
   const subcommand* cmd = nullptr;
   for (const auto& c : subcommands) {
-    if (c.name == name) cmd = &c;
+    if (c.name == line.command) cmd = &c;
   }
   if (cmd == nullptr) {
-    out.error("usage", "unknown command '" + std::string(name) + "' (see parley --help)");
+    out.error("usage", "unknown command '" + line.command + "' (see parley --help)");
     return 2;
   }
   try {
-    const invocation inv{parley::cli::args(std::move(words), {"json"}), out,
+    const invocation inv{parley::cli::args(std::move(line.words), {"json"}), out,
                          parley::config::process_environment()};
     return cmd->run(inv);
   } catch (const parley::cli::usage_error& e) {

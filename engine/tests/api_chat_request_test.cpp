@@ -145,5 +145,46 @@ TEST(ChatRequest, UnsupportedFeaturesAreRefusedNotIgnored) {
   EXPECT_EQ(refusal(body), "invalid_value");
 }
 
+// libpq would cut "\u0000" short, so the stored transcript would differ from what
+// the model saw: refused wherever text enters, naming the field.
+TEST(ChatRequest, NulCharactersAreRefusedNamingTheField) {
+  const std::string nul("a\0b", 3);
+  const auto message_of = [](const json& body) {
+    try {
+      parse_chat_request(body);
+    } catch (const http::api_error& e) {
+      return e.message();
+    }
+    return std::string("accepted");
+  };
+
+  auto body = minimal();
+  body["messages"][0]["content"] = nul;
+  EXPECT_EQ(refusal(body), "invalid_content");
+  EXPECT_NE(message_of(body).find("'messages[0].content'"), std::string::npos) << message_of(body);
+
+  body = minimal();
+  body["messages"] = {{{"role", "system"}, {"content", nul}}, {{"role", "user"}, {"content", "Hi"}}};
+  EXPECT_EQ(refusal(body), "invalid_content");
+  EXPECT_NE(message_of(body).find("'messages[0].content'"), std::string::npos);
+
+  body = minimal();
+  body["messages"][0]["content"] = {{{"type", "text"}, {"text", "ok"}}, {{"type", "text"}, {"text", nul}}};
+  EXPECT_EQ(refusal(body), "invalid_content");
+  EXPECT_NE(message_of(body).find("'messages[0].content[1].text'"), std::string::npos);
+
+  body = minimal();
+  body["model"] = "support" + nul;
+  EXPECT_EQ(refusal(body), "invalid_content");
+  body = minimal();
+  body["user"] = nul;
+  EXPECT_EQ(refusal(body), "invalid_content");
+
+  // Other control characters are text like any other.
+  body = minimal();
+  body["messages"][0]["content"] = "tab\there\x01";
+  EXPECT_EQ(refusal(body), "accepted");
+}
+
 }  // namespace
 }  // namespace parley::api

@@ -42,5 +42,52 @@ TEST(Args, UnknownOptionsAndMissingValuesAreRefused) {
   EXPECT_NO_THROW(a.allow_only({"slug", "colour"}));
 }
 
+// Global options may come before or after the subcommand (as in kubectl).
+TEST(CommandLine, GlobalOptionsBeforeTheSubcommandReachIt) {
+  const auto line = split_command_line({"--config", "/etc/p.yaml", "--json", "tenant", "list"});
+  EXPECT_EQ(line.command, "tenant");
+  EXPECT_TRUE(line.json);
+  EXPECT_FALSE(line.help);
+  const args a(line.words, {"json"});
+  EXPECT_EQ(a.positional(), std::vector<std::string>{"list"});
+  EXPECT_EQ(a.get("config"), "/etc/p.yaml");
+  EXPECT_TRUE(a.flag("json"));
+  EXPECT_NO_THROW(a.allow_only({"config", "json"}));
+}
+
+TEST(CommandLine, GlobalOptionsAfterTheSubcommandStayThere) {
+  const auto line = split_command_line({"tenant", "list", "--config=/etc/p.yaml", "--json"});
+  EXPECT_EQ(line.command, "tenant");
+  EXPECT_TRUE(line.json);
+  const args a(line.words, {"json"});
+  EXPECT_EQ(a.get("config"), "/etc/p.yaml");
+  EXPECT_EQ(a.positional(), std::vector<std::string>{"list"});
+}
+
+TEST(CommandLine, BothPlacesMixAndTheLaterValueWins) {
+  const auto line = split_command_line({"--config=/a.yaml", "tenant", "list", "--config", "/b.yaml"});
+  const args a(line.words, {"json"});
+  EXPECT_FALSE(line.json);
+  EXPECT_EQ(a.get("config"), "/b.yaml");
+}
+
+TEST(CommandLine, HelpAndMissingCommands) {
+  EXPECT_TRUE(split_command_line({"--help"}).help);
+  EXPECT_TRUE(split_command_line({"help"}).help);
+  EXPECT_TRUE(split_command_line({"--config", "x", "--help"}).help);
+  const auto none = split_command_line({"--json"});
+  EXPECT_TRUE(none.command.empty());
+  EXPECT_FALSE(none.help);
+  EXPECT_TRUE(split_command_line({}).command.empty());
+}
+
+TEST(CommandLine, OnlyGlobalOptionsMayPrecedeTheSubcommand) {
+  EXPECT_THROW(split_command_line({"--slug", "acme", "tenant", "create"}), usage_error);
+  EXPECT_THROW(split_command_line({"--config"}), usage_error);
+  // after the subcommand, its own options are its parser's business
+  const auto line = split_command_line({"tenant", "create", "--slug", "acme"});
+  EXPECT_EQ(line.words, (std::vector<std::string>{"create", "--slug", "acme"}));
+}
+
 }  // namespace
 }  // namespace parley::cli

@@ -250,6 +250,24 @@ TEST(Config, WidgetSettingsHaveDefaultsAndBounds) {
   EXPECT_TRUE(mentions(problems_of("widget: {colour: red}\n"), "widget.colour: unknown setting"));
 }
 
+TEST(Config, IdleWidgetSessionsExpireAfterAValidatedTime) {
+  const auto c = parse("", {});
+  EXPECT_EQ(c.widget.idle_session_ttl_s, 86400);
+  EXPECT_EQ(c.widget.session_sweep_interval_s, 300);
+  const auto set = parse("widget: {idle_session_ttl_s: 3600, session_sweep_interval_s: 60}\n", {});
+  EXPECT_EQ(set.widget.idle_session_ttl_s, 3600);
+  EXPECT_EQ(set.widget.session_sweep_interval_s, 60);
+  EXPECT_EQ(parse("", {{"PARLEY__WIDGET__IDLE_SESSION_TTL_S", "7200"}}).widget.idle_session_ttl_s, 7200);
+  EXPECT_TRUE(mentions(problems_of("widget: {idle_session_ttl_s: 0}\n"), "widget.idle_session_ttl_s"));
+  EXPECT_TRUE(mentions(problems_of("widget: {idle_session_ttl_s: soon}\n"), "widget.idle_session_ttl_s"));
+  EXPECT_TRUE(mentions(problems_of("widget: {session_sweep_interval_s: 0}\n"),
+                       "widget.session_sweep_interval_s"));
+  // A session must outlive every token minted for it.
+  EXPECT_TRUE(mentions(problems_of("widget: {token_ttl_s: 900, idle_session_ttl_s: 600}\n"),
+                       "widget.idle_session_ttl_s: must be at least widget.token_ttl_s"));
+  EXPECT_EQ(parse("widget: {token_ttl_s: 600, idle_session_ttl_s: 600}\n", {}).widget.idle_session_ttl_s, 600);
+}
+
 TEST(Config, WidgetSettingsFollowTheEnvironment) {
   const auto c = parse("", {{"PARLEY__WIDGET__KEYS_FILE", "/run/parley/widget.keys"},
                             {"PARLEY__WIDGET__TOKEN_TTL_S", "120"},

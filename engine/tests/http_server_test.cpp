@@ -111,6 +111,7 @@ class ServerTest : public ::testing::Test {
     cfg_.socket = dir_ + "/engine.sock";
     cfg_.max_body_bytes = 2048;
     add_routes();
+    if (held_) routes_.hold_until(gate_);
     server_ = std::make_unique<server>(io_, cfg_, routes_, verifier_);
     server_->listen();
     thread_ = std::thread([this] { io_.run(); });
@@ -181,6 +182,8 @@ class ServerTest : public ::testing::Test {
 
   std::string dir_;
   config::server_config cfg_;
+  bool held_ = false;   // routes held until gate_ is ready
+  readiness gate_;
   router routes_;
   edge::context_verifier verifier_{secret, {}};
   asio::io_context io_;
@@ -234,6 +237,33 @@ TEST_F(ServerTest, MissingForgedAndWrongKindContextsAreRefused) {
   EXPECT_NE(c.response().find("HTTP/1.1 401"), std::string::npos);
   c.send(get("/nowhere", context()));
   EXPECT_NE(c.response().find("HTTP/1.1 404"), std::string::npos);
+}
+
+// serve holds every route that needs a context until its start-up checks pass.
+class HeldServerTest : public ServerTest {
+ protected:
+  void SetUp() override {
+    held_ = true;
+    ServerTest::SetUp();
+  }
+};
+
+TEST_F(HeldServerTest, ContextRoutesAnswerNotReadyUntilTheGateOpens) {
+  client c(cfg_.socket);
+  c.send(get("/healthz", ""));
+  EXPECT_NE(c.response().find("HTTP/1.1 200 OK"), std::string::npos);
+  c.send(get("/v1/echo/1", context()));
+  auto r = c.response();
+  EXPECT_NE(r.find("HTTP/1.1 503"), std::string::npos) << r;
+  EXPECT_NE(r.find(R"("code":"not_ready")"), std::string::npos);
+  EXPECT_NE(r.find(R"("type":"server_error")"), std::string::npos);
+  // Without a valid context the answer stays 401: nothing is learnt before the edge's signature.
+  c.send(get("/v1/echo/1", ""));
+  EXPECT_NE(c.response().find("HTTP/1.1 401"), std::string::npos);
+
+  gate_.set_ready();
+  c.send(get("/v1/echo/1", context()));
+  EXPECT_NE(c.response().find("HTTP/1.1 200 OK"), std::string::npos);
 }
 
 TEST_F(ServerTest, HandlerErrorsBecomeOpenAIErrors) {

@@ -374,6 +374,19 @@ TEST(LlmOpenaiProvider, ChunkParsing) {
   EXPECT_FALSE(openai_error_message("<html>502</html>"));
 }
 
+// What the client is sent is what is stored, and PostgreSQL text holds no NUL.
+TEST(LlmOpenaiProvider, ChunkContentLosesNulCharacters) {
+  const auto c = parse_openai_chunk(
+      R"({"choices":[{"delta":{"content":"a\u0000b\u0000"},"finish_reason":"st\u0000op"}]})");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->content, "ab");
+  EXPECT_EQ(c->finish_reason, "stop");
+  const auto e = parse_openai_chunk(R"({"error":{"message":"over\u0000loaded"}})");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(e->error, "overloaded");
+  EXPECT_EQ(openai_error_message(R"({"error":"bad\u0000 key"})"), "bad key");
+}
+
 TEST(LlmOpenaiProvider, RequestBodyOmitsUnsetOptions) {
   generation_request r;
   r.messages = {{role::user, "q"}};

@@ -9,6 +9,7 @@
 #include "obs/log.hpp"
 #include "store/audit_repo.hpp"
 #include "store/db.hpp"
+#include "store/text_guard.hpp"
 #include "widget/origin.hpp"
 
 namespace parley::admin {
@@ -50,7 +51,11 @@ void check_text(std::string_view field, std::string_view text, std::size_t max, 
     throw invalid("invalid_" + std::string(field),
                   std::string(field) + " must be 1-" + std::to_string(max) + " characters");
   }
-  if (!is_utf8(text) || (single_line && has_control(text)) || text.find('\0') != std::string_view::npos) {
+  if (store::has_nul(text)) {
+    throw invalid("invalid_" + std::string(field),
+                  std::string(field) + " must not contain NUL characters (\\u0000)");
+  }
+  if (!is_utf8(text) || (single_line && has_control(text))) {
     throw invalid("invalid_" + std::string(field), std::string(field) + " must be valid UTF-8 text" +
                                                        (single_line ? " on one line" : ""));
   }
@@ -111,7 +116,10 @@ json patch_json(const store::tenant_patch& p) {
   return out;
 }
 
+// A slug that cannot exist is refused before the lookup: one with a NUL would
+// otherwise find the tenant named by its first part.
 store::tenant find_tenant(store::transaction& tx, const std::string& slug) {
+  check_slug(slug);
   auto t = store::find_tenant_by_slug(tx, slug);
   if (!t) throw tenant_not_found(slug);
   return *t;

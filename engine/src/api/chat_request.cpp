@@ -4,6 +4,7 @@
 #include <cctype>
 
 #include "http/api_error.hpp"
+#include "store/text_guard.hpp"
 
 namespace parley::api {
 
@@ -25,6 +26,16 @@ api_error invalid_value(const std::string& field, const std::string& expectation
   return api_error::bad_request("invalid_value", "'" + field + "' " + expectation + ".");
 }
 
+// Text with a NUL could not be stored as the model sees it (store/text_guard.hpp).
+std::string storable(std::string text, const std::string& field) {
+  if (store::has_nul(text)) {
+    throw api_error::bad_request(
+        "invalid_content",
+        "'" + field + "' contains a NUL character (\\u0000), which cannot be stored.");
+  }
+  return text;
+}
+
 // The field, or nullptr when absent or null (OpenAI treats null as "not given").
 const json* optional_field(const json& body, const char* name) {
   const auto it = body.find(name);
@@ -42,7 +53,7 @@ bool is_uuid(std::string_view s) {
 }
 
 std::string content_text(const json& content, const std::string& field) {
-  if (content.is_string()) return content.get<std::string>();
+  if (content.is_string()) return storable(content.get<std::string>(), field);
   if (!content.is_array()) throw invalid(field, "a string or an array of content parts");
   std::string text;
   for (std::size_t i = 0; i < content.size(); ++i) {
@@ -57,7 +68,7 @@ std::string content_text(const json& content, const std::string& field) {
     const auto t = part.find("text");
     if (t == part.end() || !t->is_string()) throw invalid(part_field + ".text", "a string");
     if (!text.empty()) text += "\n";
-    text += t->get<std::string>();
+    text += storable(t->get<std::string>(), part_field + ".text");
   }
   return text;
 }
@@ -98,7 +109,7 @@ chat_request parse_chat_request(const json& body) {
     throw api_error::bad_request("missing_required_parameter", "'model' is required.");
   }
   if (!model->is_string()) throw invalid("model", "a string");
-  req.model = model->get<std::string>();
+  req.model = storable(model->get<std::string>(), "model");
   if (req.model.empty() || req.model.size() > max_model_length) {
     throw invalid_value("model", "must be 1 to 64 characters");
   }
@@ -156,7 +167,7 @@ chat_request parse_chat_request(const json& body) {
   }
   if (const auto* u = optional_field(body, "user")) {
     if (!u->is_string()) throw invalid("user", "a string");
-    req.user = u->get<std::string>();
+    req.user = storable(u->get<std::string>(), "user");
     if (req.user->size() > max_user_length)
       throw invalid_value("user", "must be at most 256 characters");
   }

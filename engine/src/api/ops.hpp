@@ -1,7 +1,8 @@
 #pragma once
 
 // Operations probes, reachable without a context: GET /healthz (the process answers)
-// and GET /readyz (database reachable and the schema at this binary's version).
+// and GET /readyz (start-up checks passed, database reachable and the schema at this
+// binary's version).
 
 #include "http/route.hpp"
 
@@ -11,6 +12,7 @@ class database;
 
 namespace parley::api {
 
-void add_ops_routes(http::router& routes, store::database& db);
+// `ready` (serve's start-up checks) must outlive the routes.
+void add_ops_routes(http::router& routes, store::database& db, const http::readiness& ready);
 
 }  // namespace parley::api

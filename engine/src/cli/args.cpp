@@ -66,4 +66,34 @@ void args::allow_only(const std::set<std::string>& known) const {
   }
 }
 
+command_line split_command_line(const std::vector<std::string>& argv) {
+  command_line out;
+  std::size_t i = 0;
+  // Global options before the subcommand move after it, in their order, so that the
+  // subcommand's own parser sees one list (and later values win, as everywhere).
+  for (; i < argv.size() && argv[i].starts_with("--"); ++i) {
+    const std::string& w = argv[i];
+    if (w == "--help") {
+      out.help = true;
+    } else if (w == "--json") {
+      out.words.push_back(w);
+    } else if (w.starts_with("--config=")) {
+      out.words.push_back(w);
+    } else if (w == "--config") {
+      if (i + 1 >= argv.size()) throw usage_error("option --config needs a value");
+      out.words.push_back(w);
+      out.words.push_back(argv[++i]);
+    } else {
+      throw usage_error("unknown global option '" + w + "' (global options: --config FILE, --json)");
+    }
+  }
+  if (i < argv.size()) {
+    out.command = argv[i];
+    out.help = out.help || out.command == "help";
+    out.words.insert(out.words.end(), argv.begin() + static_cast<std::ptrdiff_t>(i) + 1, argv.end());
+  }
+  for (const auto& w : out.words) out.json = out.json || w == "--json";
+  return out;
+}
+
 }  // namespace parley::cli

@@ -35,4 +35,18 @@ class args {
   std::vector<std::string> positional_;
 };
 
+// A whole command line: the global options (--config FILE, --json, --help) may come
+// before or after the subcommand, as in kubectl: `parley --config F tenant list` and
+// `parley tenant list --config F` are the same.
+struct command_line {
+  std::string command;              // the subcommand; empty when none was given
+  std::vector<std::string> words;   // its words, the global options given before it first
+  bool json = false;                // --json anywhere
+  bool help = false;                // --help before the subcommand, or the word "help"
+};
+
+// Splits argv (without the program name). Throws usage_error for an option before
+// the subcommand that is not a global option, or a --config without its value.
+command_line split_command_line(const std::vector<std::string>& argv);
+
 }  // namespace parley::cli

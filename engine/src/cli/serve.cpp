@@ -1,27 +1,33 @@
 #include <utility>  // before Asio under g++ 12 / Boost 1.74
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include <chrono>
 #include <csignal>
+#include <exception>
 #include <thread>
 #include <vector>
 
 #include "admin/routes.hpp"
 #include "api/chat_completions.hpp"
+#include "api/introspect.hpp"
 #include "api/models.hpp"
 #include "api/ops.hpp"
 #include "chat/pipeline.hpp"
 #include "cli/command.hpp"
+#include "cli/role_check.hpp"
 #include "config/config.hpp"
 #include "edge/context.hpp"
-#include "api/introspect.hpp"
+#include "http/readiness.hpp"
 #include "http/server.hpp"
 #include "obs/log.hpp"
 #include "store/db.hpp"
 #include "store/migrations.hpp"
 #include "widget/routes.hpp"
+#include "widget/session_sweep.hpp"
 #include "widget/signing_key.hpp"
 
 namespace parley::cli {
@@ -29,27 +35,25 @@ namespace {
 
 namespace asio = boost::asio;
 
-// RLS is the second wall between tenants; a role that bypasses it (superuser,
-// BYPASSRLS, or the tables' owner without FORCE) would silently remove that wall.
-void refuse_privileged_role(store::database& db) {
+// The first ask of the role check (cli/role_check.hpp), before the socket opens:
+// true when it passed, false when the database could not be asked (serve then opens
+// the socket and keeps asking). An unsafe role throws: serve never listens.
+bool role_checked_at_start(store::database& db, const retry_backoff& backoff) {
   try {
-    db.with_platform([](store::transaction& tx) {
-      const auto r = tx.exec(R"sql(
-        SELECT r.rolsuper OR r.rolbypassrls AS bypasses,
-               EXISTS (SELECT 1 FROM pg_tables
-                        WHERE schemaname = 'public' AND tableowner = current_user) AS owns
-          FROM pg_roles r WHERE r.rolname = current_user)sql");
-      if (r.empty()) return;
-      if (r.boolean(0, "bypasses") || r.boolean(0, "owns")) {
-        throw command_error("unsafe_database_role",
-                            "database.dsn connects as a role that is superuser, has BYPASSRLS or "
-                            "owns the tables; serve needs the unprivileged engine role (parley_app)");
-      }
-    });
+    refuse_privileged_role(db);
+    return true;
   } catch (const store::db_error& e) {
-    // Not reachable yet: serve anyway, /readyz reports it until the database is back.
-    obs::warn("database_unavailable", {{"error", e.what()}});
+    obs::warn("database_unavailable", {{"check", "database_role"}, {"error", e.what()},
+                                       {"attempt", 1}, {"retry_in_ms", backoff.first.count()}});
+    return false;
   }
+}
+
+widget::sweep_settings sweep_settings_of(const config::widget_config& cfg) {
+  widget::sweep_settings s;
+  s.idle_ttl_s = cfg.idle_session_ttl_s;
+  s.interval = std::chrono::seconds(cfg.session_sweep_interval_s);
+  return s;
 }
 
 // SIGHUP re-reads the widget key ring (a rotation's last step); a ring with problems
@@ -88,12 +92,15 @@ int serve(const invocation& inv) {
   // threads first, and their last results may still be posted to this context.
   asio::io_context io(static_cast<int>(cfg.server.threads));
   store::database db(cfg.database.dsn, cfg.database.pool_size);
-  refuse_privileged_role(db);
+  const retry_backoff backoff;
+  const bool role_checked = role_checked_at_start(db, backoff);
+  http::readiness ready;
   const edge::context_verifier verifier(
       secrets.edge_secret, {cfg.edge.context_max_age_ms, cfg.edge.context_max_skew_ms});
 
   http::router routes;
-  api::add_ops_routes(routes, db);
+  routes.hold_until(ready);
+  api::add_ops_routes(routes, db, ready);
   api::add_introspection_route(routes, db, cfg.edge);
   api::add_models_routes(routes, db);
   const auto signer = std::make_shared<widget::signing_key>(secrets.widget_keys);
@@ -108,14 +115,37 @@ int serve(const invocation& inv) {
   asio::signal_set hangups(io, SIGHUP);
   on_hangup(hangups, *signer, cfg.widget.keys_file);
 
+  widget::session_sweeper sweeper(io, db, sweep_settings_of(cfg.widget));
+  const auto become_ready = [&] {
+    ready.set_ready();
+    sweeper.start();
+    obs::info("ready");
+  };
+
   asio::signal_set signals(io, SIGINT, SIGTERM);
+  const auto shut_down = [&] {
+    server.stop();
+    hangups.cancel();
+    signals.cancel();
+    sweeper.stop();
+    io.stop();
+  };
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     obs::info("shutdown", {{"signal", signal}});
-    server.stop();
-    hangups.cancel();
-    io.stop();
+    shut_down();
   });
+
+  std::exception_ptr refused;  // an unsafe role found after a retry
+  if (role_checked) {
+    become_ready();
+  } else {
+    const auto on_refused = [&](std::exception_ptr e) {
+      refused = e;
+      shut_down();
+    };
+    asio::co_spawn(io, retry_role_check(db, backoff, become_ready, on_refused), asio::detached);
+  }
 
   obs::info("listening", {{"socket", cfg.server.socket},
                           {"threads", cfg.server.threads},
@@ -127,6 +157,7 @@ int serve(const invocation& inv) {
   for (unsigned i = 1; i < cfg.server.threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();
   for (auto& t : threads) t.join();
+  if (refused) std::rethrow_exception(refused);
   inv.out.result({{"status", "stopped"}}, "");
   return 0;
 }

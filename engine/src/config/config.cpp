@@ -278,6 +278,10 @@ void decode(const YAML::Node& root, config& c, problems& out) {
       {"token_ttl_s", [&](const reader& r) {
          r.integer<std::int64_t>(c.widget.token_ttl_s, 1, std::int64_t{PARLEY_WIDGET_TOKEN_LIFETIME_MAX}); }},
       {"issuer", [&](const reader& r) { r.text(c.widget.issuer); }},
+      {"idle_session_ttl_s", [&](const reader& r) {
+         r.integer<std::int64_t>(c.widget.idle_session_ttl_s, 60, 366LL * 86400); }},
+      {"session_sweep_interval_s", [&](const reader& r) {
+         r.integer<std::int64_t>(c.widget.session_sweep_interval_s, 1, 86400); }},
   }, out);
   read_section(root, "retrieval", {
       {"embedder", [&](const reader& r) { r.text(c.retrieval.embedder); }},
@@ -371,6 +375,10 @@ void validate(const config& c, problems& out) {
   if (c.widget.issuer.empty() || c.widget.issuer.size() > 64 ||
       !std::ranges::all_of(c.widget.issuer, [](char ch) { return ch > ' ' && ch < 0x7f; })) {
     out.push_back("widget.issuer: must be 1-64 printable ASCII characters without spaces");
+  }
+  if (c.widget.idle_session_ttl_s < c.widget.token_ttl_s) {
+    out.push_back("widget.idle_session_ttl_s: must be at least widget.token_ttl_s (" +
+                  std::to_string(c.widget.token_ttl_s) + "), so that no live token outlives its session");
   }
   // SPEC 4.2's openai embedder is not built yet: refused here, not when serve starts.
   if (c.retrieval.embedder != "hashing") {

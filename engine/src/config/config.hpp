@@ -42,6 +42,12 @@ struct widget_config {
   std::string keys_file;                  // the key ring; empty: the widget is switched off
   std::int64_t token_ttl_s = 600;         // widget token lifetime, at most 900 (SPEC 3.1)
   std::string issuer = "parley";          // the tokens' "iss"
+  // Anonymous bootstraps must not grow `sessions` without bound: a widget session
+  // that never received a message is deleted once idle this long (at least
+  // token_ttl_s, so no live token outlives its session) ...
+  std::int64_t idle_session_ttl_s = 86400;
+  // ... by a sweep serve runs this often (and once when it becomes ready).
+  std::int64_t session_sweep_interval_s = 300;
 };
 
 struct retrieval_config {

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "edge/identity.hpp"
+#include "http/readiness.hpp"
 
 namespace parley::http {
 
@@ -141,8 +142,14 @@ class router {
 
   match_result match(std::string_view method, std::string_view path) const;
 
+  // Routes that need a context are held (503 not_ready) until `gate` is ready;
+  // without a gate they always run. `gate` must outlive the router.
+  void hold_until(const readiness& gate) noexcept { gate_ = &gate; }
+  bool holding() const noexcept { return gate_ != nullptr && !gate_->ready(); }
+
  private:
   std::vector<route> routes_;
+  const readiness* gate_ = nullptr;
 };
 
 // Parses request.body as JSON (an object), refusing invalid JSON, invalid UTF-8 and

@@ -427,6 +427,9 @@ asio::awaitable<void> connection::dispatch(request& req, responder_impl& res) {
                                           std::string(edge::to_string(req.identity.kind)) +
                                           "' context.");
   }
+  if (!is_public && routes.holding()) {
+    throw api_error::unavailable("not_ready", "The engine is starting: its start-up checks have not passed yet.");
+  }
   for (auto& [name, value] : m.params) req.params[name] = percent_decode(value, false);
   co_await m.found->handler(req, res);
 }

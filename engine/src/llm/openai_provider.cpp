@@ -400,6 +400,14 @@ class openai_generation final : public generation {
   std::shared_ptr<openai_stream> stream_;
 };
 
+// What the upstream sends is stored (the answer, its finish reason, an error) and
+// PostgreSQL text holds no NUL (store/text_guard.hpp): dropped as it arrives, so
+// that what the client is sent and what is stored stay the same text.
+std::string without_nul(std::string text) {
+  std::erase(text, '\0');
+  return text;
+}
+
 }  // namespace
 
 std::string openai_request_body(const generation_request& request) {
@@ -423,9 +431,9 @@ std::optional<openai_chunk> parse_openai_chunk(std::string_view data) {
   openai_chunk out;
   if (const auto e = j.find("error"); e != j.end() && !e->is_null()) {
     if (e->is_object() && e->contains("message") && (*e)["message"].is_string()) {
-      out.error = (*e)["message"].get<std::string>();
+      out.error = without_nul((*e)["message"].get<std::string>());
     } else if (e->is_string()) {
-      out.error = e->get<std::string>();
+      out.error = without_nul(e->get<std::string>());
     } else {
       out.error = "unknown error";
     }
@@ -436,11 +444,11 @@ std::optional<openai_chunk> parse_openai_chunk(std::string_view data) {
     if (choice.is_object()) {
       if (const auto d = choice.find("delta"); d != choice.end() && d->is_object()) {
         if (const auto t = d->find("content"); t != d->end() && t->is_string()) {
-          out.content = t->get<std::string>();
+          out.content = without_nul(t->get<std::string>());
         }
       }
       if (const auto f = choice.find("finish_reason"); f != choice.end() && f->is_string()) {
-        out.finish_reason = f->get<std::string>();
+        out.finish_reason = without_nul(f->get<std::string>());
       }
     }
   }
@@ -462,9 +470,9 @@ std::optional<std::string> openai_error_message(std::string_view body) {
   if (j.is_discarded() || !j.is_object()) return std::nullopt;
   const auto e = j.find("error");
   if (e == j.end()) return std::nullopt;
-  if (e->is_string()) return e->get<std::string>();
+  if (e->is_string()) return without_nul(e->get<std::string>());
   if (e->is_object() && e->contains("message") && (*e)["message"].is_string()) {
-    return (*e)["message"].get<std::string>();
+    return without_nul((*e)["message"].get<std::string>());
   }
   return std::nullopt;
 }

@@ -35,7 +35,7 @@ std::string openai_request_body(const generation_request& request);
 
 // One "data:" payload of the upstream stream, as far as we use it.
 struct openai_chunk {
-  std::string content;                       // choices[0].delta.content
+  std::string content;                       // choices[0].delta.content, NUL characters dropped
   std::optional<std::string> finish_reason;  // choices[0].finish_reason
   std::optional<llm::usage> usage;
   std::optional<std::string> error;  // an in-stream {"error":{...}}

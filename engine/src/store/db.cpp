@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "obs/log.hpp"
+#include "store/text_guard.hpp"
 
 namespace parley::store {
 namespace {
@@ -181,6 +182,12 @@ result transaction::exec(std::string_view sql, std::span<const param> params) {
   lengths.reserve(params.size());
   formats.reserve(params.size());
   for (const auto& p : params) {
+    if (!p.binary() && p.value() && has_nul(*p.value())) {
+      // 22021: what PostgreSQL itself says of a NUL in text.
+      throw db_error("text parameter $" + std::to_string(values.size() + 1) +
+                         " contains a NUL byte, which PostgreSQL text cannot hold",
+                     "22021");
+    }
     values.push_back(p.value() ? p.value()->data() : nullptr);
     lengths.push_back(p.value() ? static_cast<int>(p.value()->size()) : 0);
     formats.push_back(p.binary() ? 1 : 0);

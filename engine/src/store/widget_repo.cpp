@@ -4,11 +4,53 @@
 
 namespace parley::store {
 
-bool widget_session_exists(transaction& tx, std::string_view tenant_id, std::string_view session_id) {
-  return tx.exec("SELECT 1 FROM sessions "
-                 "WHERE tenant_id = $1::uuid AND id = $2::uuid AND channel = 'widget'",
-                 {tenant_id, session_id})
-      .rows() > 0;
+std::string create_widget_session(transaction& tx, std::string_view tenant_id, std::string_view agent_id,
+                                  std::string_view publishable_key_id) {
+  return tx
+      .exec(R"sql(
+      INSERT INTO sessions (tenant_id, agent_id, channel, is_anonymous, publishable_key_id)
+      VALUES ($1::uuid, $2::uuid, 'widget', true, $3::uuid) RETURNING id)sql",
+            {tenant_id, agent_id, publishable_key_id})
+      .str(0, 0);
+}
+
+// tenants and api_keys are platform tables (no RLS); the session row is this
+// tenant's, so the join finds nothing for another tenant's session.
+widget_session_state widget_session_status(transaction& tx, std::string_view tenant_id,
+                                           std::string_view session_id) {
+  const auto r = tx.exec(R"sql(
+      SELECT t.is_active, k.id IS NOT NULL AND k.revoked_at IS NULL AS key_live
+        FROM sessions s
+        JOIN tenants t ON t.id = s.tenant_id
+        LEFT JOIN api_keys k ON k.tenant_id = s.tenant_id AND k.id = s.publishable_key_id
+                            AND k.kind = 'publishable'
+       WHERE s.tenant_id = $1::uuid AND s.id = $2::uuid AND s.channel = 'widget')sql",
+                         {tenant_id, session_id});
+  if (r.empty()) return widget_session_state::missing;
+  if (!r.boolean(0, "is_active")) return widget_session_state::tenant_inactive;
+  if (!r.boolean(0, "key_live")) return widget_session_state::key_revoked;
+  return widget_session_state::live;
+}
+
+// SKIP LOCKED: a session some transaction holds (a message being written into it)
+// is left for the next sweep. The messages index (session_id, created_at) answers
+// the NOT EXISTS.
+std::int64_t delete_idle_widget_sessions(transaction& tx, std::string_view tenant_id, std::int64_t idle_s,
+                                         std::int64_t limit) {
+  return tx
+      .exec(R"sql(
+      DELETE FROM sessions WHERE id IN (
+        SELECT s.id FROM sessions s
+         WHERE s.tenant_id = $1::uuid AND s.channel = 'widget'
+           AND s.last_activity_at < now() - make_interval(secs => $2)
+           AND s.created_at < now() - make_interval(secs => $2)
+           AND NOT EXISTS (SELECT 1 FROM messages m
+                            WHERE m.session_id = s.id AND m.tenant_id = s.tenant_id)
+         ORDER BY s.last_activity_at
+         LIMIT $3
+         FOR UPDATE SKIP LOCKED))sql",
+            {tenant_id, idle_s, limit})
+      .affected();
 }
 
 // A question and its answer may share a timestamp (now() is the transaction's start

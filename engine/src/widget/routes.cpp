@@ -8,11 +8,11 @@
 #include "http/api_error.hpp"
 #include "obs/log.hpp"
 #include "store/agent_repo.hpp"
-#include "store/chat_repo.hpp"
 #include "store/db.hpp"
 #include "store/key_repo.hpp"
 #include "store/widget_repo.hpp"
 #include "widget/frame.hpp"
+#include "widget/session_guard.hpp"
 #include "widget/token.hpp"
 
 namespace parley::widget {
@@ -92,10 +92,11 @@ asio::awaitable<void> create_session(store::database& db, const settings& s, htt
                                          {"reason", "origin_not_allowed"}, {"origin", origin}});
     throw origin_not_allowed();
   }
-  auto open = [tenant = key.tenant_id, agent_code](store::transaction& tx) -> std::optional<new_session> {
+  auto open = [tenant = key.tenant_id, key_id = key.key_id,
+               agent_code](store::transaction& tx) -> std::optional<new_session> {
     auto agent = widget_agent(tx, agent_code);
     if (!agent) return std::nullopt;
-    auto id = store::create_session(tx, tenant, agent->id, "widget", std::nullopt);
+    auto id = store::create_widget_session(tx, tenant, agent->id, key_id);
     return new_session{std::move(*agent), std::move(id)};
   };
   const auto opened = co_await db.async_tenant(key.tenant_id, std::move(open));
@@ -147,14 +148,12 @@ json history_json(const std::string& session_id, const std::vector<store::histor
 asio::awaitable<void> history(store::database& db, http::request& req, http::responder& res) {
   const std::string tenant = req.identity.tenant_id;
   const std::string session = req.identity.session_id.value_or("");
-  auto load = [tenant, session](store::transaction& tx) -> std::optional<std::vector<store::history_message>> {
-    // A signed context may carry any token as its session; only UUIDs can name one.
-    if (!edge::is_lower_uuid(session) || !store::widget_session_exists(tx, tenant, session)) return std::nullopt;
+  auto load = [tenant, session](store::transaction& tx) -> std::vector<store::history_message> {
+    require_live_session(tx, tenant, session);
     return store::session_history(tx, tenant, session, history_limit);
   };
   const auto messages = co_await db.async_tenant(tenant, std::move(load));
-  if (!messages) throw http::api_error::not_found("session_not_found", "This widget session does not exist.");
-  auto answer = http::response::json(history_json(session, *messages));
+  auto answer = http::response::json(history_json(session, messages));
   answer.headers.push_back({"Cache-Control", "no-store"});
   co_await res.send(std::move(answer));
 }

@@ -2,10 +2,11 @@
 
 // The widget's engine routes (SPEC 4.1 "Widget"):
 //   POST /widget/v1/session   edge/public context; X-Parley-Site-Key + Origin -> a
-//                             new anonymous session and its widget token
+//                             new anonymous session (recording the key) and its token
 //   GET  /widget/v1/frame     edge/public context; ?site_key=pk_... -> the hosted page
 //                             with a per-response CSP nonce
-//   GET  /widget/v1/history   widget context -> the session's messages
+//   GET  /widget/v1/history   widget context -> the session's messages, while the
+//                             session is live (widget/session_guard.hpp)
 
 #include <memory>
 
