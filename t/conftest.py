@@ -158,10 +158,12 @@ def open_stream(stack, tenant):
     raise AssertionError("the stream ended before its first token")
 
 
-def engine_log_events(stack, event):
-    """The engine's JSON-line log entries of one kind of event."""
+def log_events(path, event):
+    """The entries of one kind of event in an engine's JSON-line log."""
     out = []
-    for line in stack.engine_log.read_text().splitlines():
+    if not path.exists():
+        return out
+    for line in path.read_text().splitlines():
         try:
             entry = json.loads(line)
         except json.JSONDecodeError:
@@ -169,6 +171,11 @@ def engine_log_events(stack, event):
         if entry.get("event") == event:
             out.append(entry)
     return out
+
+
+def engine_log_events(stack, event):
+    """The test stack's engine log entries of one kind of event."""
+    return log_events(stack.engine_log, event)
 
 
 def db_rows(stack, sql, user="parley_owner", tenant=None):

@@ -20,9 +20,7 @@ import threading
 import time
 from pathlib import Path
 
-import pytest
-
-from conftest import engine_call, signed_context
+from conftest import engine_call, log_events, signed_context
 from parley_stack import free_port
 
 QUESTION = {"model": "support", "messages": [
@@ -117,16 +115,7 @@ class Engine:
         raise AssertionError("the engine did not open its socket")
 
     def events(self, name):
-        out = []
-        if self.log.exists():
-            for line in self.log.read_text().splitlines():
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                if entry.get("event") == name:
-                    out.append(entry)
-        return out
+        return log_events(self.log, name)
 
     def stop(self):
         if self.proc.poll() is None:
