@@ -27,7 +27,7 @@
 
 #include "base/clock.hpp"
 #include "edge/context.hpp"
-#include "http/route.hpp"
+#include "http/router.hpp"
 #include "http/server.hpp"
 
 namespace parley::http::test {

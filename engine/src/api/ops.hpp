@@ -3,7 +3,7 @@
 // Operations probes, reachable without a context: GET /healthz (the process answers)
 // and GET /readyz (database reachable and the schema at this binary's version).
 
-#include "http/route.hpp"
+#include "http/router.hpp"
 
 namespace parley::store {
 class database;

@@ -4,7 +4,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/http.hpp>
 
-#include <algorithm>
 #include <cmath>
 #include <optional>
 
@@ -14,7 +13,6 @@
 #include "http/sse_writer.hpp"
 #include "http/url.hpp"
 #include "obs/log.hpp"
-#include "shared/parley_context.h"
 
 namespace parley::http {
 namespace {
@@ -86,43 +84,6 @@ asio::awaitable<void> refuse(responder_impl& res, const api_error& e, bool close
   co_await res.send(std::move(r));
 }
 
-std::string_view context_problem(edge::context_error e) noexcept {
-  switch (e) {
-    case edge::context_error::signature: return "The request context has an invalid signature.";
-    case edge::context_error::expired: return "The request context has expired.";
-    case edge::context_error::future: return "The request context is dated in the future.";
-    default: return "The request context is malformed.";
-  }
-}
-
-asio::awaitable<void> dispatch(const server_state& srv, request& req, responder_impl& res) {
-  auto m = srv.routes.match(req.method, req.path);
-  const bool is_public = m.found && m.found->is_public;
-  if (!is_public) {
-    // Unknown paths are refused like any other route without a valid context, so
-    // nothing about the route table is visible without the edge's signature.
-    const auto header = req.header(PARLEY_CONTEXT_HEADER);
-    if (!header) throw api_error::unauthorized_context("The request context is missing.");
-    auto verdict = srv.verifier.verify(*header, base::unix_millis());
-    if (!verdict.identity) {
-      obs::warn("context_rejected", {{"reason", edge::to_string(verdict.error)}, {"path", req.path}});
-      throw api_error::unauthorized_context(std::string(context_problem(verdict.error)));
-    }
-    req.identity = std::move(*verdict.identity);
-  }
-  if (!m.found) {
-    if (m.path_known) throw api_error::method_not_allowed();
-    throw api_error::not_found("not_found", "Unknown path: " + req.path);
-  }
-  if (!is_public && std::ranges::find(m.found->kinds, req.identity.kind) == m.found->kinds.end()) {
-    throw api_error::unauthorized_context("This route does not accept a '" +
-                                          std::string(edge::to_string(req.identity.kind)) +
-                                          "' context.");
-  }
-  for (auto& [name, value] : m.params) req.params[name] = percent_decode(value, false);
-  co_await m.found->handler(req, res);
-}
-
 void log_request(const request& req, const responder_impl& res, std::uint64_t connection_id) {
   const auto latency = std::chrono::duration<double, std::milli>(clock::now() - req.received_at).count();
   // Health probes arrive every few seconds; they are only interesting when debugging.
@@ -176,7 +137,8 @@ asio::awaitable<void> connection::answer(request& req, const std::string& query,
   std::optional<api_error> failure;
   try {
     if (!query.empty()) req.query = parse_query(query);
-    co_await dispatch(srv_, req, res);
+    const auto& route = srv_.routes.resolve(req, srv_.verifier, base::unix_millis());
+    co_await route.handler(req, res);
   } catch (const api_error& e) {
     failure = e;
   } catch (const std::exception& e) {

@@ -26,6 +26,7 @@
 #include "config/config.hpp"
 #include "edge/context.hpp"
 #include "http/route.hpp"
+#include "http/router.hpp"
 
 namespace parley::http {
 
