@@ -83,6 +83,19 @@ TEST_F(ConnectionTest, MissingForgedAndWrongKindContextsAreRefused) {
   EXPECT_NE(c.response().find("HTTP/1.1 404"), std::string::npos);
 }
 
+TEST_F(ConnectionTest, OtherSpellingsOfAPathAre404WithTheRequestId) {
+  client c(cfg_.socket);
+  for (const auto* path : {"/v1/echo/1/", "/v1//echo/1", "/v1/echo/a%2Fb", "/v1/./echo/1"}) {
+    c.send(get(path, context()));
+    const auto r = c.response();
+    EXPECT_NE(r.find("HTTP/1.1 404"), std::string::npos) << path;
+    EXPECT_NE(r.find(R"("code":"not_found")"), std::string::npos) << path;
+    EXPECT_NE(r.find("X-Request-Id: req-1"), std::string::npos) << path;
+  }
+  c.send(get("/v1/echo/1", context()));
+  EXPECT_NE(c.response().find(R"("id":"1")"), std::string::npos);
+}
+
 TEST_F(ConnectionTest, HandlerErrorsBecomeOpenAIErrors) {
   client c(cfg_.socket);
   c.send(get("/v1/missing-model", context()));

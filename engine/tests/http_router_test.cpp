@@ -1,5 +1,5 @@
-// The route table and the dispatch checks (context, principal kind, path, method,
-// parameters), without a socket.
+// The route table and the dispatch checks (context, principal kind, canonical path,
+// method, parameters), without a socket.
 
 #include <gtest/gtest.h>
 
@@ -83,7 +83,8 @@ TEST(Router, MatchesLiteralAndCapturedSegments) {
   ASSERT_NE(m.found, nullptr);
   EXPECT_TRUE(m.found->is_public);
 
-  EXPECT_NE(r.match("GET", "/v1/models/").found, nullptr);
+  // One spelling per path: the trailing slash is another path (it matched before).
+  EXPECT_EQ(r.match("GET", "/v1/models/").found, nullptr);
   EXPECT_EQ(r.match("GET", "/v1/documents").found, nullptr);
   EXPECT_EQ(r.match("GET", "/v1/documents/a/b").found, nullptr);
 }
@@ -97,6 +98,12 @@ TEST(Router, KnownPathWithOtherMethodIsDistinguishedFromUnknownPath) {
   const auto unknown = r.match("GET", "/v2/models");
   EXPECT_EQ(unknown.found, nullptr);
   EXPECT_FALSE(unknown.path_known);
+}
+
+TEST(Router, RefusesPatternsThatAreNotCanonical) {
+  router r;
+  EXPECT_THROW(r.add("GET", "/v1/models/", {principal_kind::key}, noop()), std::invalid_argument);
+  EXPECT_THROW(r.add_public("GET", "healthz", noop()), std::invalid_argument);
 }
 
 TEST_F(Resolve, AcceptsAVerifiedContextAndSetsIdentityAndDecodedParams) {
@@ -131,7 +138,7 @@ TEST_F(Resolve, MissingForgedStaleAndFutureContextsAreInvalidContext) {
 }
 
 TEST_F(Resolve, UnknownPathsAreRefusedLikeKnownOnesWithoutAContext) {
-  for (const auto* path : {"/nowhere", "/v1/models/x"}) {
+  for (const auto* path : {"/nowhere", "/v1/models/x", "/v1/models/", "/v1//models"}) {
     const auto without = refusal("GET", path, "");
     ASSERT_TRUE(without.has_value());
     EXPECT_EQ(without->status(), 401u) << path;
@@ -165,6 +172,30 @@ TEST_F(Resolve, AKnownPathWithAnotherMethodIs405AndAnUnknownOne404) {
   ASSERT_TRUE(e.has_value());
   EXPECT_EQ(e->status(), 404u);
   EXPECT_EQ(e->code(), "not_found");
+}
+
+TEST_F(Resolve, OnlyTheCanonicalSpellingOfAPathIsServed) {
+  const std::pair<const char*, const char*> spellings[] = {
+      {"POST", "/v1/chat/completions/"},   {"POST", "/v1//chat/completions"},
+      {"POST", "//v1/chat/completions"},   {"POST", "/v1/./chat/completions"},
+      {"POST", "/v1/chat/../chat/completions"}, {"POST", "/v1/chat%2Fcompletions"},
+      {"POST", "/v1/chat%2fcompletions"},  {"POST", "/v1/chat/%2E/completions"},
+      {"POST", "/v1/chat/completions/."},  {"POST", "/v1/chat/completions//"},
+      {"GET", "/v1/models/"},              {"GET", "/v1//models"},
+      {"GET", "/v1/models/%2E%2E"},        {"GET", "/v1/documents/a%2Fb"},
+      {"GET", "/v1/documents/%2e%2e"},     {"GET", "/v1/documents/.."},
+      {"GET", "/v1/documents//"},          {"GET", "/healthz/"},
+  };
+  for (const auto& [method, path] : spellings) {
+    const auto e = refusal(method, path, context());
+    ASSERT_TRUE(e.has_value()) << method << " " << path << " was served";
+    EXPECT_EQ(e->status(), 404u) << path;
+    EXPECT_EQ(e->code(), "not_found") << path;
+  }
+  EXPECT_NO_THROW({
+    auto req = make_request("POST", "/v1/chat/completions", context());
+    routes_.resolve(req, verifier_, now_ms);
+  });
 }
 
 TEST_F(Resolve, ABrokenEscapeInAParameterIsABadRequest) {

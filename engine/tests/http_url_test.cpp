@@ -1,4 +1,4 @@
-// Percent-decoding and query strings.
+// Percent-decoding, query strings and the canonical spelling of a path.
 
 #include <gtest/gtest.h>
 
@@ -33,6 +33,22 @@ TEST(ParseQuery, SplitsDecodesAndKeepsTheLastValue) {
   EXPECT_EQ(q.at("flag"), "");
   EXPECT_EQ(q.at("c"), "&=");
   EXPECT_EQ(q.size(), 4u);
+}
+
+TEST(CanonicalSegments, SplitsACanonicalPath) {
+  const auto s = canonical_segments("/v1/documents/a%20b");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(*s, (std::vector<std::string_view>{"v1", "documents", "a%20b"}));
+  EXPECT_EQ(canonical_segments("/healthz")->size(), 1u);
+  EXPECT_TRUE(canonical_segments("/v1/.well-known/x..y").has_value());
+}
+
+TEST(CanonicalSegments, RefusesEveryOtherSpelling) {
+  for (const auto* path : {"", "/", "v1/models", "/v1/models/", "/v1//models", "//v1/models",
+                           "/v1/./models", "/v1/../models", "/v1/models/.", "/v1/%2E/models",
+                           "/v1/.%2e/models", "/v1/chat%2Fcompletions", "/v1/chat%2fcompletions"}) {
+    EXPECT_FALSE(canonical_segments(path).has_value()) << path;
+  }
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "http/router.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "http/api_error.hpp"
 #include "http/url.hpp"
@@ -10,26 +11,17 @@
 namespace parley::http {
 namespace {
 
-std::vector<std::string> path_segments(std::string_view path) {
-  std::vector<std::string> out;
-  while (!path.empty()) {
-    if (path.front() == '/') {
-      path.remove_prefix(1);
-      continue;
-    }
-    const auto slash = path.find('/');
-    out.emplace_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash);
-  }
-  return out;
+std::vector<std::string> pattern_segments(std::string_view pattern) {
+  const auto segments = canonical_segments(pattern);
+  if (!segments) throw std::invalid_argument("route pattern '" + std::string(pattern) + "' is not canonical");
+  return {segments->begin(), segments->end()};
 }
 
 bool is_capture(const std::string& segment) noexcept {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
-bool segments_match(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
+bool segments_match(const std::vector<std::string>& pattern, const std::vector<std::string_view>& path,
                     std::map<std::string, std::string>* params) {
   if (pattern.size() != path.size()) return false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
@@ -67,21 +59,22 @@ edge::identity verified_identity(const request& req, const edge::context_verifie
 
 void router::add(std::string method, std::string_view pattern,
                  std::initializer_list<edge::principal_kind> kinds, handler h) {
-  routes_.push_back({std::move(method), path_segments(pattern), false, kinds, std::move(h)});
+  routes_.push_back({std::move(method), pattern_segments(pattern), false, kinds, std::move(h)});
 }
 
 void router::add_public(std::string method, std::string_view pattern, handler h) {
-  routes_.push_back({std::move(method), path_segments(pattern), true, {}, std::move(h)});
+  routes_.push_back({std::move(method), pattern_segments(pattern), true, {}, std::move(h)});
 }
 
 router::match_result router::match(std::string_view method, std::string_view path) const {
   match_result out;
-  const auto segments = path_segments(path);
+  const auto segments = canonical_segments(path);
+  if (!segments) return out;
   for (const auto& r : routes_) {
-    if (!segments_match(r.segments, segments, nullptr)) continue;
+    if (!segments_match(r.segments, *segments, nullptr)) continue;
     out.path_known = true;
     if (r.method == method) {
-      segments_match(r.segments, segments, &out.params);
+      segments_match(r.segments, *segments, &out.params);
       out.found = &r;
       return out;
     }

@@ -1,7 +1,8 @@
 #pragma once
 
 // The route table, and the checks a request passes before its handler runs: the
-// edge's signed context, the caller's kind, the path and the method. No sockets here: the connection asks resolve() and runs the
+// edge's signed context, the caller's kind, the method and the one canonical
+// spelling of the path. No sockets here: the connection asks resolve() and runs the
 // handler it returns.
 
 #include <cstdint>
@@ -33,7 +34,8 @@ class router {
     bool path_known = false;                    // some route has the path: 405, not 404
   };
 
-  // `pattern` like "/v1/documents/{id}". Callers must present a verified context of one of `kinds`.
+  // `pattern` like "/v1/documents/{id}", canonical (std::invalid_argument otherwise).
+  // Callers must present a verified context of one of `kinds`.
   void add(std::string method, std::string_view pattern,
            std::initializer_list<edge::principal_kind> kinds, handler h);
 
@@ -46,7 +48,7 @@ class router {
   //                        future (unknown paths too, so that nothing of the route
   //                        table shows without the edge's signature), or of a kind
   //                        the route does not accept;
-  //   404 not_found        no such path;
+  //   404 not_found        no such path, or not its canonical spelling;
   //   405                  the path exists with other methods;
   //   400 invalid_path     a broken percent-escape in a "{name}" segment.
   // req.identity is set before the 404, 405 and kind refusals, so they carry the
@@ -54,7 +56,7 @@ class router {
   const route& resolve(request& req, const edge::context_verifier& verifier,
                        std::int64_t now_ms) const;
 
-  // The table lookup alone.
+  // The table lookup alone. A path that is not canonical matches nothing.
   match_result match(std::string_view method, std::string_view path) const;
 
  private:

@@ -1,5 +1,7 @@
 #include "http/url.hpp"
 
+#include <cctype>
+
 #include "http/api_error.hpp"
 
 namespace parley::http {
@@ -10,6 +12,35 @@ int hex_value(char c) noexcept {
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
+}
+
+// Whether `s` starts with the escape %<digit><letter>, the letter in either case.
+bool starts_with_escape(std::string_view s, char digit, char letter) noexcept {
+  return s.size() >= 3 && s[0] == '%' && s[1] == digit &&
+         std::tolower(static_cast<unsigned char>(s[2])) == letter;
+}
+
+// "." or "..", each dot possibly spelled %2E: nginx decodes before it resolves them.
+bool is_dot_segment(std::string_view s) noexcept {
+  int dots = 0;
+  while (!s.empty()) {
+    if (s.front() == '.') {
+      s.remove_prefix(1);
+    } else if (starts_with_escape(s, '2', 'e')) {
+      s.remove_prefix(3);
+    } else {
+      return false;
+    }
+    ++dots;
+  }
+  return dots == 1 || dots == 2;
+}
+
+bool has_encoded_slash(std::string_view s) noexcept {
+  for (auto at = s.find('%'); at != std::string_view::npos; at = s.find('%', at + 1)) {
+    if (starts_with_escape(s.substr(at), '2', 'f')) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -46,6 +77,19 @@ std::map<std::string, std::string> parse_query(std::string_view q) {
     if (amp == std::string_view::npos) break;
     q.remove_prefix(amp + 1);
   }
+  return out;
+}
+
+std::optional<std::vector<std::string_view>> canonical_segments(std::string_view path) {
+  if (path.empty() || path.front() != '/') return std::nullopt;
+  std::vector<std::string_view> out;
+  do {
+    path.remove_prefix(1);
+    const auto segment = path.substr(0, path.find('/'));
+    if (segment.empty() || is_dot_segment(segment) || has_encoded_slash(segment)) return std::nullopt;
+    out.push_back(segment);
+    path.remove_prefix(segment.size());
+  } while (!path.empty());
   return out;
 }
 
