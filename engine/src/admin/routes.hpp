@@ -10,7 +10,7 @@
 // Bodies are parsed into the service's structs at the door; unknown fields and wrong
 // types are refused (400) before anything changes.
 
-#include "http/route.hpp"
+#include "http/router.hpp"
 
 namespace parley::store {
 class database;

@@ -9,7 +9,7 @@
 #include <chrono>
 
 #include "chat/pipeline.hpp"
-#include "http/route.hpp"
+#include "http/router.hpp"
 
 namespace parley::api {
 

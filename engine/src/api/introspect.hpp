@@ -8,7 +8,7 @@
 // 200 = found (cacheable for X-Parley-Cache-Ttl seconds), 404 = not found.
 
 #include "config/config.hpp"
-#include "http/route.hpp"
+#include "http/router.hpp"
 
 namespace parley::store {
 class database;

@@ -3,7 +3,7 @@
 // GET /v1/models and GET /v1/models/{model}: the tenant's enabled agents in the
 // OpenAI list / model shape ({"id": agent code, "object": "model", ...}).
 
-#include "http/route.hpp"
+#include "http/router.hpp"
 
 namespace parley::store {
 class database;

@@ -4,7 +4,7 @@
 // and GET /readyz (start-up checks passed, database reachable and the schema at this
 // binary's version).
 
-#include "http/route.hpp"
+#include "http/router.hpp"
 
 namespace parley::store {
 class database;

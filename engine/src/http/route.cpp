@@ -5,7 +5,6 @@
 
 #include "base/json.hpp"
 #include "http/api_error.hpp"
-#include "obs/log.hpp"
 
 namespace parley::http {
 namespace {
@@ -16,38 +15,6 @@ bool iequals(std::string_view a, std::string_view b) noexcept {
   return a.size() == b.size() && std::ranges::equal(a, b, [](unsigned char x, unsigned char y) {
            return std::tolower(x) == std::tolower(y);
          });
-}
-
-std::vector<std::string> path_segments(std::string_view path) {
-  std::vector<std::string> out;
-  while (!path.empty()) {
-    if (path.front() == '/') {
-      path.remove_prefix(1);
-      continue;
-    }
-    const auto slash = path.find('/');
-    out.emplace_back(path.substr(0, slash));
-    if (slash == std::string_view::npos) break;
-    path.remove_prefix(slash);
-  }
-  return out;
-}
-
-bool is_capture(const std::string& segment) noexcept {
-  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
-}
-
-bool segments_match(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
-                    std::map<std::string, std::string>* params) {
-  if (pattern.size() != path.size()) return false;
-  for (std::size_t i = 0; i < pattern.size(); ++i) {
-    if (is_capture(pattern[i])) {
-      if (params) (*params)[pattern[i].substr(1, pattern[i].size() - 2)] = path[i];
-    } else if (pattern[i] != path[i]) {
-      return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace
@@ -70,30 +37,6 @@ response response::json(unsigned status, const nlohmann::json& body) {
   res.status = status;
   res.body = base::dump_json(body);
   return res;
-}
-
-void router::add(std::string method, std::string_view pattern,
-                 std::initializer_list<edge::principal_kind> kinds, handler h) {
-  routes_.push_back({std::move(method), path_segments(pattern), false, kinds, std::move(h)});
-}
-
-void router::add_public(std::string method, std::string_view pattern, handler h) {
-  routes_.push_back({std::move(method), path_segments(pattern), true, {}, std::move(h)});
-}
-
-router::match_result router::match(std::string_view method, std::string_view path) const {
-  match_result out;
-  const auto segments = path_segments(path);
-  for (const auto& r : routes_) {
-    if (!segments_match(r.segments, segments, nullptr)) continue;
-    out.path_known = true;
-    if (r.method == method) {
-      segments_match(r.segments, segments, &out.params);
-      out.found = &r;
-      return out;
-    }
-  }
-  return out;
 }
 
 nlohmann::json parse_json_body(const request& req) {

@@ -1,8 +1,9 @@
 #pragma once
 
-// What route handlers see of HTTP: plain request/response structs, a responder that
-// sends one response or starts an SSE stream, and the router. No Beast types here;
-// the server (http/server.cpp) is the only place that includes Beast.
+// What route handlers see of HTTP: plain request/response structs, and a responder
+// that sends one response or starts an SSE stream. No Beast types here; Beast stays
+// inside the transport files of http/ (connection, responder, SSE writer, peer watch).
+// The route table is http/router.hpp.
 //
 // Handlers run as coroutines on the connection's strand. They parse JSON into
 // structs at the door (parse_json_body) and throw api_error for client mistakes.
@@ -20,7 +21,6 @@
 
 #include <chrono>
 #include <functional>
-#include <initializer_list>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,7 +28,6 @@
 #include <vector>
 
 #include "edge/identity.hpp"
-#include "http/readiness.hpp"
 
 namespace parley::http {
 
@@ -115,42 +114,6 @@ class responder {
 // A handler that returns without responding gets 500; an api_error thrown before
 // responding becomes its JSON error; after start_sse() the stream is just ended.
 using handler = std::function<asio::awaitable<void>(request&, responder&)>;
-
-class router {
- public:
-  struct route {
-    std::string method;
-    std::vector<std::string> segments;          // "{name}" captures one segment
-    bool is_public = false;                     // no X-Parley-Context needed
-    std::vector<edge::principal_kind> kinds;    // who may call it
-    http::handler handler;
-  };
-
-  struct match_result {
-    const route* found = nullptr;
-    std::map<std::string, std::string> params;
-    bool path_known = false;                    // some route has the path: 405, not 404
-  };
-
-  // `pattern` like "/v1/documents/{id}". Callers must present a verified context of
-  // one of `kinds`.
-  void add(std::string method, std::string_view pattern,
-           std::initializer_list<edge::principal_kind> kinds, handler h);
-
-  // Reachable without a context: only /healthz and /readyz.
-  void add_public(std::string method, std::string_view pattern, handler h);
-
-  match_result match(std::string_view method, std::string_view path) const;
-
-  // Routes that need a context are held (503 not_ready) until `gate` is ready;
-  // without a gate they always run. `gate` must outlive the router.
-  void hold_until(const readiness& gate) noexcept { gate_ = &gate; }
-  bool holding() const noexcept { return gate_ != nullptr && !gate_->ready(); }
-
- private:
-  std::vector<route> routes_;
-  const readiness* gate_ = nullptr;
-};
 
 // Parses request.body as JSON (an object), refusing invalid JSON, invalid UTF-8 and
 // nesting deeper than 32 with api_error 400 invalid_json.

@@ -1,8 +1,9 @@
 #pragma once
 
-// The engine's HTTP/1.1 server on a Unix socket: one io_context, coroutine sessions
-// with keep-alive, bounded bodies, read/write timeouts, context verification and one
-// error wrapper. Beast stays inside server.cpp.
+// The engine's HTTP/1.1 server on a Unix socket: binds it, accepts, and gives each
+// connection its coroutine (http/connection.hpp: keep-alive, bounded bodies,
+// read/write timeouts, routing through the router and one error wrapper). Beast
+// stays inside http/.
 
 #include <utility>  // before Asio under g++ 12 / Boost 1.74
 
@@ -12,7 +13,7 @@
 
 #include "config/config.hpp"
 #include "edge/context.hpp"
-#include "http/route.hpp"
+#include "http/router.hpp"
 
 namespace parley::http {
 

@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "config/config.hpp"
-#include "http/route.hpp"
+#include "http/router.hpp"
 #include "widget/signing_key.hpp"
 
 namespace parley::store {
