@@ -18,6 +18,8 @@ packages=(
     # at their own time (t/test_edge_widget_vectors.py)
     libgtest-dev libgmock-dev python3 python3-pytest python3-requests
     curl wrk libbenchmark-dev openssl faketime
+    # the engine's style check (engine/.clang-format)
+    clang-format
 )
 
 missing=()

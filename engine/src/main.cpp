@@ -21,9 +21,11 @@ struct subcommand {
 
 constexpr subcommand subcommands[] = {
     {"serve", parley::cli::serve, "serve                                    run the engine"},
-    {"migrate", parley::cli::migrate, "migrate                                  apply database migrations"},
+    {"migrate", parley::cli::migrate,
+     "migrate                                  apply database migrations"},
     {"tenant", parley::cli::tenant,
-     "tenant create --slug S --name N [--rpm R] [--burst B] [--max-streams M] [--allowed-origin O]...\n"
+     "tenant create --slug S --name N [--rpm R] [--burst B] [--max-streams M] [--allowed-origin "
+     "O]...\n"
      "  tenant update --slug S [--name N] [--rpm R] [--burst B] [--max-streams M]\n"
      "                [--allowed-origin O]... [--active true|false]\n"
      "  tenant list"},
@@ -31,7 +33,8 @@ constexpr subcommand subcommands[] = {
      "key create --tenant SLUG [--kind secret|publishable]\n"
      "  key revoke --key-id UUID | --prefix PREFIX"},
     {"agent", parley::cli::agent,
-     "agent create --tenant SLUG --code CODE [--name NAME] [--greeting TEXT] [--persona-file FILE]\n"
+     "agent create --tenant SLUG --code CODE [--name NAME] [--greeting TEXT] [--persona-file "
+     "FILE]\n"
      "  agent list --tenant SLUG"},
     {"ingest", parley::cli::ingest,
      "ingest --tenant SLUG --agent CODE PATH...  load txt/md files or folders"},

@@ -164,12 +164,14 @@ TEST(ChatRequest, NulCharactersAreRefusedNamingTheField) {
   EXPECT_NE(message_of(body).find("'messages[0].content'"), std::string::npos) << message_of(body);
 
   body = minimal();
-  body["messages"] = {{{"role", "system"}, {"content", nul}}, {{"role", "user"}, {"content", "Hi"}}};
+  body["messages"] = {{{"role", "system"}, {"content", nul}},
+                      {{"role", "user"}, {"content", "Hi"}}};
   EXPECT_EQ(refusal(body), "invalid_content");
   EXPECT_NE(message_of(body).find("'messages[0].content'"), std::string::npos);
 
   body = minimal();
-  body["messages"][0]["content"] = {{{"type", "text"}, {"text", "ok"}}, {{"type", "text"}, {"text", nul}}};
+  body["messages"][0]["content"] = {{{"type", "text"}, {"text", "ok"}},
+                                    {{"type", "text"}, {"text", nul}}};
   EXPECT_EQ(refusal(body), "invalid_content");
   EXPECT_NE(message_of(body).find("'messages[0].content[1].text'"), std::string::npos);
 

@@ -65,7 +65,8 @@ TEST(CommandLine, GlobalOptionsAfterTheSubcommandStayThere) {
 }
 
 TEST(CommandLine, BothPlacesMixAndTheLaterValueWins) {
-  const auto line = split_command_line({"--config=/a.yaml", "tenant", "list", "--config", "/b.yaml"});
+  const auto line =
+      split_command_line({"--config=/a.yaml", "tenant", "list", "--config", "/b.yaml"});
   const args a(line.words, {"json"});
   EXPECT_FALSE(line.json);
   EXPECT_EQ(a.get("config"), "/b.yaml");

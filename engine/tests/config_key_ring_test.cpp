@@ -14,7 +14,8 @@ const std::string secret_a(32, 'a');
 const std::string secret_b = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
 
 bool mentions(const std::vector<std::string>& problems, const std::string& text) {
-  return std::ranges::any_of(problems, [&](const auto& p) { return p.find(text) != std::string::npos; });
+  return std::ranges::any_of(problems,
+                             [&](const auto& p) { return p.find(text) != std::string::npos; });
 }
 
 TEST(KeyRing, ReadsPairsInOrderAndSkipsCommentsAndBlankLines) {
@@ -24,7 +25,7 @@ TEST(KeyRing, ReadsPairsInOrderAndSkipsCommentsAndBlankLines) {
   ASSERT_EQ(ring.keys.size(), 2u);
   EXPECT_EQ(ring.keys[0].kid, "k1");
   EXPECT_EQ(ring.keys[0].secret, secret_a);
-  EXPECT_EQ(ring.keys.back().kid, "k-2_b");     // the current key is the last one
+  EXPECT_EQ(ring.keys.back().kid, "k-2_b");  // the current key is the last one
   EXPECT_EQ(ring.keys.back().secret, secret_b);
 }
 
@@ -50,11 +51,11 @@ TEST(KeyRing, DuplicateKeyIdsAreRefused) {
 }
 
 TEST(KeyRing, EveryBadLineIsListed) {
-  const auto ring = parse_key_ring("k.1 " + secret_a + "\n" +        // '.' not allowed in a kid
-                                   "lonely\n" +                       // no secret
-                                   "k2 " + secret_a + " # trailing\n" +  // a third field
-                                   std::string(65, 'k') + " " + secret_a + "\n" +
-                                   "good " + secret_b + "\n");
+  const auto ring =
+      parse_key_ring("k.1 " + secret_a + "\n" +            // '.' not allowed in a kid
+                     "lonely\n" +                          // no secret
+                     "k2 " + secret_a + " # trailing\n" +  // a third field
+                     std::string(65, 'k') + " " + secret_a + "\n" + "good " + secret_b + "\n");
   EXPECT_EQ(ring.problems.size(), 4u);
   EXPECT_TRUE(mentions(ring.problems, "line 1: a key id"));
   EXPECT_TRUE(mentions(ring.problems, "line 2: expected"));

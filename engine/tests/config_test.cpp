@@ -23,7 +23,8 @@ std::vector<std::string> problems_of(const std::string& yaml, const environment&
 }
 
 bool mentions(const std::vector<std::string>& problems, const std::string& text) {
-  return std::ranges::any_of(problems, [&](const auto& p) { return p.find(text) != std::string::npos; });
+  return std::ranges::any_of(problems,
+                             [&](const auto& p) { return p.find(text) != std::string::npos; });
 }
 
 class temp_file {
@@ -74,7 +75,8 @@ llm:
   base_url: http://127.0.0.1:9/v1
   prices: {m1: {prompt_per_1k: 0.5, completion_per_1k: 1.5}}
 logging: {level: debug, log_prompts: true}
-)", {});
+)",
+                       {});
   EXPECT_EQ(c.server.socket, "/tmp/p.sock");
   EXPECT_EQ(c.server.socket_mode, 0600u);
   EXPECT_EQ(c.server.threads, 4u);
@@ -170,7 +172,8 @@ TEST(Config, BadEnvironmentOverridesAreProblemsToo) {
 }
 
 TEST(Config, PasswordsAreRefusedInTheFileButAllowedFromTheEnvironment) {
-  EXPECT_TRUE(mentions(problems_of("database: {dsn: \"host=/x password=hunter2\"}"), "database.dsn"));
+  EXPECT_TRUE(
+      mentions(problems_of("database: {dsn: \"host=/x password=hunter2\"}"), "database.dsn"));
   EXPECT_TRUE(mentions(problems_of("database: {migrate_dsn: \"postgresql://u:pw@h/db\"}"),
                        "database.migrate_dsn"));
   EXPECT_TRUE(mentions(problems_of("llm: {api_key: sk-123}"), "llm.api_key"));
@@ -240,7 +243,7 @@ TEST(Config, ServingListsConfigurationAndSecretProblemsTogether) {
 
 TEST(Config, WidgetSettingsHaveDefaultsAndBounds) {
   const auto c = parse("", {});
-  EXPECT_TRUE(c.widget.keys_file.empty());   // the widget is off until a ring is configured
+  EXPECT_TRUE(c.widget.keys_file.empty());  // the widget is off until a ring is configured
   EXPECT_EQ(c.widget.token_ttl_s, 600);
   EXPECT_EQ(c.widget.issuer, "parley");
   EXPECT_EQ(parse("widget: {token_ttl_s: 900}\n", {}).widget.token_ttl_s, 900);
@@ -257,15 +260,20 @@ TEST(Config, IdleWidgetSessionsExpireAfterAValidatedTime) {
   const auto set = parse("widget: {idle_session_ttl_s: 3600, session_sweep_interval_s: 60}\n", {});
   EXPECT_EQ(set.widget.idle_session_ttl_s, 3600);
   EXPECT_EQ(set.widget.session_sweep_interval_s, 60);
-  EXPECT_EQ(parse("", {{"PARLEY__WIDGET__IDLE_SESSION_TTL_S", "7200"}}).widget.idle_session_ttl_s, 7200);
-  EXPECT_TRUE(mentions(problems_of("widget: {idle_session_ttl_s: 0}\n"), "widget.idle_session_ttl_s"));
-  EXPECT_TRUE(mentions(problems_of("widget: {idle_session_ttl_s: soon}\n"), "widget.idle_session_ttl_s"));
+  EXPECT_EQ(parse("", {{"PARLEY__WIDGET__IDLE_SESSION_TTL_S", "7200"}}).widget.idle_session_ttl_s,
+            7200);
+  EXPECT_TRUE(
+      mentions(problems_of("widget: {idle_session_ttl_s: 0}\n"), "widget.idle_session_ttl_s"));
+  EXPECT_TRUE(
+      mentions(problems_of("widget: {idle_session_ttl_s: soon}\n"), "widget.idle_session_ttl_s"));
   EXPECT_TRUE(mentions(problems_of("widget: {session_sweep_interval_s: 0}\n"),
                        "widget.session_sweep_interval_s"));
   // A session must outlive every token minted for it.
   EXPECT_TRUE(mentions(problems_of("widget: {token_ttl_s: 900, idle_session_ttl_s: 600}\n"),
                        "widget.idle_session_ttl_s: must be at least widget.token_ttl_s"));
-  EXPECT_EQ(parse("widget: {token_ttl_s: 600, idle_session_ttl_s: 600}\n", {}).widget.idle_session_ttl_s, 600);
+  EXPECT_EQ(
+      parse("widget: {token_ttl_s: 600, idle_session_ttl_s: 600}\n", {}).widget.idle_session_ttl_s,
+      600);
 }
 
 TEST(Config, WidgetSettingsFollowTheEnvironment) {
@@ -279,7 +287,8 @@ TEST(Config, WidgetSettingsFollowTheEnvironment) {
 
 TEST(Config, TheWidgetKeyRingIsReadWithTheSecrets) {
   temp_file edge(std::string(40, 's'));
-  temp_file ring("# rotated 2025-01\nk1 " + std::string(32, 'a') + "\nk2 " + std::string(32, 'b') + "\n");
+  temp_file ring("# rotated 2025-01\nk1 " + std::string(32, 'a') + "\nk2 " + std::string(32, 'b') +
+                 "\n");
   config c;
   c.edge.secret_file = edge.path();
   c.widget.keys_file = ring.path();
@@ -292,9 +301,11 @@ TEST(Config, KeyRingProblemsAreListedWithEveryOtherProblem) {
   temp_file ring("k1 tooshort\nk1 " + std::string(32, 'a') + "\nk1 " + std::string(32, 'b') + "\n");
   secrets s;
   try {
-    parse("server: {threads: 0}\nedge: {secret_file: /nonexistent/edge.secret}\nwidget: {keys_file: " +
-              ring.path() + "}\n",
-          {}, &s);
+    parse(
+        "server: {threads: 0}\nedge: {secret_file: /nonexistent/edge.secret}\nwidget: "
+        "{keys_file: " +
+            ring.path() + "}\n",
+        {}, &s);
     FAIL() << "expected config_error";
   } catch (const config_error& e) {
     EXPECT_EQ(e.problems().size(), 4u);
@@ -318,9 +329,10 @@ TEST(Config, AKeyRingOnReloadListsItsProblemsWithoutItsSecrets) {
   temp_file ring("k1 " + std::string(32, 'a') + "\nk2 tiny-secret-xyz\n");
   const auto read = read_key_ring(ring.path());
   ASSERT_EQ(read.problems.size(), 1u);
-  EXPECT_NE(read.problems[0].find("widget.keys_file: '" + ring.path() + "' line 2"), std::string::npos)
+  EXPECT_NE(read.problems[0].find("widget.keys_file: '" + ring.path() + "' line 2"),
+            std::string::npos)
       << read.problems[0];
-  EXPECT_EQ(read.problems[0].find("tiny-secret-xyz"), std::string::npos);   // never quoted
+  EXPECT_EQ(read.problems[0].find("tiny-secret-xyz"), std::string::npos);  // never quoted
   EXPECT_FALSE(read_key_ring("/nonexistent/widget.keys").problems.empty());
   temp_file good("k1 " + std::string(32, 'a') + "\n");
   EXPECT_EQ(read_key_ring(good.path()).keys.back().kid, "k1");

@@ -110,9 +110,9 @@ TEST(Context, ShapeViolationsAreMalformed) {
   bad_char.request_id = "a/b";
   identity nil_key = id;
   nil_key.tenant_id = "00000000-0000-0000-0000-000000000000";
-  for (const auto& header : {resigned(upper), resigned(long_principal), resigned(bad_char),
-                             resigned(nil_key), good + "A", good.substr(1),
-                             std::string(400, 'a'), good + ".x"}) {
+  for (const auto& header :
+       {resigned(upper), resigned(long_principal), resigned(bad_char), resigned(nil_key),
+        good + "A", good.substr(1), std::string(400, 'a'), good + ".x"}) {
     EXPECT_EQ(verifier().verify(header, id.signed_at_ms).error, context_error::malformed) << header;
   }
 }

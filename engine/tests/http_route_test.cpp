@@ -40,7 +40,7 @@ TEST(JsonBody, RefusesBrokenWrongAndHostileBodies) {
   expect_invalid_json("{");
   expect_invalid_json("[1,2]");
   expect_invalid_json("\"text\"");
-  expect_invalid_json("{\"a\":\"\xff\xfe\"}");                 // invalid UTF-8
+  expect_invalid_json("{\"a\":\"\xff\xfe\"}");  // invalid UTF-8
   expect_invalid_json(std::string(40, '[') + std::string(40, ']'));
   expect_invalid_json("{\"a\":" + std::string(1000, '[') + std::string(1000, ']') + "}");
 }

@@ -176,15 +176,24 @@ TEST_F(Resolve, AKnownPathWithAnotherMethodIs405AndAnUnknownOne404) {
 
 TEST_F(Resolve, OnlyTheCanonicalSpellingOfAPathIsServed) {
   const std::pair<const char*, const char*> spellings[] = {
-      {"POST", "/v1/chat/completions/"},   {"POST", "/v1//chat/completions"},
-      {"POST", "//v1/chat/completions"},   {"POST", "/v1/./chat/completions"},
-      {"POST", "/v1/chat/../chat/completions"}, {"POST", "/v1/chat%2Fcompletions"},
-      {"POST", "/v1/chat%2fcompletions"},  {"POST", "/v1/chat/%2E/completions"},
-      {"POST", "/v1/chat/completions/."},  {"POST", "/v1/chat/completions//"},
-      {"GET", "/v1/models/"},              {"GET", "/v1//models"},
-      {"GET", "/v1/models/%2E%2E"},        {"GET", "/v1/documents/a%2Fb"},
-      {"GET", "/v1/documents/%2e%2e"},     {"GET", "/v1/documents/.."},
-      {"GET", "/v1/documents//"},          {"GET", "/healthz/"},
+      {"POST", "/v1/chat/completions/"},
+      {"POST", "/v1//chat/completions"},
+      {"POST", "//v1/chat/completions"},
+      {"POST", "/v1/./chat/completions"},
+      {"POST", "/v1/chat/../chat/completions"},
+      {"POST", "/v1/chat%2Fcompletions"},
+      {"POST", "/v1/chat%2fcompletions"},
+      {"POST", "/v1/chat/%2E/completions"},
+      {"POST", "/v1/chat/completions/."},
+      {"POST", "/v1/chat/completions//"},
+      {"GET", "/v1/models/"},
+      {"GET", "/v1//models"},
+      {"GET", "/v1/models/%2E%2E"},
+      {"GET", "/v1/documents/a%2Fb"},
+      {"GET", "/v1/documents/%2e%2e"},
+      {"GET", "/v1/documents/.."},
+      {"GET", "/v1/documents//"},
+      {"GET", "/healthz/"},
   };
   for (const auto& [method, path] : spellings) {
     const auto e = refusal(method, path, context());

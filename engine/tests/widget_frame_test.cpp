@@ -12,9 +12,10 @@ namespace parley::widget {
 namespace {
 
 TEST(FrameCsp, AllowsOnlyNoncedInlineCodeAndTheTenantsOrigins) {
-  EXPECT_EQ(frame_csp("abc", {"https://a.example", "https://b.example:8443"}),
-            "default-src 'none'; script-src 'nonce-abc'; style-src 'nonce-abc'; connect-src 'self'; "
-            "frame-ancestors https://a.example https://b.example:8443");
+  EXPECT_EQ(
+      frame_csp("abc", {"https://a.example", "https://b.example:8443"}),
+      "default-src 'none'; script-src 'nonce-abc'; style-src 'nonce-abc'; connect-src 'self'; "
+      "frame-ancestors https://a.example https://b.example:8443");
 }
 
 TEST(FrameCsp, NoOriginsMeansNobodyMayEmbed) {
@@ -27,7 +28,7 @@ TEST(FrameNonce, IsFreshUnpaddedBase64urlOfAtLeast16Bytes) {
   std::set<std::string> seen;
   for (int i = 0; i < 100; ++i) {
     const auto n = make_nonce();
-    EXPECT_GE(n.size(), 22u);   // 16 bytes need 22 base64 characters
+    EXPECT_GE(n.size(), 22u);  // 16 bytes need 22 base64 characters
     EXPECT_TRUE(std::regex_match(n, std::regex("[A-Za-z0-9_-]+"))) << n;
     seen.insert(n);
   }
@@ -38,7 +39,8 @@ TEST(FramePage, EveryInlineScriptAndStyleCarriesTheNonce) {
   const auto page = render_frame("N0NCE", {"Support", "Hello!"});
   const std::regex tag("<(script|style)\\b[^>]*>");
   int tags = 0;
-  for (auto it = std::sregex_iterator(page.begin(), page.end(), tag); it != std::sregex_iterator(); ++it) {
+  for (auto it = std::sregex_iterator(page.begin(), page.end(), tag); it != std::sregex_iterator();
+       ++it) {
     ++tags;
     EXPECT_NE(it->str().find("nonce=\"N0NCE\""), std::string::npos) << it->str();
   }

@@ -22,17 +22,18 @@ TEST(Origin, RefusesPathsQueriesAndTrailingSlashes) {
 }
 
 TEST(Origin, RefusesUppercaseOtherSchemesAndUserInfo) {
-  for (const char* o : {"https://Shop.example.com", "HTTPS://shop.example.com", "ftp://shop.example.com",
-                        "shop.example.com", "//shop.example.com", "https://user@shop.example.com",
-                        "https://", "null", "*", ""}) {
+  for (const char* o : {"https://Shop.example.com", "HTTPS://shop.example.com",
+                        "ftp://shop.example.com", "shop.example.com", "//shop.example.com",
+                        "https://user@shop.example.com", "https://", "null", "*", ""}) {
     EXPECT_FALSE(is_valid_origin(o)) << o;
   }
 }
 
 TEST(Origin, RefusesBadPortsAndEmptyLabels) {
-  for (const char* o : {"https://shop.example.com:", "https://shop.example.com:0", "https://shop.example.com:65536",
-                        "https://shop.example.com:08080", "https://shop.example.com:80a",
-                        "https://shop..example.com", "https://.example.com", "https://example.com."}) {
+  for (const char* o :
+       {"https://shop.example.com:", "https://shop.example.com:0", "https://shop.example.com:65536",
+        "https://shop.example.com:08080", "https://shop.example.com:80a",
+        "https://shop..example.com", "https://.example.com", "https://example.com."}) {
     EXPECT_FALSE(is_valid_origin(o)) << o;
   }
 }

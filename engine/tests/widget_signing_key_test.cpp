@@ -29,7 +29,7 @@ TEST(SigningKey, AReplacedRingSignsWithItsLastKey) {
   const auto before = key.current();
   key.replace({{"k1", secret_a}, {"k2", secret_b}});
   EXPECT_EQ(key.current()->kid, "k2");
-  EXPECT_EQ(before->kid, "k1");   // a request already holding the old key keeps it intact
+  EXPECT_EQ(before->kid, "k1");  // a request already holding the old key keeps it intact
 }
 
 TEST(SigningKey, AnEmptyRingReplacesNothing) {

@@ -35,7 +35,8 @@ std::string base64url_decode(std::string text) {
   text.append(pad, '=');
   std::string out(text.size() / 4 * 3, '\0');
   const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+                                reinterpret_cast<const unsigned char*>(text.data()),
+                                static_cast<int>(text.size()));
   EXPECT_GE(n, 0);
   out.resize(static_cast<std::size_t>(n) - pad);
   return out;
@@ -49,12 +50,17 @@ std::string hmac(const std::string& key, const std::string& data) {
   return std::string(reinterpret_cast<const char*>(mac), len);
 }
 
-const token_claims claims{"parley", "3f1c9a52-8b0e-4d7a-9c61-2e5b7f0a4d13",
-                          "9b2e4c71-0d3a-4f58-a6e2-7c1d5b8f3e90", "support",
-                          "https://shop.example.com", 1'700'000'000, 600};
+const token_claims claims{"parley",
+                          "3f1c9a52-8b0e-4d7a-9c61-2e5b7f0a4d13",
+                          "9b2e4c71-0d3a-4f58-a6e2-7c1d5b8f3e90",
+                          "support",
+                          "https://shop.example.com",
+                          1'700'000'000,
+                          600};
 
 TEST(WidgetToken, MintsAnHs256JwtWithTheRingsLastKey) {
-  const auto ring = config::parse_key_ring("old " + std::string(40, 'o') + "\nnew " + std::string(48, 'n') + "\n");
+  const auto ring = config::parse_key_ring("old " + std::string(40, 'o') + "\nnew " +
+                                           std::string(48, 'n') + "\n");
   ASSERT_TRUE(ring.problems.empty());
   const auto token = mint_token(ring.keys.back(), claims);
 
@@ -73,7 +79,7 @@ TEST(WidgetToken, MintsAnHs256JwtWithTheRingsLastKey) {
   EXPECT_EQ(payload.at("iat"), 1'700'000'000);
   EXPECT_EQ(payload.at("nbf"), payload.at("iat"));
   EXPECT_EQ(payload.at("exp").get<std::int64_t>() - payload.at("iat").get<std::int64_t>(), 600);
-  EXPECT_EQ(payload.size(), 9u);   // nothing else is claimed
+  EXPECT_EQ(payload.size(), 9u);  // nothing else is claimed
 
   const std::string signing_input = parts[0] + "." + parts[1];
   EXPECT_EQ(base64url_decode(parts[2]), hmac(std::string(48, 'n'), signing_input));

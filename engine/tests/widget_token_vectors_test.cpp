@@ -45,7 +45,7 @@ std::int64_t skew() { return vectors().at("skew"); }
 
 // -- the contract's verifier ---------------------------------------------------------
 
-constexpr std::int64_t time_max = 253402300799;   // the end of year 9999
+constexpr std::int64_t time_max = 253402300799;  // the end of year 9999
 
 // Strict base64url: the URL alphabet, no padding, unused bits zero.
 std::optional<std::string> base64url_decode(std::string_view in) {
@@ -77,16 +77,16 @@ std::string hmac_sha256(const std::string& key, std::string_view data) {
   return std::string(reinterpret_cast<const char*>(mac), len);
 }
 
-bool is_token(const json& v) {   // [A-Za-z0-9_-]{1,64}
+bool is_token(const json& v) {  // [A-Za-z0-9_-]{1,64}
   if (!v.is_string()) return false;
   const auto& s = v.get_ref<const std::string&>();
   return !s.empty() && s.size() <= 64 && std::ranges::all_of(s, [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '-' || c == '_';
-         });
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_';
+  });
 }
 
-bool is_uuid(const json& v) {    // lowercase
+bool is_uuid(const json& v) {  // lowercase
   if (!v.is_string()) return false;
   const auto& s = v.get_ref<const std::string&>();
   if (s.size() != 36) return false;
@@ -124,7 +124,8 @@ std::string verify(const std::string& token, std::int64_t now, json* claims = nu
   }
   if (!is_token(header.value("kid", json()))) return "malformed";
   const auto keys = ring();
-  const auto key = std::ranges::find(keys, header.at("kid").get<std::string>(), &config::ring_key::kid);
+  const auto key =
+      std::ranges::find(keys, header.at("kid").get<std::string>(), &config::ring_key::kid);
   if (key == keys.end()) return "unknown_key";
 
   const auto sig = base64url_decode(t.substr(dot2 + 1));
@@ -160,7 +161,12 @@ std::string verify(const std::string& token, std::int64_t now, json* claims = nu
 }
 
 token_claims mint_claims(const json& c) {
-  return {c.at("iss"), c.at("tid"), c.at("sid"), c.at("agt"), c.at("org"), c.at("iat"),
+  return {c.at("iss"),
+          c.at("tid"),
+          c.at("sid"),
+          c.at("agt"),
+          c.at("org"),
+          c.at("iat"),
           c.at("exp").get<std::int64_t>() - c.at("iat").get<std::int64_t>()};
 }
 
@@ -195,7 +201,8 @@ TEST(WidgetTokenVectors, TheVerifierRefusesEveryInvalidOneForItsReason) {
 TEST(WidgetTokenVectors, TheEngineMintsEveryValidOne) {
   for (const auto& v : vectors().at("valid")) {
     const auto keys = ring();
-    const auto key = std::ranges::find(keys, v.at("kid").get<std::string>(), &config::ring_key::kid);
+    const auto key =
+        std::ranges::find(keys, v.at("kid").get<std::string>(), &config::ring_key::kid);
     ASSERT_NE(key, keys.end()) << v.at("name");
     EXPECT_EQ(mint_token(*key, mint_claims(v.at("claims"))), v.at("token").get<std::string>())
         << v.at("name");
@@ -222,7 +229,7 @@ TEST(WidgetTokenVectors, WhatTheEngineMintsTheVerifierAccepts) {
 TEST(WidgetTokenVectors, TheEnginesLimitsAreTheSharedHeaders) {
   EXPECT_EQ(token_audience, PARLEY_WIDGET_TOKEN_AUDIENCE);
   EXPECT_EQ(token_ttl_max_s, PARLEY_WIDGET_TOKEN_LIFETIME_MAX);
-  EXPECT_EQ(token_ttl_max_s, 15 * 60);   // SPEC 3.1
+  EXPECT_EQ(token_ttl_max_s, 15 * 60);  // SPEC 3.1
 
   // the key ring: a secret of the minimum length is one, a byte shorter is not
   const std::string at_min(PARLEY_WIDGET_SECRET_MIN, 's');

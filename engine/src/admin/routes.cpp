@@ -48,8 +48,9 @@ class fields {
     const auto* v = find(name);
     if (!v) return std::nullopt;
     if (v->is_null()) return limit{};
-    if (v->is_number_integer() && !(v->is_number_unsigned() &&
-                                    v->get<std::uint64_t>() > std::numeric_limits<std::int64_t>::max())) {
+    if (v->is_number_integer() &&
+        !(v->is_number_unsigned() &&
+          v->get<std::uint64_t>() > std::numeric_limits<std::int64_t>::max())) {
       return limit{v->get<std::int64_t>()};
     }
     throw bad_field(name, "a whole number or null");
@@ -87,7 +88,8 @@ json optional_body(const http::request& req) {
 
 store::new_tenant parse_new_tenant(const http::request& req) {
   const auto body = http::parse_json_body(req);
-  const fields f(body, {"slug", "name", "rate_rpm", "rate_burst", "max_streams", "allowed_origins"});
+  const fields f(body,
+                 {"slug", "name", "rate_rpm", "rate_burst", "max_streams", "allowed_origins"});
   store::new_tenant t;
   t.slug = f.required_text("slug");
   t.name = f.required_text("name");
@@ -100,7 +102,8 @@ store::new_tenant parse_new_tenant(const http::request& req) {
 
 store::tenant_patch parse_patch(const http::request& req) {
   const auto body = http::parse_json_body(req);
-  const fields f(body, {"name", "rate_rpm", "rate_burst", "max_streams", "allowed_origins", "is_active"});
+  const fields f(body,
+                 {"name", "rate_rpm", "rate_burst", "max_streams", "allowed_origins", "is_active"});
   store::tenant_patch p;
   p.name = f.text("name");
   p.rate_rpm = f.plan_limit("rate_rpm");
@@ -175,7 +178,9 @@ asio::awaitable<void> list_tenants(store::database& db, http::request& req, http
 }
 
 asio::awaitable<void> create_tenant(store::database& db, http::request& req, http::responder& res) {
-  auto op = [t = parse_new_tenant(req)](service& s) mutable { return s.create_tenant(std::move(t)); };
+  auto op = [t = parse_new_tenant(req)](service& s) mutable {
+    return s.create_tenant(std::move(t));
+  };
   const auto created = co_await call(db, req, std::move(op));
   co_await send_json(res, 201, to_json(created));
 }

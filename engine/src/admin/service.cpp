@@ -17,7 +17,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr std::int64_t max_rate = 1'000'000'000;   // fits the integer columns
+constexpr std::int64_t max_rate = 1'000'000'000;  // fits the integer columns
 constexpr std::int64_t max_streams = 1'000'000;
 constexpr std::size_t max_name = 200;
 constexpr std::size_t max_greeting = 2000;
@@ -56,14 +56,16 @@ void check_text(std::string_view field, std::string_view text, std::size_t max, 
                   std::string(field) + " must not contain NUL characters (\\u0000)");
   }
   if (!is_utf8(text) || (single_line && has_control(text))) {
-    throw invalid("invalid_" + std::string(field), std::string(field) + " must be valid UTF-8 text" +
-                                                       (single_line ? " on one line" : ""));
+    throw invalid(
+        "invalid_" + std::string(field),
+        std::string(field) + " must be valid UTF-8 text" + (single_line ? " on one line" : ""));
   }
 }
 
 void check_slug(const std::string& slug) {
   if (!store::is_valid_slug(slug)) {
-    throw invalid("invalid_slug", "slug must be 2-63 characters of a-z, 0-9 and '-', not starting with '-'");
+    throw invalid("invalid_slug",
+                  "slug must be 2-63 characters of a-z, 0-9 and '-', not starting with '-'");
   }
 }
 
@@ -81,17 +83,19 @@ void check_origins(const std::vector<std::string>& origins) {
   std::set<std::string_view> seen;
   for (const auto& o : origins) {
     if (const auto problem = widget::origin_problem(o)) {
-      throw invalid("invalid_origin", "allowed origin '" + (is_utf8(o) ? o : std::string("?")) + "' " +
-                                          *problem + " (expected scheme://host[:port])");
+      throw invalid("invalid_origin", "allowed origin '" + (is_utf8(o) ? o : std::string("?")) +
+                                          "' " + *problem + " (expected scheme://host[:port])");
     }
-    if (!seen.insert(o).second) throw invalid("invalid_origin", "allowed origin '" + o + "' is listed twice");
+    if (!seen.insert(o).second)
+      throw invalid("invalid_origin", "allowed origin '" + o + "' is listed twice");
   }
 }
 
 void check_agent(store::new_agent& a) {
   if (!store::is_valid_agent_code(a.code)) {
     throw invalid("invalid_code",
-                  "code must be 1-64 characters of a-z, 0-9, '.', '_' and '-', starting with a letter or digit");
+                  "code must be 1-64 characters of a-z, 0-9, '.', '_' and '-', starting with a "
+                  "letter or digit");
   }
   if (a.name.empty()) a.name = a.code;
   check_text("name", a.name, max_name, true);
@@ -139,13 +143,15 @@ store::tenant service::create_tenant(store::new_tenant t) {
   try {
     return db_.with_platform([&](store::transaction& tx) {
       auto created = store::create_tenant(tx, t);
-      store::record_audit(tx, {created.id, actor_.name, "tenant.create", created.slug,
-                               base::dump_json({{"request_id", actor_.request_id}, {"tenant", to_json(created)}})});
+      store::record_audit(
+          tx, {created.id, actor_.name, "tenant.create", created.slug,
+               base::dump_json({{"request_id", actor_.request_id}, {"tenant", to_json(created)}})});
       return created;
     });
   } catch (const store::db_error& e) {
     if (!e.is_unique_violation()) throw;
-    throw refusal(refusal::reason::conflict, "tenant_exists", "a tenant with slug '" + t.slug + "' already exists");
+    throw refusal(refusal::reason::conflict, "tenant_exists",
+                  "a tenant with slug '" + t.slug + "' already exists");
   }
 }
 
@@ -168,8 +174,9 @@ store::tenant service::update_tenant(const std::string& slug, store::tenant_patc
     const auto current = find_tenant(tx, slug);
     auto updated = store::update_tenant(tx, current.id, patch);
     if (!updated) throw tenant_not_found(slug);
-    store::record_audit(tx, {updated->id, actor_.name, "tenant.update", slug,
-                             base::dump_json({{"request_id", actor_.request_id}, {"changes", patch_json(patch)}})});
+    store::record_audit(
+        tx, {updated->id, actor_.name, "tenant.update", slug,
+             base::dump_json({{"request_id", actor_.request_id}, {"changes", patch_json(patch)}})});
     return *updated;
   });
 }
@@ -183,32 +190,37 @@ issued_key service::issue_key(const std::string& slug, std::string_view kind_tex
   auto record = db_.with_platform([&](store::transaction& tx) {
     const auto t = find_tenant(tx, slug);
     auto r = store::insert_key(tx, t.id, generated.prefix, generated.hash, edge::to_string(*kind));
-    store::record_audit(tx, {t.id, actor_.name, "key.issue", r.id,
-                             base::dump_json({{"request_id", actor_.request_id}, {"prefix", r.prefix},
-                                        {"kind", r.kind}})});
+    store::record_audit(
+        tx, {t.id, actor_.name, "key.issue", r.id,
+             base::dump_json(
+                 {{"request_id", actor_.request_id}, {"prefix", r.prefix}, {"kind", r.kind}})});
     return r;
   });
-  obs::info("key_created", {{"tenant_id", record.tenant_id}, {"key_id", record.id},
-                            {"prefix", record.prefix}, {"kind", record.kind}});
+  obs::info("key_created", {{"tenant_id", record.tenant_id},
+                            {"key_id", record.id},
+                            {"prefix", record.prefix},
+                            {"kind", record.kind}});
   return {std::move(record), generated.key};
 }
 
 std::vector<store::api_key_record> service::list_keys(const std::string& slug) {
-  return db_.with_platform([&](store::transaction& tx) {
-    return store::list_keys(tx, find_tenant(tx, slug).id);
-  });
+  return db_.with_platform(
+      [&](store::transaction& tx) { return store::list_keys(tx, find_tenant(tx, slug).id); });
 }
 
 store::api_key_record service::revoke_key(const key_ref& ref) {
   if (ref.id.has_value() == ref.prefix.has_value()) {
     throw invalid("invalid_key_ref", "name the key by exactly one of its id or its prefix");
   }
-  if (ref.id && !edge::is_lower_uuid(*ref.id)) throw invalid("invalid_key_id", "a key id is a lowercase UUID");
+  if (ref.id && !edge::is_lower_uuid(*ref.id))
+    throw invalid("invalid_key_id", "a key id is a lowercase UUID");
   auto record = db_.with_platform([&](store::transaction& tx) {
-    auto r = ref.id ? store::revoke_key_by_id(tx, *ref.id) : store::revoke_key_by_prefix(tx, *ref.prefix);
+    auto r = ref.id ? store::revoke_key_by_id(tx, *ref.id)
+                    : store::revoke_key_by_prefix(tx, *ref.prefix);
     if (!r) throw refusal(refusal::reason::not_found, "key_not_found", "no such key");
-    store::record_audit(tx, {r->tenant_id, actor_.name, "key.revoke", r->id,
-                             base::dump_json({{"request_id", actor_.request_id}, {"prefix", r->prefix}})});
+    store::record_audit(
+        tx, {r->tenant_id, actor_.name, "key.revoke", r->id,
+             base::dump_json({{"request_id", actor_.request_id}, {"prefix", r->prefix}})});
     return *r;
   });
   obs::info("key_revoked", {{"tenant_id", record.tenant_id}, {"key_id", record.id}});
@@ -223,8 +235,9 @@ store::agent service::create_agent(const std::string& slug, store::new_agent a) 
   try {
     return db_.with_tenant(t.id, [&](store::transaction& tx) {
       auto created = store::create_agent(tx, t.id, a);
-      store::record_audit(tx, {t.id, actor_.name, "agent.create", created.code,
-                               base::dump_json({{"request_id", actor_.request_id}, {"agent", to_json(created)}})});
+      store::record_audit(
+          tx, {t.id, actor_.name, "agent.create", created.code,
+               base::dump_json({{"request_id", actor_.request_id}, {"agent", to_json(created)}})});
       return created;
     });
   } catch (const store::db_error& e) {
@@ -236,7 +249,8 @@ store::agent service::create_agent(const std::string& slug, store::new_agent a) 
 
 std::vector<store::agent> service::list_agents(const std::string& slug) {
   const auto t = get_tenant(slug);
-  return db_.with_tenant(t.id, [](store::transaction& tx) { return store::list_agents(tx, false); });
+  return db_.with_tenant(t.id,
+                         [](store::transaction& tx) { return store::list_agents(tx, false); });
 }
 
 // ---- views -----------------------------------------------------------------------------

@@ -45,13 +45,13 @@ class refusal : public std::runtime_error {
 
 // Who is acting, for the audit log.
 struct actor {
-  std::string name;         // "cli" or "admin-api"
-  std::string request_id;   // empty for the CLI
+  std::string name;        // "cli" or "admin-api"
+  std::string request_id;  // empty for the CLI
 };
 
 struct issued_key {
   store::api_key_record record;
-  std::string key;          // shown once, never stored or logged
+  std::string key;  // shown once, never stored or logged
 };
 
 // A key named by its id or by its prefix (exactly one).

@@ -67,7 +67,9 @@ class whole_answer final : public chat::turn_sink {
     failure_ = failure;
     co_return;
   }
-  void on_client_gone(std::function<void()> cancel) override { res_.on_client_gone(std::move(cancel)); }
+  void on_client_gone(std::function<void()> cancel) override {
+    res_.on_client_gone(std::move(cancel));
+  }
 
   asio::awaitable<void> respond(const completion_meta& meta) {
     if (failure_) throw to_api_error(*failure_);
@@ -105,7 +107,8 @@ class streamed_answer final : public chat::turn_sink {
   }
   asio::awaitable<bool> heartbeat() override { co_return co_await writer_->write(": ping\n\n"); }
   asio::awaitable<void> done(const chat::turn_done& done) override {
-    std::vector<std::string> frames{sse_data(final_chunk(meta_, done.finish_reason, done.citations))};
+    std::vector<std::string> frames{
+        sse_data(final_chunk(meta_, done.finish_reason, done.citations))};
     if (meta_.include_usage) frames.push_back(sse_data(usage_chunk(meta_, done.usage)));
     frames.emplace_back(sse_done);
     for (auto& frame : frames) {
@@ -160,23 +163,24 @@ asio::awaitable<void> run_turn(chat::pipeline& pipeline, chat::turn_request turn
 
 void add_chat_completions_route(http::router& routes, chat::pipeline& pipeline,
                                 std::chrono::milliseconds heartbeat) {
-  routes.add("POST", "/v1/chat/completions", {edge::principal_kind::key},
-             [&pipeline, heartbeat](http::request& req, http::responder& res) -> asio::awaitable<void> {
-               auto creq = parse_chat_request(http::parse_json_body(req));
-               const completion_meta meta{new_completion_id(), base::unix_seconds(), creq.model,
-                                          creq.include_usage};
-               const bool stream = creq.stream;
-               auto turn = to_turn(std::move(creq), req.identity);
-               if (stream) {
-                 streamed_answer sink(res, meta, heartbeat);
-                 co_await run_turn(pipeline, std::move(turn), sink);
-                 co_await sink.finish();
-               } else {
-                 whole_answer sink(res);
-                 co_await run_turn(pipeline, std::move(turn), sink);
-                 co_await sink.respond(meta);
-               }
-             });
+  routes.add(
+      "POST", "/v1/chat/completions", {edge::principal_kind::key},
+      [&pipeline, heartbeat](http::request& req, http::responder& res) -> asio::awaitable<void> {
+        auto creq = parse_chat_request(http::parse_json_body(req));
+        const completion_meta meta{new_completion_id(), base::unix_seconds(), creq.model,
+                                   creq.include_usage};
+        const bool stream = creq.stream;
+        auto turn = to_turn(std::move(creq), req.identity);
+        if (stream) {
+          streamed_answer sink(res, meta, heartbeat);
+          co_await run_turn(pipeline, std::move(turn), sink);
+          co_await sink.finish();
+        } else {
+          whole_answer sink(res);
+          co_await run_turn(pipeline, std::move(turn), sink);
+          co_await sink.respond(meta);
+        }
+      });
 }
 
 }  // namespace parley::api

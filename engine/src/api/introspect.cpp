@@ -28,13 +28,15 @@ http::response grant_response(const store::key_grant& g, unsigned ttl) {
   // Absent plan values mean "use the edge's directive defaults".
   if (g.rate_rpm) res.headers.push_back({PARLEY_HDR_RATE_RPM, std::to_string(*g.rate_rpm)});
   if (g.rate_burst) res.headers.push_back({PARLEY_HDR_RATE_BURST, std::to_string(*g.rate_burst)});
-  if (g.max_streams) res.headers.push_back({PARLEY_HDR_MAX_STREAMS, std::to_string(*g.max_streams)});
+  if (g.max_streams)
+    res.headers.push_back({PARLEY_HDR_MAX_STREAMS, std::to_string(*g.max_streams)});
   res.headers.push_back({PARLEY_HDR_CACHE_TTL, std::to_string(ttl)});
   return res;
 }
 
 double since_ms(std::chrono::steady_clock::time_point started) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+      .count();
 }
 
 // ?key_hash=<sha256 hex>: a secret key (publishable keys never match, so a site key
@@ -42,15 +44,19 @@ double since_ms(std::chrono::steady_clock::time_point started) {
 asio::awaitable<void> introspect_key(store::database& db, unsigned ttl, std::string_view hash,
                                      http::request& req, http::responder& res) {
   if (!edge::is_key_hash(hash)) {
-    throw http::api_error::bad_request("invalid_key_hash", "key_hash must be 64 lowercase hex characters.");
+    throw http::api_error::bad_request("invalid_key_hash",
+                                       "key_hash must be 64 lowercase hex characters.");
   }
   const auto started = std::chrono::steady_clock::now();
   std::optional<store::key_grant> grant;
-  auto lookup = [h = std::string(hash)](store::transaction& tx) { return store::introspect_secret_key(tx, h); };
+  auto lookup = [h = std::string(hash)](store::transaction& tx) {
+    return store::introspect_secret_key(tx, h);
+  };
   try {
     grant = co_await db.async_platform(std::move(lookup));
   } catch (const store::db_error& e) {
-    obs::error("introspect", {{"request_id", req.identity.request_id}, {"result", "error"}, {"error", e.what()}});
+    obs::error("introspect",
+               {{"request_id", req.identity.request_id}, {"result", "error"}, {"error", e.what()}});
     throw http::api_error::unavailable("database_unavailable", "The key store is unavailable.");
   }
   obs::info("introspect", {{"request_id", req.identity.request_id},
@@ -70,12 +76,17 @@ asio::awaitable<void> introspect_origin(store::database& db, unsigned ttl, std::
   const auto started = std::chrono::steady_clock::now();
   bool allowed = false;
   if (widget::is_valid_origin(origin)) {
-    auto lookup = [o = std::string(origin)](store::transaction& tx) { return store::origin_allowed(tx, o); };
+    auto lookup = [o = std::string(origin)](store::transaction& tx) {
+      return store::origin_allowed(tx, o);
+    };
     try {
       allowed = co_await db.async_platform(std::move(lookup));
     } catch (const store::db_error& e) {
-      obs::error("introspect", {{"request_id", req.identity.request_id}, {"result", "error"}, {"error", e.what()}});
-      throw http::api_error::unavailable("database_unavailable", "The tenant store is unavailable.");
+      obs::error(
+          "introspect",
+          {{"request_id", req.identity.request_id}, {"result", "error"}, {"error", e.what()}});
+      throw http::api_error::unavailable("database_unavailable",
+                                         "The tenant store is unavailable.");
     }
   }
   obs::info("introspect", {{"request_id", req.identity.request_id},
@@ -97,7 +108,8 @@ void add_introspection_route(http::router& routes, store::database& db,
                const auto hash = req.query_param("key_hash");
                const auto origin = req.query_param("origin");
                if (hash.has_value() == origin.has_value()) {
-                 throw http::api_error::bad_request("invalid_query", "Give exactly one of key_hash or origin.");
+                 throw http::api_error::bad_request("invalid_query",
+                                                    "Give exactly one of key_hash or origin.");
                }
                if (hash) return introspect_key(db, ttl, *hash, req, res);
                return introspect_origin(db, ttl, *origin, req, res);

@@ -48,7 +48,8 @@ void add_models_routes(http::router& routes, store::database& db) {
                const std::string code = req.params.at("model");
                auto load = [tenant, code](store::transaction& tx) {
                  listing l{owner_of(tx, tenant), {}};
-                 if (auto a = store::find_agent(tx, code); a && a->is_enabled) l.agents.push_back(*a);
+                 if (auto a = store::find_agent(tx, code); a && a->is_enabled)
+                   l.agents.push_back(*a);
                  return l;
                };
                const auto found = co_await db.async_tenant(tenant, std::move(load));

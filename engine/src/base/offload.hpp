@@ -36,24 +36,24 @@ auto offload(asio::thread_pool& pool, F fn) -> asio::awaitable<std::invoke_resul
     // result is posted back to it.
     auto home = asio::prefer(asio::get_associated_executor(handler),
                              asio::execution::outstanding_work.tracked);
-    asio::post(pool, [fn = std::move(fn), handler = std::move(handler),
-                      home = std::move(home)]() mutable {
-      std::exception_ptr error;
-      std::optional<value> out;
-      try {
-        if constexpr (std::is_void_v<R>) {
-          fn();
-          out.emplace(true);
-        } else {
-          out.emplace(fn());
-        }
-      } catch (...) {
-        error = std::current_exception();
-      }
-      asio::post(home, [handler = std::move(handler), error, out = std::move(out)]() mutable {
-        handler(error, std::move(out));
-      });
-    });
+    asio::post(
+        pool, [fn = std::move(fn), handler = std::move(handler), home = std::move(home)]() mutable {
+          std::exception_ptr error;
+          std::optional<value> out;
+          try {
+            if constexpr (std::is_void_v<R>) {
+              fn();
+              out.emplace(true);
+            } else {
+              out.emplace(fn());
+            }
+          } catch (...) {
+            error = std::current_exception();
+          }
+          asio::post(home, [handler = std::move(handler), error, out = std::move(out)]() mutable {
+            handler(error, std::move(out));
+          });
+        });
   };
   auto out = co_await asio::async_initiate<const asio::use_awaitable_t<>&,
                                            void(std::exception_ptr, std::optional<value>)>(

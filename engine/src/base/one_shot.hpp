@@ -51,7 +51,7 @@ class one_shot {
       resume();
     };
     co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(std::move(initiate),
-                                                                        asio::use_awaitable);
+                                                                          asio::use_awaitable);
     std::lock_guard lock(mutex_);
     if (error_) std::rethrow_exception(error_);
     co_return *value_;

@@ -37,8 +37,7 @@ class indexes {
   using corpus_source = std::function<rag::corpus()>;
   // Reads a tenant's whole corpus in a transaction of its own, and returns it
   // still undecoded, so that decoding does not keep the transaction open.
-  using corpus_reader =
-      std::function<asio::awaitable<corpus_source>(const std::string& tenant_id)>;
+  using corpus_reader = std::function<asio::awaitable<corpus_source>(const std::string& tenant_id)>;
 
   indexes(rag::hashing_embedder embedder, std::size_t budget_bytes, corpus_reader read);
   ~indexes();

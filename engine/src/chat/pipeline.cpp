@@ -73,7 +73,7 @@ chat::indexes::corpus_reader corpus_reader(store::database& db) {
 // What the first transaction read.
 struct pipeline::context {
   store::agent agent;
-  std::optional<std::string> session_id;      // an existing session to continue
+  std::optional<std::string> session_id;       // an existing session to continue
   std::vector<store::stored_message> history;  // its recent messages, oldest first
   std::int64_t knowledge_version = 0;
 };
@@ -99,11 +99,11 @@ pipeline::pipeline(asio::io_context& io, store::database& db, const config::conf
   if (cfg.llm.provider == "openai") {
     multi_ = std::make_unique<llm::curl_multi>(io);
     provider_ = std::make_unique<llm::openai_provider>(
-        *multi_, llm::openai_settings{cfg.llm.base_url, secrets.llm_api_key,
-                                      std::chrono::milliseconds(cfg.llm.connect_timeout_ms),
-                                      std::chrono::milliseconds(cfg.llm.first_token_timeout_ms),
-                                      std::chrono::milliseconds(cfg.llm.idle_timeout_ms),
-                                      cfg.llm.ca_file});
+        *multi_,
+        llm::openai_settings{cfg.llm.base_url, secrets.llm_api_key,
+                             std::chrono::milliseconds(cfg.llm.connect_timeout_ms),
+                             std::chrono::milliseconds(cfg.llm.first_token_timeout_ms),
+                             std::chrono::milliseconds(cfg.llm.idle_timeout_ms), cfg.llm.ca_file});
     default_model_ = cfg.llm.model;
   } else if (cfg.llm.provider == "extractive") {
     provider_ = std::make_unique<llm::extractive_provider>();
@@ -133,15 +133,17 @@ asio::awaitable<pipeline::context> pipeline::read_context(const turn_request& re
   auto read = [req](store::transaction& tx) {
     auto agent = store::find_agent(tx, req.agent_code);
     if (!agent || !agent->is_enabled) {
-      throw turn_error(turn_error::reason::agent_not_found,
-                       "The model '" + req.agent_code + "' does not exist or is not available to you.");
+      throw turn_error(
+          turn_error::reason::agent_not_found,
+          "The model '" + req.agent_code + "' does not exist or is not available to you.");
     }
     context ctx{*agent, std::nullopt, {}, 0};
     if (req.session_id) {
       const auto s = store::find_session(tx, *req.session_id);  // RLS: this tenant's only
       if (!s || s->agent_id != agent->id) {
-        throw turn_error(turn_error::reason::session_not_found,
-                         "No session '" + *req.session_id + "' for model '" + req.agent_code + "'.");
+        throw turn_error(
+            turn_error::reason::session_not_found,
+            "No session '" + *req.session_id + "' for model '" + req.agent_code + "'.");
       }
       ctx.session_id = s->id;
       ctx.history = store::recent_messages(tx, s->id, static_cast<int>(history_window));
@@ -153,12 +155,12 @@ asio::awaitable<pipeline::context> pipeline::read_context(const turn_request& re
   co_return co_await db_.async_tenant(req.tenant_id, std::move(read));
 }
 
-asio::awaitable<std::string> pipeline::record_question(const turn_request& req,
-                                                       const context& ctx, bool refused) {
+asio::awaitable<std::string> pipeline::record_question(const turn_request& req, const context& ctx,
+                                                       bool refused) {
   auto write = [&req, &ctx, refused](store::transaction& tx) {
-    const auto session_id =
-        ctx.session_id ? *ctx.session_id
-                       : store::create_session(tx, req.tenant_id, ctx.agent.id, req.channel, req.user);
+    const auto session_id = ctx.session_id ? *ctx.session_id
+                                           : store::create_session(tx, req.tenant_id, ctx.agent.id,
+                                                                   req.channel, req.user);
     store::insert_message(tx, req.tenant_id, session_id, "user", req.messages.back().content);
     if (refused) {
       // Nothing relevant: the agent's refusal is the answer, and no LLM is called.
@@ -193,7 +195,8 @@ pipeline::call pipeline::make_call(const turn_request& req, const context& ctx,
   in.persona = ctx.agent.persona_prompt.value_or("");
   in.agent_name = ctx.agent.name;
   for (const auto& m : ctx.history) {
-    in.history.push_back({m.role == "assistant" ? llm::role::assistant : llm::role::user, m.content});
+    in.history.push_back(
+        {m.role == "assistant" ? llm::role::assistant : llm::role::user, m.content});
   }
   // The client's own earlier messages follow the stored ones; its system messages
   // become instructions placed under the persona, never above the grounding rules.
@@ -215,7 +218,8 @@ pipeline::call pipeline::make_call(const turn_request& req, const context& ctx,
   c.model = multi_ ? ctx.agent.overrides.model.value_or(default_model_) : default_model_;
   c.citations = rag::citations_for(passages);
   c.request.question = in.question;
-  for (const auto& passage : passages) c.request.sources.push_back({passage.title, passage.content});
+  for (const auto& passage : passages)
+    c.request.sources.push_back({passage.title, passage.content});
   in.passages = std::move(passages);
   c.prompt = build_prompt(in);
 
@@ -229,8 +233,10 @@ pipeline::call pipeline::make_call(const turn_request& req, const context& ctx,
 asio::awaitable<void> pipeline::generate(const turn_request& req, call c, turn_sink& sink) {
   if (obs::prompts_enabled()) {
     std::vector<std::string> lines;
-    for (const auto& m : c.prompt) lines.push_back(std::string(llm::to_string(m.role)) + ": " + m.content);
-    obs::info("chat_prompt", {{"request_id", c.request_id}, {"tenant_id", c.tenant_id}, {"messages", lines}});
+    for (const auto& m : c.prompt)
+      lines.push_back(std::string(llm::to_string(m.role)) + ": " + m.content);
+    obs::info("chat_prompt",
+              {{"request_id", c.request_id}, {"tenant_id", c.tenant_id}, {"messages", lines}});
   }
   call_record record(c.prompt);
   const std::shared_ptr<llm::generation> gen =
@@ -282,11 +288,12 @@ asio::awaitable<void> pipeline::generate(const turn_request& req, call c, turn_s
     co_await sink.done(done);
   } else if (record.status() == call_status::ok) {
     // Never acknowledge an answer that is not stored.
-    const turn_failure failure{"storage_error",
-                               "The answer could not be stored. Request id: " + req.request_id + "."};
+    const turn_failure failure{
+        "storage_error", "The answer could not be stored. Request id: " + req.request_id + "."};
     co_await sink.fail(failure);
   } else {
-    const turn_failure failure{"upstream_error", failure_message(record.failure()->kind, req.request_id)};
+    const turn_failure failure{"upstream_error",
+                               failure_message(record.failure()->kind, req.request_id)};
     co_await sink.fail(failure);
   }
 }
@@ -319,7 +326,8 @@ asio::awaitable<bool> pipeline::persist(const call& c, const call_record& record
 }
 
 void pipeline::log_call(const call& c, const call_record& record) const {
-  if (const auto& failure = record.failure(); failure && failure->kind != llm::failure_kind::cancelled) {
+  if (const auto& failure = record.failure();
+      failure && failure->kind != llm::failure_kind::cancelled) {
     obs::warn("llm_call_failed", {{"request_id", c.request_id},
                                   {"tenant_id", c.tenant_id},
                                   {"provider", provider_->name()},

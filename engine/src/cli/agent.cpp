@@ -26,8 +26,8 @@ int create(const invocation& inv) {
   a.greeting = inv.opts.get("greeting");
   if (const auto file = inv.opts.get("persona-file")) a.persona_prompt = read_persona(*file);
   const auto created = admin_session(inv)->create_agent(slug, std::move(a));
-  inv.out.result(admin::to_json(created), fmt::format("created agent {} ({}) id={} for tenant {}{}", created.code,
-                                                      created.name, created.id, slug,
+  inv.out.result(admin::to_json(created), fmt::format("created agent {} ({}) id={} for tenant {}{}",
+                                                      created.code, created.name, created.id, slug,
                                                       created.persona_id ? " with persona" : ""));
   return 0;
 }
@@ -40,7 +40,8 @@ int list(const invocation& inv) {
   std::string human = fmt::format("{:<24} {:<36} {:<8} {}\n", "CODE", "ID", "ENABLED", "NAME");
   for (const auto& a : agents) {
     data.push_back(admin::to_json(a));
-    human += fmt::format("{:<24} {:<36} {:<8} {}\n", a.code, a.id, a.is_enabled ? "yes" : "no", a.name);
+    human +=
+        fmt::format("{:<24} {:<36} {:<8} {}\n", a.code, a.id, a.is_enabled ? "yes" : "no", a.name);
   }
   inv.out.result({{"tenant", slug}, {"agents", data}}, human);
   return 0;

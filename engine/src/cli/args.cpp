@@ -43,14 +43,15 @@ std::string args::require(const std::string& name) const {
   return *v;
 }
 
-std::optional<long long> args::get_int(const std::string& name, long long min, long long max) const {
+std::optional<long long> args::get_int(const std::string& name, long long min,
+                                       long long max) const {
   const auto v = get(name);
   if (!v) return std::nullopt;
   long long n = 0;
   const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), n);
   if (v->empty() || ec != std::errc{} || end != v->data() + v->size() || n < min || n > max) {
-    throw usage_error("--" + name + " must be an integer between " + std::to_string(min) +
-                      " and " + std::to_string(max) + ", got '" + *v + "'");
+    throw usage_error("--" + name + " must be an integer between " + std::to_string(min) + " and " +
+                      std::to_string(max) + ", got '" + *v + "'");
   }
   return n;
 }
@@ -84,13 +85,15 @@ command_line split_command_line(const std::vector<std::string>& argv) {
       out.words.push_back(w);
       out.words.push_back(argv[++i]);
     } else {
-      throw usage_error("unknown global option '" + w + "' (global options: --config FILE, --json)");
+      throw usage_error("unknown global option '" + w +
+                        "' (global options: --config FILE, --json)");
     }
   }
   if (i < argv.size()) {
     out.command = argv[i];
     out.help = out.help || out.command == "help";
-    out.words.insert(out.words.end(), argv.begin() + static_cast<std::ptrdiff_t>(i) + 1, argv.end());
+    out.words.insert(out.words.end(), argv.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+                     argv.end());
   }
   for (const auto& w : out.words) out.json = out.json || w == "--json";
   return out;

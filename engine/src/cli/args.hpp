@@ -21,7 +21,7 @@ class args {
   std::optional<std::string> get(const std::string& name) const;
   // Every value given for --name, in order.
   std::vector<std::string> get_all(const std::string& name) const;
-  std::string require(const std::string& name) const;         // usage_error if missing
+  std::string require(const std::string& name) const;  // usage_error if missing
   std::optional<long long> get_int(const std::string& name, long long min, long long max) const;
   bool flag(const std::string& name) const;
   const std::vector<std::string>& positional() const noexcept { return positional_; }
@@ -39,10 +39,10 @@ class args {
 // before or after the subcommand, as in kubectl: `parley --config F tenant list` and
 // `parley tenant list --config F` are the same.
 struct command_line {
-  std::string command;              // the subcommand; empty when none was given
-  std::vector<std::string> words;   // its words, the global options given before it first
-  bool json = false;                // --json anywhere
-  bool help = false;                // --help before the subcommand, or the word "help"
+  std::string command;             // the subcommand; empty when none was given
+  std::vector<std::string> words;  // its words, the global options given before it first
+  bool json = false;               // --json anywhere
+  bool help = false;               // --help before the subcommand, or the word "help"
 };
 
 // Splits argv (without the program name). Throws usage_error for an option before

@@ -17,9 +17,9 @@ class database;
 namespace parley::cli {
 
 struct invocation {
-  args opts;                      // everything after the subcommand name
-  output out;                     // --json or human
-  config::environment env;        // the process environment
+  args opts;                // everything after the subcommand name
+  output out;               // --json or human
+  config::environment env;  // the process environment
 };
 
 // The configuration named by --config, PARLEY_CONFIG or var/parley.yaml; also
@@ -30,11 +30,11 @@ config::config load_config(const invocation& inv, config::secrets* secrets_out =
 // The tenant with this slug; command_error "tenant_not_found" if there is none.
 store::tenant require_tenant(store::database& db, const std::string& slug);
 
-int serve(const invocation& inv);     // parley serve
-int migrate(const invocation& inv);   // parley migrate
-int tenant(const invocation& inv);    // parley tenant create|list
-int key(const invocation& inv);       // parley key create|revoke
-int agent(const invocation& inv);     // parley agent create|list
-int ingest(const invocation& inv);    // parley ingest
+int serve(const invocation& inv);    // parley serve
+int migrate(const invocation& inv);  // parley migrate
+int tenant(const invocation& inv);   // parley tenant create|list
+int key(const invocation& inv);      // parley key create|revoke
+int agent(const invocation& inv);    // parley agent create|list
+int ingest(const invocation& inv);   // parley ingest
 
 }  // namespace parley::cli

@@ -12,7 +12,8 @@ config::config load_config(const invocation& inv, config::secrets* secrets_out) 
 }
 
 store::tenant require_tenant(store::database& db, const std::string& slug) {
-  auto t = db.with_platform([&](store::transaction& tx) { return store::find_tenant_by_slug(tx, slug); });
+  auto t = db.with_platform(
+      [&](store::transaction& tx) { return store::find_tenant_by_slug(tx, slug); });
   if (!t) throw command_error("tenant_not_found", "no tenant with slug '" + slug + "'");
   return *t;
 }

@@ -53,8 +53,10 @@ asio::awaitable<void> retry_role_check(store::database& db, retry_backoff backof
       co_return;
     } catch (const store::db_error& e) {
       wait = std::min(wait * 2, backoff.max);
-      obs::warn("database_unavailable", {{"check", "database_role"}, {"error", e.what()},
-                                         {"attempt", attempt}, {"retry_in_ms", wait.count()}});
+      obs::warn("database_unavailable", {{"check", "database_role"},
+                                         {"error", e.what()},
+                                         {"attempt", attempt},
+                                         {"retry_in_ms", wait.count()}});
     }
   }
 }

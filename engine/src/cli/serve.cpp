@@ -43,8 +43,10 @@ bool role_checked_at_start(store::database& db, const retry_backoff& backoff) {
     refuse_privileged_role(db);
     return true;
   } catch (const store::db_error& e) {
-    obs::warn("database_unavailable", {{"check", "database_role"}, {"error", e.what()},
-                                       {"attempt", 1}, {"retry_in_ms", backoff.first.count()}});
+    obs::warn("database_unavailable", {{"check", "database_role"},
+                                       {"error", e.what()},
+                                       {"attempt", 1},
+                                       {"retry_in_ms", backoff.first.count()}});
     return false;
   }
 }
@@ -65,14 +67,16 @@ void reload_widget_keys(widget::signing_key& signer, const std::string& keys_fil
   }
   const auto ring = config::read_key_ring(keys_file);
   if (!ring.problems.empty()) {
-    obs::error("widget_keys_reload_failed", {{"problems", ring.problems}, {"kid", signer.current()->kid}});
+    obs::error("widget_keys_reload_failed",
+               {{"problems", ring.problems}, {"kid", signer.current()->kid}});
     return;
   }
   signer.replace(ring.keys);
   obs::info("widget_keys_reloaded", {{"kid", signer.current()->kid}});
 }
 
-void on_hangup(asio::signal_set& hangups, widget::signing_key& signer, const std::string& keys_file) {
+void on_hangup(asio::signal_set& hangups, widget::signing_key& signer,
+               const std::string& keys_file) {
   hangups.async_wait([&hangups, &signer, &keys_file](const boost::system::error_code& ec, int) {
     if (ec) return;
     reload_widget_keys(signer, keys_file);
@@ -147,12 +151,13 @@ int serve(const invocation& inv) {
     asio::co_spawn(io, retry_role_check(db, backoff, become_ready, on_refused), asio::detached);
   }
 
-  obs::info("listening", {{"socket", cfg.server.socket},
-                          {"threads", cfg.server.threads},
-                          {"schema_version", store::latest_migration_version()},
-                          {"llm_provider", cfg.llm.provider},
-                          {"widget", secrets.widget_keys.empty() ? "off" : "on"},
-                          {"widget_kid", secrets.widget_keys.empty() ? "" : secrets.widget_keys.back().kid}});
+  obs::info("listening",
+            {{"socket", cfg.server.socket},
+             {"threads", cfg.server.threads},
+             {"schema_version", store::latest_migration_version()},
+             {"llm_provider", cfg.llm.provider},
+             {"widget", secrets.widget_keys.empty() ? "off" : "on"},
+             {"widget_kid", secrets.widget_keys.empty() ? "" : secrets.widget_keys.back().kid}});
   std::vector<std::thread> threads;
   for (unsigned i = 1; i < cfg.server.threads; ++i) threads.emplace_back([&io] { io.run(); });
   io.run();

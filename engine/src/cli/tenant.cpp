@@ -14,9 +14,10 @@ std::string origins_text(const std::vector<std::string>& origins) {
 }
 
 std::string summary(std::string_view verb, const store::tenant& t) {
-  return fmt::format("{} tenant {} ({}) id={} active={} rpm={} burst={} max_streams={} origins={}", verb,
-                     t.slug, t.name, t.id, t.is_active ? "yes" : "no", limit_text(t.rate_rpm),
-                     limit_text(t.rate_burst), limit_text(t.max_streams), origins_text(t.allowed_origins));
+  return fmt::format("{} tenant {} ({}) id={} active={} rpm={} burst={} max_streams={} origins={}",
+                     verb, t.slug, t.name, t.id, t.is_active ? "yes" : "no", limit_text(t.rate_rpm),
+                     limit_text(t.rate_burst), limit_text(t.max_streams),
+                     origins_text(t.allowed_origins));
 }
 
 std::optional<bool> parse_active(const std::optional<std::string>& text) {
@@ -27,7 +28,8 @@ std::optional<bool> parse_active(const std::optional<std::string>& text) {
 }
 
 int create(const invocation& inv) {
-  inv.opts.allow_only({"config", "json", "slug", "name", "rpm", "burst", "max-streams", "allowed-origin"});
+  inv.opts.allow_only(
+      {"config", "json", "slug", "name", "rpm", "burst", "max-streams", "allowed-origin"});
   store::new_tenant t;
   t.slug = inv.opts.require("slug");
   t.name = inv.opts.require("name");
@@ -42,15 +44,16 @@ int create(const invocation& inv) {
 
 // Only what is given changes; --allowed-origin (repeatable) replaces the whole list.
 int update(const invocation& inv) {
-  inv.opts.allow_only({"config", "json", "slug", "name", "rpm", "burst", "max-streams", "allowed-origin",
-                       "active"});
+  inv.opts.allow_only({"config", "json", "slug", "name", "rpm", "burst", "max-streams",
+                       "allowed-origin", "active"});
   const std::string slug = inv.opts.require("slug");
   store::tenant_patch patch;
   patch.name = inv.opts.get("name");
   if (const auto v = inv.opts.get_int("rpm", 1, 1'000'000'000)) patch.rate_rpm.emplace(*v);
   if (const auto v = inv.opts.get_int("burst", 1, 1'000'000'000)) patch.rate_burst.emplace(*v);
   if (const auto v = inv.opts.get_int("max-streams", 1, 1'000'000)) patch.max_streams.emplace(*v);
-  if (auto origins = inv.opts.get_all("allowed-origin"); !origins.empty()) patch.allowed_origins = std::move(origins);
+  if (auto origins = inv.opts.get_all("allowed-origin"); !origins.empty())
+    patch.allowed_origins = std::move(origins);
   patch.is_active = parse_active(inv.opts.get("active"));
   const auto updated = admin_session(inv)->update_tenant(slug, std::move(patch));
   inv.out.result(admin::to_json(updated), summary("updated", updated));
@@ -61,7 +64,8 @@ int list(const invocation& inv) {
   inv.opts.allow_only({"config", "json"});
   const auto tenants = admin_session(inv)->list_tenants();
   nlohmann::json data = nlohmann::json::array();
-  std::string human = fmt::format("{:<24} {:<36} {:<8} {:<6} {}\n", "SLUG", "ID", "TIER", "ACTIVE", "NAME");
+  std::string human =
+      fmt::format("{:<24} {:<36} {:<8} {:<6} {}\n", "SLUG", "ID", "TIER", "ACTIVE", "NAME");
   for (const auto& t : tenants) {
     data.push_back(admin::to_json(t));
     human += fmt::format("{:<24} {:<36} {:<8} {:<6} {}\n", t.slug, t.id, t.tier,

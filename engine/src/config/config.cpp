@@ -169,8 +169,8 @@ struct reader {
     unsigned v = 0;
     const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 8);
     if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || v > 0777) {
-      out.push_back(where + ": expected an octal file mode like \"0660\", got '" +
-                    node.Scalar() + "'");
+      out.push_back(where + ": expected an octal file mode like \"0660\", got '" + node.Scalar() +
+                    "'");
     } else {
       dst = v;
     }
@@ -180,8 +180,8 @@ struct reader {
 using field_reader = std::function<void(const reader&)>;
 using section_fields = std::vector<std::pair<std::string_view, field_reader>>;
 
-void read_section(const YAML::Node& root, std::string_view section,
-                  const section_fields& fields, problems& out) {
+void read_section(const YAML::Node& root, std::string_view section, const section_fields& fields,
+                  problems& out) {
   const YAML::Node node = root[std::string(section)];
   if (!node.IsDefined() || node.IsNull()) return;
   if (!node.IsMap()) {
@@ -206,7 +206,8 @@ void read_prices(const reader& r, std::map<std::string, price>& dst) {
     return;
   }
   if (!r.node.IsMap()) {
-    r.out.push_back(r.where + ": expected a mapping of model -> {prompt_per_1k, completion_per_1k}");
+    r.out.push_back(r.where +
+                    ": expected a mapping of model -> {prompt_per_1k, completion_per_1k}");
     return;
   }
   std::map<std::string, price> prices;
@@ -247,75 +248,114 @@ void read_prices(const reader& r, std::map<std::string, price>& dst) {
 
 void decode(const YAML::Node& root, config& c, problems& out) {
   constexpr auto u32max = std::numeric_limits<std::uint32_t>::max();
-  read_section(root, "server", {
-      {"socket", [&](const reader& r) { r.text(c.server.socket); }},
-      {"socket_mode", [&](const reader& r) { r.mode(c.server.socket_mode); }},
-      {"threads", [&](const reader& r) { r.integer(c.server.threads, 1u, 256u); }},
-      {"max_body_bytes", [&](const reader& r) {
-         r.integer<std::size_t>(c.server.max_body_bytes, 1024, std::size_t{1} << 30); }},
-      {"idle_timeout_ms", [&](const reader& r) { r.integer(c.server.idle_timeout_ms, 100u, u32max); }},
-      {"read_timeout_ms", [&](const reader& r) { r.integer(c.server.read_timeout_ms, 100u, u32max); }},
-      {"write_timeout_ms", [&](const reader& r) { r.integer(c.server.write_timeout_ms, 100u, u32max); }},
-      {"sse_queue_bytes", [&](const reader& r) {
-         r.integer<std::size_t>(c.server.sse_queue_bytes, 1024, std::size_t{64} << 20); }},
-  }, out);
-  read_section(root, "database", {
-      {"dsn", [&](const reader& r) { r.text(c.database.dsn); }},
-      {"migrate_dsn", [&](const reader& r) { r.text(c.database.migrate_dsn); }},
-      {"pool_size", [&](const reader& r) { r.integer(c.database.pool_size, 1u, 1000u); }},
-  }, out);
-  read_section(root, "edge", {
-      {"secret_file", [&](const reader& r) { r.text(c.edge.secret_file); }},
-      {"context_max_age_ms", [&](const reader& r) {
-         r.integer<std::int64_t>(c.edge.context_max_age_ms, 1000, 30000); }},
-      {"context_max_skew_ms", [&](const reader& r) {
-         r.integer<std::int64_t>(c.edge.context_max_skew_ms, 0, 5000); }},
-      {"introspect_cache_ttl_s", [&](const reader& r) {
-         r.integer(c.edge.introspect_cache_ttl_s, 1u, 3600u); }},
-  }, out);
-  read_section(root, "widget", {
-      {"keys_file", [&](const reader& r) { r.text(c.widget.keys_file); }},
-      {"token_ttl_s", [&](const reader& r) {
-         r.integer<std::int64_t>(c.widget.token_ttl_s, 1, std::int64_t{PARLEY_WIDGET_TOKEN_LIFETIME_MAX}); }},
-      {"issuer", [&](const reader& r) { r.text(c.widget.issuer); }},
-      {"idle_session_ttl_s", [&](const reader& r) {
-         r.integer<std::int64_t>(c.widget.idle_session_ttl_s, 60, 366LL * 86400); }},
-      {"session_sweep_interval_s", [&](const reader& r) {
-         r.integer<std::int64_t>(c.widget.session_sweep_interval_s, 1, 86400); }},
-  }, out);
-  read_section(root, "retrieval", {
-      {"embedder", [&](const reader& r) { r.text(c.retrieval.embedder); }},
-      {"dimensions", [&](const reader& r) { r.integer(c.retrieval.dimensions, 8u, 8192u); }},
-      {"chunk_tokens", [&](const reader& r) { r.integer(c.retrieval.chunk_tokens, 16u, 8192u); }},
-      {"chunk_overlap", [&](const reader& r) { r.integer(c.retrieval.chunk_overlap, 0u, 8191u); }},
-      {"top_k", [&](const reader& r) { r.integer(c.retrieval.top_k, 1u, 100u); }},
-      {"min_score", [&](const reader& r) { r.real(c.retrieval.min_score, -1.0, 1.0); }},
-      {"index_cache_mb", [&](const reader& r) { r.integer(c.retrieval.index_cache_mb, 1u, 1048576u); }},
-  }, out);
-  read_section(root, "llm", {
-      {"provider", [&](const reader& r) { r.text(c.llm.provider); }},
-      {"base_url", [&](const reader& r) { r.text(c.llm.base_url); }},
-      {"model", [&](const reader& r) { r.text(c.llm.model); }},
-      {"api_key_file", [&](const reader& r) { r.text(c.llm.api_key_file); }},
-      {"api_key_env", [&](const reader& r) { r.text(c.llm.api_key_env); }},
-      {"ca_file", [&](const reader& r) { r.text(c.llm.ca_file); }},
-      {"connect_timeout_ms", [&](const reader& r) { r.integer(c.llm.connect_timeout_ms, 1u, u32max); }},
-      {"first_token_timeout_ms", [&](const reader& r) {
-         r.integer(c.llm.first_token_timeout_ms, 1u, u32max); }},
-      {"idle_timeout_ms", [&](const reader& r) { r.integer(c.llm.idle_timeout_ms, 1u, u32max); }},
-      {"heartbeat_ms", [&](const reader& r) { r.integer(c.llm.heartbeat_ms, 100u, u32max); }},
-      {"prices", [&](const reader& r) { read_prices(r, c.llm.prices); }},
-  }, out);
-  read_section(root, "logging", {
-      {"level", [&](const reader& r) { r.text(c.logging.level); }},
-      {"file", [&](const reader& r) { r.text(c.logging.file); }},
-      {"log_prompts", [&](const reader& r) { r.boolean(c.logging.log_prompts); }},
-  }, out);
+  read_section(root, "server",
+               {
+                   {"socket", [&](const reader& r) { r.text(c.server.socket); }},
+                   {"socket_mode", [&](const reader& r) { r.mode(c.server.socket_mode); }},
+                   {"threads", [&](const reader& r) { r.integer(c.server.threads, 1u, 256u); }},
+                   {"max_body_bytes",
+                    [&](const reader& r) {
+                      r.integer<std::size_t>(c.server.max_body_bytes, 1024, std::size_t{1} << 30);
+                    }},
+                   {"idle_timeout_ms",
+                    [&](const reader& r) { r.integer(c.server.idle_timeout_ms, 100u, u32max); }},
+                   {"read_timeout_ms",
+                    [&](const reader& r) { r.integer(c.server.read_timeout_ms, 100u, u32max); }},
+                   {"write_timeout_ms",
+                    [&](const reader& r) { r.integer(c.server.write_timeout_ms, 100u, u32max); }},
+                   {"sse_queue_bytes",
+                    [&](const reader& r) {
+                      r.integer<std::size_t>(c.server.sse_queue_bytes, 1024, std::size_t{64} << 20);
+                    }},
+               },
+               out);
+  read_section(
+      root, "database",
+      {
+          {"dsn", [&](const reader& r) { r.text(c.database.dsn); }},
+          {"migrate_dsn", [&](const reader& r) { r.text(c.database.migrate_dsn); }},
+          {"pool_size", [&](const reader& r) { r.integer(c.database.pool_size, 1u, 1000u); }},
+      },
+      out);
+  read_section(
+      root, "edge",
+      {
+          {"secret_file", [&](const reader& r) { r.text(c.edge.secret_file); }},
+          {"context_max_age_ms",
+           [&](const reader& r) {
+             r.integer<std::int64_t>(c.edge.context_max_age_ms, 1000, 30000);
+           }},
+          {"context_max_skew_ms",
+           [&](const reader& r) { r.integer<std::int64_t>(c.edge.context_max_skew_ms, 0, 5000); }},
+          {"introspect_cache_ttl_s",
+           [&](const reader& r) { r.integer(c.edge.introspect_cache_ttl_s, 1u, 3600u); }},
+      },
+      out);
+  read_section(root, "widget",
+               {
+                   {"keys_file", [&](const reader& r) { r.text(c.widget.keys_file); }},
+                   {"token_ttl_s",
+                    [&](const reader& r) {
+                      r.integer<std::int64_t>(c.widget.token_ttl_s, 1,
+                                              std::int64_t{PARLEY_WIDGET_TOKEN_LIFETIME_MAX});
+                    }},
+                   {"issuer", [&](const reader& r) { r.text(c.widget.issuer); }},
+                   {"idle_session_ttl_s",
+                    [&](const reader& r) {
+                      r.integer<std::int64_t>(c.widget.idle_session_ttl_s, 60, 366LL * 86400);
+                    }},
+                   {"session_sweep_interval_s",
+                    [&](const reader& r) {
+                      r.integer<std::int64_t>(c.widget.session_sweep_interval_s, 1, 86400);
+                    }},
+               },
+               out);
+  read_section(
+      root, "retrieval",
+      {
+          {"embedder", [&](const reader& r) { r.text(c.retrieval.embedder); }},
+          {"dimensions", [&](const reader& r) { r.integer(c.retrieval.dimensions, 8u, 8192u); }},
+          {"chunk_tokens",
+           [&](const reader& r) { r.integer(c.retrieval.chunk_tokens, 16u, 8192u); }},
+          {"chunk_overlap",
+           [&](const reader& r) { r.integer(c.retrieval.chunk_overlap, 0u, 8191u); }},
+          {"top_k", [&](const reader& r) { r.integer(c.retrieval.top_k, 1u, 100u); }},
+          {"min_score", [&](const reader& r) { r.real(c.retrieval.min_score, -1.0, 1.0); }},
+          {"index_cache_mb",
+           [&](const reader& r) { r.integer(c.retrieval.index_cache_mb, 1u, 1048576u); }},
+      },
+      out);
+  read_section(
+      root, "llm",
+      {
+          {"provider", [&](const reader& r) { r.text(c.llm.provider); }},
+          {"base_url", [&](const reader& r) { r.text(c.llm.base_url); }},
+          {"model", [&](const reader& r) { r.text(c.llm.model); }},
+          {"api_key_file", [&](const reader& r) { r.text(c.llm.api_key_file); }},
+          {"api_key_env", [&](const reader& r) { r.text(c.llm.api_key_env); }},
+          {"ca_file", [&](const reader& r) { r.text(c.llm.ca_file); }},
+          {"connect_timeout_ms",
+           [&](const reader& r) { r.integer(c.llm.connect_timeout_ms, 1u, u32max); }},
+          {"first_token_timeout_ms",
+           [&](const reader& r) { r.integer(c.llm.first_token_timeout_ms, 1u, u32max); }},
+          {"idle_timeout_ms",
+           [&](const reader& r) { r.integer(c.llm.idle_timeout_ms, 1u, u32max); }},
+          {"heartbeat_ms", [&](const reader& r) { r.integer(c.llm.heartbeat_ms, 100u, u32max); }},
+          {"prices", [&](const reader& r) { read_prices(r, c.llm.prices); }},
+      },
+      out);
+  read_section(root, "logging",
+               {
+                   {"level", [&](const reader& r) { r.text(c.logging.level); }},
+                   {"file", [&](const reader& r) { r.text(c.logging.file); }},
+                   {"log_prompts", [&](const reader& r) { r.boolean(c.logging.log_prompts); }},
+               },
+               out);
   if (root.IsMap()) {
     for (const auto& item : root) {
       const std::string key = item.first.as<std::string>();
-      static const std::vector<std::string> known{"server", "database", "edge", "widget",
-                                                  "retrieval", "llm", "logging"};
+      static const std::vector<std::string> known{"server",    "database", "edge",   "widget",
+                                                  "retrieval", "llm",      "logging"};
       if (std::ranges::find(known, key) == known.end()) out.push_back(key + ": unknown section");
     }
   }
@@ -352,7 +392,8 @@ void check_file_secrets(const YAML::Node& file_root, problems& out) {
     if (is_scalar(v) && dsn_has_password(v.Scalar())) {
       out.push_back(std::string("database.") + key +
                     ": holds a password; use a passfile (passfile=... or ~/.pgpass) or "
-                    "PARLEY__DATABASE__" + (std::string_view(key) == "dsn" ? "DSN" : "MIGRATE_DSN") +
+                    "PARLEY__DATABASE__" +
+                    (std::string_view(key) == "dsn" ? "DSN" : "MIGRATE_DSN") +
                     " / PGPASSWORD from the environment");
     }
   }
@@ -378,7 +419,8 @@ void validate(const config& c, problems& out) {
   }
   if (c.widget.idle_session_ttl_s < c.widget.token_ttl_s) {
     out.push_back("widget.idle_session_ttl_s: must be at least widget.token_ttl_s (" +
-                  std::to_string(c.widget.token_ttl_s) + "), so that no live token outlives its session");
+                  std::to_string(c.widget.token_ttl_s) +
+                  "), so that no live token outlives its session");
   }
   // SPEC 4.2's openai embedder is not built yet: refused here, not when serve starts.
   if (c.retrieval.embedder != "hashing") {
@@ -399,7 +441,8 @@ void validate(const config& c, problems& out) {
     out.push_back("llm: set api_key_file or api_key_env, not both");
   }
   if (!one_of(c.logging.level, {"debug", "info", "warn", "error"})) {
-    out.push_back("logging.level: must be debug, info, warn or error, got '" + c.logging.level + "'");
+    out.push_back("logging.level: must be debug, info, warn or error, got '" + c.logging.level +
+                  "'");
   }
 }
 
@@ -477,7 +520,8 @@ config parse(const std::string& yaml_text, const environment& env, secrets* secr
   try {
     root = YAML::Load(yaml_text);
   } catch (const YAML::Exception& e) {
-    throw config_error({"YAML syntax: " + e.msg + " (line " + std::to_string(e.mark.line + 1) + ")"});
+    throw config_error(
+        {"YAML syntax: " + e.msg + " (line " + std::to_string(e.mark.line + 1) + ")"});
   }
   if (root.IsDefined() && !root.IsNull() && !root.IsMap()) {
     throw config_error({"the configuration must be a mapping of sections"});

@@ -16,12 +16,12 @@ namespace parley::config {
 
 struct server_config {
   std::string socket = "/run/parley/engine.sock";
-  unsigned socket_mode = 0660;            // written in YAML as an octal string, "0660"
-  unsigned threads = 2;                   // threads running the one io_context
+  unsigned socket_mode = 0660;  // written in YAML as an octal string, "0660"
+  unsigned threads = 2;         // threads running the one io_context
   std::size_t max_body_bytes = 8 * 1024 * 1024;
-  std::uint32_t idle_timeout_ms = 75000;  // keep-alive wait for the next request
-  std::uint32_t read_timeout_ms = 30000;  // a started request must arrive within this
-  std::uint32_t write_timeout_ms = 30000; // a write making no progress means the client is gone
+  std::uint32_t idle_timeout_ms = 75000;    // keep-alive wait for the next request
+  std::uint32_t read_timeout_ms = 30000;    // a started request must arrive within this
+  std::uint32_t write_timeout_ms = 30000;   // a write making no progress means the client is gone
   std::size_t sse_queue_bytes = 64 * 1024;  // SSE frames buffered before writers wait
 };
 
@@ -35,13 +35,13 @@ struct edge_config {
   std::string secret_file = "/etc/parley/edge.secret";
   std::int64_t context_max_age_ms = 30000;
   std::int64_t context_max_skew_ms = 5000;
-  unsigned introspect_cache_ttl_s = 30;   // X-Parley-Cache-Ttl
+  unsigned introspect_cache_ttl_s = 30;  // X-Parley-Cache-Ttl
 };
 
 struct widget_config {
-  std::string keys_file;                  // the key ring; empty: the widget is switched off
-  std::int64_t token_ttl_s = 600;         // widget token lifetime, at most 900 (SPEC 3.1)
-  std::string issuer = "parley";          // the tokens' "iss"
+  std::string keys_file;           // the key ring; empty: the widget is switched off
+  std::int64_t token_ttl_s = 600;  // widget token lifetime, at most 900 (SPEC 3.1)
+  std::string issuer = "parley";   // the tokens' "iss"
   // Anonymous bootstraps must not grow `sessions` without bound: a widget session
   // that never received a message is deleted once idle this long (at least
   // token_ttl_s, so no live token outlives its session) ...
@@ -66,12 +66,12 @@ struct price {
 };
 
 struct llm_config {
-  std::string provider = "extractive";   // extractive | openai
+  std::string provider = "extractive";  // extractive | openai
   std::string base_url = "https://api.openai.com/v1";
   std::string model = "gpt-4o-mini";
-  std::string api_key_file;               // secrets only from a file ...
-  std::string api_key_env;                // ... or the environment
-  std::string ca_file;                    // CAs trusted for an https base_url; empty: the system's
+  std::string api_key_file;  // secrets only from a file ...
+  std::string api_key_env;   // ... or the environment
+  std::string ca_file;       // CAs trusted for an https base_url; empty: the system's
   std::uint32_t connect_timeout_ms = 5000;
   std::uint32_t first_token_timeout_ms = 30000;
   std::uint32_t idle_timeout_ms = 30000;
@@ -80,8 +80,8 @@ struct llm_config {
 };
 
 struct logging_config {
-  std::string level = "info";             // debug | info | warn | error
-  std::string file;                       // empty: stderr
+  std::string level = "info";  // debug | info | warn | error
+  std::string file;            // empty: stderr
   bool log_prompts = false;
 };
 
@@ -125,8 +125,8 @@ std::string resolve_path(const std::string& flag_value, const environment& env);
 
 // Secrets a serving process needs, read from their files / environment variables.
 struct secrets {
-  std::string edge_secret;   // raw bytes, trailing whitespace removed
-  std::string llm_api_key;   // empty when the provider needs none
+  std::string edge_secret;            // raw bytes, trailing whitespace removed
+  std::string llm_api_key;            // empty when the provider needs none
   std::vector<ring_key> widget_keys;  // empty when widget.keys_file is unset
 };
 

@@ -11,9 +11,9 @@ bool is_space(char c) noexcept { return c == ' ' || c == '\t' || c == '\r'; }
 
 bool is_kid(std::string_view s) noexcept {
   return !s.empty() && s.size() <= kid_max && std::ranges::all_of(s, [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-';
-         });
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
 }
 
 // Splits a line on runs of blanks.

@@ -23,12 +23,12 @@ inline constexpr std::size_t ring_secret_min = PARLEY_WIDGET_SECRET_MIN;
 
 struct ring_key {
   std::string kid;
-  std::string secret;   // raw bytes of the field, used as the HMAC key
+  std::string secret;  // raw bytes of the field, used as the HMAC key
 };
 
 struct key_ring_parse {
-  std::vector<ring_key> keys;          // in file order; keys.back() is current
-  std::vector<std::string> problems;   // "line N: ..." (secrets never quoted)
+  std::vector<ring_key> keys;         // in file order; keys.back() is current
+  std::vector<std::string> problems;  // "line N: ..." (secrets never quoted)
 };
 
 // Parses the whole file; every problem is listed, and an empty ring is one.

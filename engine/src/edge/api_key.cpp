@@ -16,8 +16,8 @@ std::string_view tag(key_kind kind) noexcept { return kind == key_kind::secret ?
 bool lower_alnum(char c) noexcept { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
 
 bool base64url_char(char c) noexcept {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         c == '-' || c == '_';
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_';
 }
 
 // Rejection sampling keeps the 36 symbols uniformly likely.
@@ -49,7 +49,8 @@ std::optional<key_kind> parse_key_kind(std::string_view text) noexcept {
 generated_key generate_key(key_kind kind) {
   generated_key out;
   out.prefix = random_prefix();
-  out.key = std::string(tag(kind)) + out.prefix + "_" + base::base64url(base::random_bytes(secret_bytes));
+  out.key =
+      std::string(tag(kind)) + out.prefix + "_" + base::base64url(base::random_bytes(secret_bytes));
   out.hash = base::sha256_hex(out.key);
   return out;
 }

@@ -17,9 +17,9 @@ std::string_view to_string(key_kind kind) noexcept;
 std::optional<key_kind> parse_key_kind(std::string_view text) noexcept;
 
 struct generated_key {
-  std::string key;      // shown once, never stored or logged
+  std::string key;  // shown once, never stored or logged
   std::string prefix;
-  std::string hash;     // sha256 hex of key
+  std::string hash;  // sha256 hex of key
 };
 
 generated_key generate_key(key_kind kind);

@@ -13,17 +13,16 @@ namespace {
 constexpr std::string_view nil_uuid = PARLEY_NIL_TENANT;
 
 bool is_token(std::string_view s) noexcept {
-  return !s.empty() && s.size() <= PARLEY_CONTEXT_FIELD_MAX &&
-         std::ranges::all_of(s, [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '_' || c == '-';
-         });
+  return !s.empty() && s.size() <= PARLEY_CONTEXT_FIELD_MAX && std::ranges::all_of(s, [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
+  });
 }
 
 bool is_base64url(std::string_view s) noexcept {
   return std::ranges::all_of(s, [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-';
   });
 }
 

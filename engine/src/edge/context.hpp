@@ -18,7 +18,7 @@ enum class context_error { none, malformed, signature, expired, future };
 std::string_view to_string(context_error error) noexcept;
 
 struct verify_result {
-  std::optional<edge::identity> identity;     // set only when error == none
+  std::optional<edge::identity> identity;  // set only when error == none
   context_error error = context_error::none;
 };
 

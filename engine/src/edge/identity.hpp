@@ -19,7 +19,7 @@ std::optional<principal_kind> parse_principal_kind(std::string_view text) noexce
 bool is_lower_uuid(std::string_view text) noexcept;
 
 struct identity {
-  std::string tenant_id;                  // lowercase UUID; the nil UUID for edge calls
+  std::string tenant_id;  // lowercase UUID; the nil UUID for edge calls
   principal_kind kind = principal_kind::key;
   std::string principal_id;               // e.g. the API key's UUID
   std::optional<std::string> session_id;  // absent when the edge sent "-"

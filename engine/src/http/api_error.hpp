@@ -25,16 +25,16 @@ class api_error : public std::runtime_error {
   nlohmann::json body() const;
 
   // The common ones (CONTRACTS.md "Errors").
-  static api_error bad_request(std::string code, std::string message);      // 400 invalid_request_error
-  static api_error invalid_json(std::string message);                       // 400 invalid_json
-  static api_error unauthorized_context(std::string message);               // 401 invalid_context
-  static api_error not_found(std::string code, std::string message);        // 404 invalid_request_error
-  static api_error model_not_found(std::string model);                      // 404 model_not_found
-  static api_error method_not_allowed();                                    // 405
-  static api_error payload_too_large(std::string message);                  // 413
-  static api_error upstream(std::string message);                           // 502 server_error/upstream_error
-  static api_error unavailable(std::string code, std::string message);      // 503 server_error
-  static api_error internal();                                              // 500 server_error/internal_error
+  static api_error bad_request(std::string code, std::string message);  // 400 invalid_request_error
+  static api_error invalid_json(std::string message);                   // 400 invalid_json
+  static api_error unauthorized_context(std::string message);           // 401 invalid_context
+  static api_error not_found(std::string code, std::string message);    // 404 invalid_request_error
+  static api_error model_not_found(std::string model);                  // 404 model_not_found
+  static api_error method_not_allowed();                                // 405
+  static api_error payload_too_large(std::string message);              // 413
+  static api_error upstream(std::string message);  // 502 server_error/upstream_error
+  static api_error unavailable(std::string code, std::string message);  // 503 server_error
+  static api_error internal();  // 500 server_error/internal_error
   // 499 (nginx's code): the answer goes nowhere, the request log says why
   static api_error client_closed();
 

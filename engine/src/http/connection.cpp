@@ -28,10 +28,10 @@ std::chrono::milliseconds ms(std::uint32_t v) { return std::chrono::milliseconds
 // A request as read off the socket, before routing.
 struct incoming {
   request req;
-  std::string query;        // raw; parsed inside the error wrapper (bad escapes are 400)
+  std::string query;  // raw; parsed inside the error wrapper (bad escapes are 400)
   unsigned version = 11;
   bool keep_alive = true;
-  bool too_large = false;   // body over server.max_body_bytes: answered with 413
+  bool too_large = false;  // body over server.max_body_bytes: answered with 413
 };
 
 // Reads one request. Nothing when the peer closed, timed out or sent garbage (there
@@ -85,7 +85,8 @@ asio::awaitable<void> refuse(responder_impl& res, const api_error& e, bool close
 }
 
 void log_request(const request& req, const responder_impl& res, std::uint64_t connection_id) {
-  const auto latency = std::chrono::duration<double, std::milli>(clock::now() - req.received_at).count();
+  const auto latency =
+      std::chrono::duration<double, std::milli>(clock::now() - req.received_at).count();
   // Health probes arrive every few seconds; they are only interesting when debugging.
   const bool probe = req.path == "/healthz" || req.path == "/readyz";
   obs::log(probe ? obs::level::debug : obs::level::info, "request",
@@ -133,7 +134,8 @@ asio::awaitable<bool> connection::serve_one() {
 
 // The one error wrapper: whatever routing or the handler throws becomes the JSON
 // error response.
-asio::awaitable<void> connection::answer(request& req, const std::string& query, responder_impl& res) {
+asio::awaitable<void> connection::answer(request& req, const std::string& query,
+                                         responder_impl& res) {
   std::optional<api_error> failure;
   try {
     if (!query.empty()) req.query = parse_query(query);
@@ -142,23 +144,24 @@ asio::awaitable<void> connection::answer(request& req, const std::string& query,
   } catch (const api_error& e) {
     failure = e;
   } catch (const std::exception& e) {
-    obs::error("handler_exception", {{"error", e.what()}, {"path", req.path},
-                                     {"request_id", req.identity.request_id}});
+    obs::error("handler_exception",
+               {{"error", e.what()}, {"path", req.path}, {"request_id", req.identity.request_id}});
     failure = api_error::internal();
   }
   if (failure && res.responded()) {
     // Too late for an error response (headers or an SSE stream went out already):
     // the stream just ends, and the log says why.
-    obs::warn("handler_error_after_response", {{"path", req.path},
-                                               {"request_id", req.identity.request_id},
-                                               {"code", failure->code()}});
+    obs::warn(
+        "handler_error_after_response",
+        {{"path", req.path}, {"request_id", req.identity.request_id}, {"code", failure->code()}});
   }
   if (auto* stream = res.stream()) {
     co_await stream->finish();
   } else if (failure && !res.responded()) {
     co_await refuse(res, *failure, false);
   } else if (!res.responded()) {
-    obs::error("handler_no_response", {{"path", req.path}, {"request_id", req.identity.request_id}});
+    obs::error("handler_no_response",
+               {{"path", req.path}, {"request_id", req.identity.request_id}});
     const auto internal = api_error::internal();
     co_await refuse(res, internal, false);
   }

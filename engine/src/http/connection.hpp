@@ -57,7 +57,9 @@ class connection {
   void note_peer_closed() noexcept { peer_closed_ = true; }
 
   // The next write must be done within server.write_timeout_ms.
-  void arm_write_timeout() { stream_.expires_after(std::chrono::milliseconds(cfg().write_timeout_ms)); }
+  void arm_write_timeout() {
+    stream_.expires_after(std::chrono::milliseconds(cfg().write_timeout_ms));
+  }
 
  private:
   asio::awaitable<bool> serve_one();

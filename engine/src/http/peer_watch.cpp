@@ -36,8 +36,8 @@ asio::awaitable<void> peer_watch::run(connection& conn, std::shared_ptr<state> s
   if (!s->stopping) {
     // No deadline for this read; a write outstanding meanwhile keeps its own.
     conn.stream().expires_never();
-    n = co_await conn.stream().async_read_some(
-        buffer.prepare(512), asio::redirect_error(asio::use_awaitable, ec));
+    n = co_await conn.stream().async_read_some(buffer.prepare(512),
+                                               asio::redirect_error(asio::use_awaitable, ec));
   } else {
     ec = asio::error::operation_aborted;
   }

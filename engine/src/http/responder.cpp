@@ -41,8 +41,10 @@ asio::awaitable<void> responder_impl::send(response r) {
   const auto& request_id = req_.identity.request_id;
   if (!request_id.empty()) msg.set("X-Request-Id", request_id);
   for (const auto& h : r.headers) {
-    if (is_connection_close(h)) keep_alive_ = false;
-    else msg.set(h.name, h.value);
+    if (is_connection_close(h))
+      keep_alive_ = false;
+    else
+      msg.set(h.name, h.value);
   }
   msg.body() = std::move(r.body);
   msg.keep_alive(keep_alive_);

@@ -40,7 +40,7 @@ class responder_impl final : public responder {
   bool keep_alive_;
   unsigned status_ = 0;
   std::unique_ptr<sse_writer_impl> sse_;
-  peer_watch watch_;                  // only while on_client_gone() is pending
+  peer_watch watch_;  // only while on_client_gone() is pending
 };
 
 }  // namespace parley::http

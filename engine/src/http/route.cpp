@@ -40,7 +40,8 @@ response response::json(unsigned status, const nlohmann::json& body) {
 }
 
 nlohmann::json parse_json_body(const request& req) {
-  if (req.body.empty()) throw api_error::invalid_json("The request body is empty; expected a JSON object.");
+  if (req.body.empty())
+    throw api_error::invalid_json("The request body is empty; expected a JSON object.");
   bool too_deep = false;
   const auto depth_guard = [&too_deep](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
     if (depth > max_json_depth) too_deep = true;

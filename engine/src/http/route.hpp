@@ -55,8 +55,8 @@ struct request {
 
 struct response {
   unsigned status = 200;
-  std::string content_type = "application/json";   // none when empty
-  std::vector<header_field> headers;          // extra fields
+  std::string content_type = "application/json";  // none when empty
+  std::vector<header_field> headers;              // extra fields
   std::string body;
 
   // Body from base::dump_json (cannot throw on bad UTF-8).
@@ -68,7 +68,7 @@ struct sse_options {
   // A ": ping\n\n" comment is written after this long without any frame (SPEC 3.6:
   // 15 s, before the first token too). Zero disables.
   std::chrono::milliseconds heartbeat{15000};
-  std::vector<header_field> headers;          // extra response fields
+  std::vector<header_field> headers;  // extra response fields
 };
 
 // An open text/event-stream response (chunked; Cache-Control: no-cache;

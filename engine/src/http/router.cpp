@@ -13,7 +13,8 @@ namespace {
 
 std::vector<std::string> pattern_segments(std::string_view pattern) {
   const auto segments = canonical_segments(pattern);
-  if (!segments) throw std::invalid_argument("route pattern '" + std::string(pattern) + "' is not canonical");
+  if (!segments)
+    throw std::invalid_argument("route pattern '" + std::string(pattern) + "' is not canonical");
   return {segments->begin(), segments->end()};
 }
 
@@ -21,7 +22,8 @@ bool is_capture(const std::string& segment) noexcept {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
-bool segments_match(const std::vector<std::string>& pattern, const std::vector<std::string_view>& path,
+bool segments_match(const std::vector<std::string>& pattern,
+                    const std::vector<std::string_view>& path,
                     std::map<std::string, std::string>* params) {
   if (pattern.size() != path.size()) return false;
   for (std::size_t i = 0; i < pattern.size(); ++i) {
@@ -98,8 +100,8 @@ const router::route& router::resolve(request& req, const edge::context_verifier&
                                           "' context.");
   }
   if (!is_public && gate_ != nullptr && !gate_->ready()) {
-    throw api_error::unavailable("not_ready",
-                                 "The engine is starting: its start-up checks have not passed yet.");
+    throw api_error::unavailable(
+        "not_ready", "The engine is starting: its start-up checks have not passed yet.");
   }
   for (auto& [name, value] : m.params) req.params[name] = percent_decode(value, false);
   return r;

@@ -23,9 +23,9 @@ class router {
  public:
   struct route {
     std::string method;
-    std::vector<std::string> segments;          // "{name}" captures one segment
-    bool is_public = false;                     // no X-Parley-Context needed
-    std::vector<edge::principal_kind> kinds;    // who may call it
+    std::vector<std::string> segments;        // "{name}" captures one segment
+    bool is_public = false;                   // no X-Parley-Context needed
+    std::vector<edge::principal_kind> kinds;  // who may call it
     http::handler handler;
   };
 

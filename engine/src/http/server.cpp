@@ -46,7 +46,8 @@ void remove_stale_socket(const std::string& path) {
     throw std::runtime_error("server.socket: another process is listening on '" + path + "'");
   }
   fs::remove(path, ec);
-  if (ec) throw std::runtime_error("server.socket: cannot remove stale '" + path + "': " + ec.message());
+  if (ec)
+    throw std::runtime_error("server.socket: cannot remove stale '" + path + "': " + ec.message());
 }
 
 }  // namespace
@@ -81,11 +82,12 @@ void server::impl::listen() {
   ::umask(old_mask);
   if (ec) throw std::runtime_error("server.socket: cannot bind '" + path + "': " + ec.message());
   if (::chmod(path.c_str(), state_.cfg.socket_mode) != 0) {
-    throw std::runtime_error("server.socket: cannot chmod '" + path + "': " +
-                             std::error_code(errno, std::generic_category()).message());
+    throw std::runtime_error("server.socket: cannot chmod '" + path +
+                             "': " + std::error_code(errno, std::generic_category()).message());
   }
   acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("server.socket: cannot listen on '" + path + "': " + ec.message());
+  if (ec)
+    throw std::runtime_error("server.socket: cannot listen on '" + path + "': " + ec.message());
   listening_ = true;
   asio::co_spawn(io_, accept_loop(), asio::detached);
 }
@@ -106,8 +108,8 @@ asio::awaitable<void> server::impl::accept_loop() {
   asio::steady_timer backoff(io_);
   for (;;) {
     boost::system::error_code ec;
-    local::socket socket = co_await acceptor_.async_accept(
-        asio::make_strand(io_), asio::redirect_error(use_awaitable, ec));
+    local::socket socket = co_await acceptor_.async_accept(asio::make_strand(io_),
+                                                           asio::redirect_error(use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) co_return;
     if (ec) {
       // Out of descriptors and the like: back off instead of spinning.

@@ -42,7 +42,8 @@ asio::awaitable<bool> sse_writer_impl::start(unsigned version, bool keep_alive) 
   bhttp::response_serializer<bhttp::empty_body> serializer{head};
   boost::system::error_code ec;
   conn_.arm_write_timeout();
-  co_await bhttp::async_write_header(conn_.stream(), serializer, asio::redirect_error(use_awaitable, ec));
+  co_await bhttp::async_write_header(conn_.stream(), serializer,
+                                     asio::redirect_error(use_awaitable, ec));
   if (ec) {
     mark_gone();
     co_return false;

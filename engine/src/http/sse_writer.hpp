@@ -51,7 +51,7 @@ class sse_writer_impl final : public sse_writer {
   bool heartbeat_running_ = false;
   std::chrono::steady_clock::time_point last_write_ = std::chrono::steady_clock::now();
   std::vector<std::function<void()>> gone_callbacks_;
-  event progress_;                    // a write completed or the client went away
+  event progress_;  // a write completed or the client went away
   event heartbeat_done_;
   asio::steady_timer heartbeat_timer_;
   peer_watch watch_;

@@ -52,7 +52,8 @@ std::string percent_decode(std::string_view in, bool plus_is_space) {
     if (in[i] == '%') {
       const int hi = i + 2 < in.size() ? hex_value(in[i + 1]) : -1;
       const int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
-      if (hi < 0 || lo < 0) throw api_error::bad_request("invalid_path", "Malformed percent-encoding in the URL.");
+      if (hi < 0 || lo < 0)
+        throw api_error::bad_request("invalid_path", "Malformed percent-encoding in the URL.");
       out += static_cast<char>(hi * 16 + lo);
       i += 2;
     } else if (plus_is_space && in[i] == '+') {
@@ -86,7 +87,8 @@ std::optional<std::vector<std::string_view>> canonical_segments(std::string_view
   do {
     path.remove_prefix(1);
     const auto segment = path.substr(0, path.find('/'));
-    if (segment.empty() || is_dot_segment(segment) || has_encoded_slash(segment)) return std::nullopt;
+    if (segment.empty() || is_dot_segment(segment) || has_encoded_slash(segment))
+      return std::nullopt;
     out.push_back(segment);
     path.remove_prefix(segment.size());
   } while (!path.empty());

@@ -29,21 +29,16 @@ constexpr std::size_t max_error_body_bytes = 8 * 1024;
 
 std::string describe(CURLcode code, const char* detail) {
   switch (code) {
-    case CURLE_COULDNT_CONNECT:
-      return "could not connect to the LLM provider";
-    case CURLE_COULDNT_RESOLVE_HOST:
-      return "could not resolve the LLM provider's host name";
-    case CURLE_OPERATION_TIMEDOUT:
-      return "timed out connecting to the LLM provider";
+    case CURLE_COULDNT_CONNECT: return "could not connect to the LLM provider";
+    case CURLE_COULDNT_RESOLVE_HOST: return "could not resolve the LLM provider's host name";
+    case CURLE_OPERATION_TIMEDOUT: return "timed out connecting to the LLM provider";
     case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-      return "TLS connection to the LLM provider failed";
+    case CURLE_PEER_FAILED_VERIFICATION: return "TLS connection to the LLM provider failed";
     case CURLE_PARTIAL_FILE:
     case CURLE_RECV_ERROR:
     case CURLE_GOT_NOTHING:
       return "the connection to the LLM provider broke off before the answer was complete";
-    default:
-      break;
+    default: break;
   }
   std::string out = "the request to the LLM provider failed: ";
   out += (detail != nullptr && *detail != '\0') ? detail : curl_easy_strerror(code);
@@ -145,7 +140,8 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
       multi_.add(easy_, [self = shared_from_this()](CURLcode code) { self->on_done(code); });
     } catch (const std::exception& e) {
       obs::error("llm_request_setup_failed", {{"error", e.what()}});
-      finish(error_event{failure_kind::broken, std::string("the request could not be set up: ") + e.what(), false});
+      finish(error_event{failure_kind::broken,
+                         std::string("the request could not be set up: ") + e.what(), false});
       return;
     }
     active_ = true;
@@ -182,7 +178,8 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
     curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy_, CURLOPT_TCP_KEEPALIVE, 1L);
     // Certificates are always verified (curl's default); only whom to trust changes.
-    if (!settings_.ca_file.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, settings_.ca_file.c_str());
+    if (!settings_.ca_file.empty())
+      curl_easy_setopt(easy_, CURLOPT_CAINFO, settings_.ca_file.c_str());
   }
 
   // Curl's write callback: runs inside curl_multi_socket_action on the multi strand.
@@ -261,9 +258,10 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
       // The client gets a plain description; curl's detail (which certificate, which
       // host) is for the operator. A transfer we aborted ourselves is no failure.
       if (!is_cancelled()) {
-        obs::warn("llm_transfer_failed",
-                  {{"curl_code", static_cast<int>(code)},
-                   {"detail", error_buffer_[0] != '\0' ? error_buffer_ : curl_easy_strerror(code)}});
+        obs::warn(
+            "llm_transfer_failed",
+            {{"curl_code", static_cast<int>(code)},
+             {"detail", error_buffer_[0] != '\0' ? error_buffer_ : curl_easy_strerror(code)}});
       }
       // Only a connect timeout is set, so a timeout here is one too.
       const bool reached = code != CURLE_COULDNT_CONNECT && code != CURLE_COULDNT_RESOLVE_HOST &&
@@ -276,7 +274,8 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
       if (const auto detail = openai_error_message(error_body_)) message += ": " + *detail;
       finish(error_event{failure_kind::refused, message});
     } else if (!saw_done_ && !finish_reason_) {
-      finish(error_event{failure_kind::broken, "the LLM provider's stream ended before the answer was complete"});
+      finish(error_event{failure_kind::broken,
+                         "the LLM provider's stream ended before the answer was complete"});
     } else {
       finish(done_event{finish_reason_.value_or("stop"), usage_});
     }
@@ -305,7 +304,8 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
     }
     multi_.remove(easy_);
     active_ = false;
-    finish(error_event{failure_kind::timeout, got_token_
+    finish(error_event{failure_kind::timeout,
+                       got_token_
                            ? "the LLM provider stopped sending (idle timeout)"
                            : "the LLM provider sent no answer in time (first-token timeout)"});
   }

@@ -27,7 +27,7 @@ struct openai_settings {
   std::chrono::milliseconds connect_timeout{5000};
   std::chrono::milliseconds first_token_timeout{30000};
   std::chrono::milliseconds idle_timeout{30000};
-  std::string ca_file;   // CAs to verify an https upstream with; empty: the system's
+  std::string ca_file;  // CAs to verify an https upstream with; empty: the system's
 };
 
 // The JSON body sent upstream (exposed for tests).

@@ -17,12 +17,9 @@ std::string_view to_string(failure_kind kind) noexcept {
 
 std::string_view to_string(role r) noexcept {
   switch (r) {
-    case role::system:
-      return "system";
-    case role::user:
-      return "user";
-    case role::assistant:
-      return "assistant";
+    case role::system: return "system";
+    case role::user: return "user";
+    case role::assistant: return "assistant";
   }
   return "user";
 }

@@ -28,8 +28,8 @@ std::atomic<bool> log_prompts{false};
 std::shared_ptr<spdlog::logger> make_logger(const std::string& file) {
   std::shared_ptr<spdlog::logger> logger;
   if (file.empty()) {
-    logger = std::make_shared<spdlog::logger>(
-        "parley", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+    logger = std::make_shared<spdlog::logger>("parley",
+                                              std::make_shared<spdlog::sinks::stderr_sink_mt>());
   } else {
     logger = std::make_shared<spdlog::logger>(
         "parley", std::make_shared<spdlog::sinks::basic_file_sink_mt>(file));

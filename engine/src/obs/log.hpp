@@ -43,8 +43,8 @@ class value {
   template <std::signed_integral T>
   value(T n) noexcept : v_(static_cast<std::int64_t>(n)) {}
   template <std::unsigned_integral T>
-    requires(!std::same_as<T, bool>)
-  value(T n) noexcept : v_(static_cast<std::uint64_t>(n)) {}
+  requires(!std::same_as<T, bool>) value(T n)
+  noexcept : v_(static_cast<std::uint64_t>(n)) {}
   template <std::floating_point T>
   value(T x) noexcept : v_(static_cast<double>(x)) {}
   value(const char* s) noexcept : v_(std::string_view(s)) {}

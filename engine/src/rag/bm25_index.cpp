@@ -29,7 +29,8 @@ void bm25_index::add(const std::vector<std::string>& row_terms) {
 }
 
 std::size_t bm25_index::memory_bytes() const noexcept {
-  return term_bytes_ + posting_count_ * sizeof(posting) + lengths_.capacity() * sizeof(std::uint32_t);
+  return term_bytes_ + posting_count_ * sizeof(posting) +
+         lengths_.capacity() * sizeof(std::uint32_t);
 }
 
 std::vector<scored_row> bm25_index::search(const std::vector<std::string>& query_terms,

@@ -42,7 +42,7 @@ class bm25_index {
   std::unordered_map<std::string, std::vector<posting>> postings_;
   std::vector<std::uint32_t> lengths_;
   std::uint64_t total_length_ = 0;
-  std::size_t term_bytes_ = 0;      // the terms and their map nodes
+  std::size_t term_bytes_ = 0;  // the terms and their map nodes
   std::size_t posting_count_ = 0;
 };
 

@@ -66,5 +66,4 @@ std::vector<float> hashing_embedder::embed(std::string_view text) const {
   return v;
 }
 
-
 }  // namespace parley::rag

@@ -34,8 +34,7 @@ class index_cache {
 
   // The tenant's index if it is cached at `version` (and marks it recently used);
   // null otherwise. Thread-safe, never blocks on a build.
-  std::shared_ptr<const knowledge_index> find(const std::string& tenant_id,
-                                              std::int64_t version);
+  std::shared_ptr<const knowledge_index> find(const std::string& tenant_id, std::int64_t version);
 
   // Replaces the tenant's index, then drops others while over the budget.
   void put(const std::string& tenant_id, std::int64_t version,

@@ -22,7 +22,8 @@ agent_overrides read_overrides(std::string_view model_json, std::string_view ret
   agent_overrides o;
   const auto m = json::parse(model_json, nullptr, false);
   if (m.is_object()) {
-    if (const auto v = m.find("model"); v != m.end() && v->is_string() && !v->get<std::string>().empty()) {
+    if (const auto v = m.find("model");
+        v != m.end() && v->is_string() && !v->get<std::string>().empty()) {
       o.model = v->get<std::string>();
     }
     if (const auto v = m.find("temperature"); v != m.end() && v->is_number()) {
@@ -35,7 +36,8 @@ agent_overrides read_overrides(std::string_view model_json, std::string_view ret
   const auto r = json::parse(retrieval_json, nullptr, false);
   if (r.is_object()) {
     if (const auto v = r.find("top_k"); v != r.end() && v->is_number_integer()) {
-      if (const auto k = v->get<std::int64_t>(); k >= 1 && k <= static_cast<std::int64_t>(max_agent_top_k)) {
+      if (const auto k = v->get<std::int64_t>();
+          k >= 1 && k <= static_cast<std::int64_t>(max_agent_top_k)) {
         o.top_k = static_cast<std::size_t>(k);
       }
     }
@@ -83,9 +85,10 @@ agent create_agent(transaction& tx, std::string_view tenant_id, const new_agent&
                          {tenant_id, a.code, a.name, *a.persona_prompt})
                      .str(0, 0);
   }
-  tx.exec("INSERT INTO agents (tenant_id, code, name, persona_id, greeting) "
-          "VALUES ($1::uuid, $2, $3, $4::uuid, $5)",
-          {tenant_id, a.code, a.name, persona_id, a.greeting});
+  tx.exec(
+      "INSERT INTO agents (tenant_id, code, name, persona_id, greeting) "
+      "VALUES ($1::uuid, $2, $3, $4::uuid, $5)",
+      {tenant_id, a.code, a.name, persona_id, a.greeting});
   return *find_agent(tx, a.code);
 }
 
@@ -96,8 +99,8 @@ std::optional<agent> find_agent(transaction& tx, std::string_view code) {
 }
 
 std::vector<agent> list_agents(transaction& tx, bool enabled_only) {
-  const auto r = tx.exec(std::string(select_agents) +
-                         (enabled_only ? " WHERE a.is_enabled" : "") + " ORDER BY a.code");
+  const auto r = tx.exec(std::string(select_agents) + (enabled_only ? " WHERE a.is_enabled" : "") +
+                         " ORDER BY a.code");
   std::vector<agent> out;
   out.reserve(r.rows());
   for (int i = 0; i < r.rows(); ++i) out.push_back(from_row(r, i));

@@ -18,23 +18,23 @@ class transaction;
 // configured defaults apply.
 struct agent_overrides {
   std::optional<std::string> model;
-  std::optional<double> temperature;         // 0..2
-  std::optional<std::int64_t> max_tokens;    // >= 1
-  std::optional<std::size_t> top_k;          // 1..max_agent_top_k
-  std::optional<double> min_score;           // -1..1
+  std::optional<double> temperature;       // 0..2
+  std::optional<std::int64_t> max_tokens;  // >= 1
+  std::optional<std::size_t> top_k;        // 1..max_agent_top_k
+  std::optional<double> min_score;         // -1..1
 };
 
 inline constexpr std::size_t max_agent_top_k = 50;
 
 struct agent {
   std::string id;
-  std::string code;                           // the OpenAI "model" clients send
+  std::string code;  // the OpenAI "model" clients send
   std::string name;
   std::optional<std::string> persona_id;
   std::optional<std::string> persona_prompt;  // the persona's system prompt
   std::optional<std::string> greeting;
   std::string refusal_text;
-  agent_overrides overrides;                  // model_settings, retrieval_settings
+  agent_overrides overrides;  // model_settings, retrieval_settings
   bool is_enabled = true;
   std::int64_t created_unix = 0;
 };

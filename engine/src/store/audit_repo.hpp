@@ -14,10 +14,10 @@ class transaction;
 
 struct audit_entry {
   std::optional<std::string> tenant_id;
-  std::string actor;        // "cli", "admin-api"
-  std::string action;       // "tenant.create", "key.revoke", ...
-  std::string target;       // slug, key id, agent code
-  std::string details_json = "{}";   // never secrets
+  std::string actor;                // "cli", "admin-api"
+  std::string action;               // "tenant.create", "key.revoke", ...
+  std::string target;               // slug, key id, agent code
+  std::string details_json = "{}";  // never secrets
 };
 
 void record_audit(transaction& tx, const audit_entry& entry);

@@ -42,8 +42,8 @@ std::vector<stored_message> recent_messages(transaction& tx, std::string_view se
 // What messages.metadata records of an assistant's message.
 struct message_metadata {
   std::vector<rag::citation> citations;
-  bool refusal = false;                      // the agent's refusal text: no LLM was called
-  std::optional<std::string> status;         // the call's: ok | error | cancelled
+  bool refusal = false;               // the agent's refusal text: no LLM was called
+  std::optional<std::string> status;  // the call's: ok | error | cancelled
   std::optional<std::string> finish_reason;
 };
 

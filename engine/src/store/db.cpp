@@ -193,8 +193,8 @@ result transaction::exec(std::string_view sql, std::span<const param> params) {
     formats.push_back(p.binary() ? 1 : 0);
   }
   const std::string text(sql);
-  return checked(conn_, PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()),
-                                     nullptr, values.data(), lengths.data(), formats.data(), 0));
+  return checked(conn_, PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
+                                     values.data(), lengths.data(), formats.data(), 0));
 }
 
 void transaction::exec_script(std::string_view sql) {

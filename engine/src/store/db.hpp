@@ -62,7 +62,7 @@ class db_error : public std::runtime_error {
 // One statement parameter, sent as text ($1, $2, ...) unless made with bytea().
 class param {
  public:
-  param(std::nullptr_t) {}                                       // SQL NULL
+  param(std::nullptr_t) {}  // SQL NULL
   param(std::string_view text) : value_(std::string(text)) {}
   param(const std::string& text) : value_(text) {}
   param(std::string&& text) : value_(std::move(text)) {}
@@ -70,8 +70,7 @@ class param {
   param(bool value) : value_(value ? "t" : "f") {}
   param(double value);
   template <std::integral T>
-    requires(!std::same_as<T, bool>)
-  param(T value) : value_(std::to_string(value)) {}
+  requires(!std::same_as<T, bool>) param(T value) : value_(std::to_string(value)) {}
   template <class T>
   param(const std::optional<T>& value) {
     if (value) *this = param(*value);
@@ -98,7 +97,7 @@ class result {
 
   int rows() const noexcept;
   bool empty() const noexcept { return rows() == 0; }
-  std::int64_t affected() const;              // rows changed by INSERT/UPDATE/DELETE
+  std::int64_t affected() const;  // rows changed by INSERT/UPDATE/DELETE
   int column(std::string_view name) const;
 
   bool is_null(int row, int col) const;
@@ -108,7 +107,7 @@ class result {
   std::int64_t i64(int row, int col) const;
   std::optional<std::int64_t> opt_i64(int row, int col) const;
   bool boolean(int row, int col) const;
-  std::string bytea(int row, int col) const;       // decoded raw bytes
+  std::string bytea(int row, int col) const;  // decoded raw bytes
   std::vector<std::string> text_array(int row, int col) const;
 
   bool is_null(int row, std::string_view col) const { return is_null(row, column(col)); }
@@ -181,8 +180,7 @@ class database {
   class connection_pool;
 
   // Runs body in a transaction; tenant_id empty = platform scope.
-  void run_transaction(std::string_view tenant_id,
-                       const std::function<void(transaction&)>& body);
+  void run_transaction(std::string_view tenant_id, const std::function<void(transaction&)>& body);
 
   template <class F>
   auto transact(std::string_view tenant_id, F& fn) -> std::invoke_result_t<F&, transaction&>;
@@ -235,8 +233,7 @@ auto database::async_tenant(std::string tenant_id, F fn)
 }
 
 template <class F>
-auto database::async_platform(F fn)
-    -> asio::awaitable<std::invoke_result_t<F&, transaction&>> {
+auto database::async_platform(F fn) -> asio::awaitable<std::invoke_result_t<F&, transaction&>> {
   auto job = [this, fn = std::move(fn)]() mutable { return with_platform(fn); };
   co_return co_await async(std::move(job));
 }

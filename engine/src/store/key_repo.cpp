@@ -33,15 +33,17 @@ std::optional<api_key_record> first(const result& r) {
 api_key_record insert_key(transaction& tx, std::string_view tenant_id, std::string_view prefix,
                           std::string_view key_hash, std::string_view kind) {
   return from_row(tx.exec("INSERT INTO api_keys (tenant_id, prefix, key_hash, kind) "
-                          "VALUES ($1::uuid, $2, $3, $4) RETURNING " + std::string(columns),
+                          "VALUES ($1::uuid, $2, $3, $4) RETURNING " +
+                              std::string(columns),
                           {tenant_id, prefix, key_hash, kind}),
                   0);
 }
 
 std::vector<api_key_record> list_keys(transaction& tx, std::string_view tenant_id) {
-  const auto r = tx.exec("SELECT " + std::string(columns) +
-                             " FROM api_keys WHERE tenant_id = $1::uuid ORDER BY created_at DESC, id",
-                         {tenant_id});
+  const auto r =
+      tx.exec("SELECT " + std::string(columns) +
+                  " FROM api_keys WHERE tenant_id = $1::uuid ORDER BY created_at DESC, id",
+              {tenant_id});
   std::vector<api_key_record> out;
   out.reserve(r.rows());
   for (int i = 0; i < r.rows(); ++i) out.push_back(from_row(r, i));
@@ -49,15 +51,19 @@ std::vector<api_key_record> list_keys(transaction& tx, std::string_view tenant_i
 }
 
 std::optional<api_key_record> revoke_key_by_id(transaction& tx, std::string_view key_id) {
-  return first(tx.exec("UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
-                       "WHERE id = $1::uuid RETURNING " + std::string(columns),
-                       {key_id}));
+  return first(
+      tx.exec("UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
+              "WHERE id = $1::uuid RETURNING " +
+                  std::string(columns),
+              {key_id}));
 }
 
 std::optional<api_key_record> revoke_key_by_prefix(transaction& tx, std::string_view prefix) {
-  return first(tx.exec("UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
-                       "WHERE prefix = $1 RETURNING " + std::string(columns),
-                       {prefix}));
+  return first(
+      tx.exec("UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) "
+              "WHERE prefix = $1 RETURNING " +
+                  std::string(columns),
+              {prefix}));
 }
 
 std::optional<key_grant> introspect_secret_key(transaction& tx, std::string_view key_hash) {

@@ -17,7 +17,7 @@ struct api_key_record {
   std::string id;
   std::string tenant_id;
   std::string prefix;
-  std::string kind;                           // secret | publishable
+  std::string kind;  // secret | publishable
   std::vector<std::string> scopes;
   std::int64_t created_unix = 0;
   std::optional<std::int64_t> last_used_unix;

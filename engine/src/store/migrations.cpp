@@ -25,7 +25,8 @@ bool apply(transaction& tx, const migration& m) {
   tx.exec("SELECT pg_advisory_xact_lock($1)", {migrate_lock_key});
   tx.exec_script(create_table);
   const std::string checksum = base::sha256_hex(m.sql);
-  const auto row = tx.exec("SELECT checksum FROM schema_migrations WHERE version = $1", {m.version});
+  const auto row =
+      tx.exec("SELECT checksum FROM schema_migrations WHERE version = $1", {m.version});
   if (!row.empty()) {
     if (row.text(0, 0) != checksum) {
       throw db_error("migration " + std::to_string(m.version) + "_" + std::string(m.name) +
@@ -65,7 +66,8 @@ int applied_version(database& db) {
   return db.with_platform([](transaction& tx) {
     const auto exists = tx.exec("SELECT to_regclass('schema_migrations') IS NOT NULL");
     if (!exists.boolean(0, 0)) return 0;
-    return static_cast<int>(tx.exec("SELECT coalesce(max(version), 0) FROM schema_migrations").i64(0, 0));
+    return static_cast<int>(
+        tx.exec("SELECT coalesce(max(version), 0) FROM schema_migrations").i64(0, 0));
   });
 }
 

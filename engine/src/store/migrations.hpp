@@ -24,8 +24,8 @@ const std::vector<migration>& embedded_migrations();
 int latest_migration_version();
 
 struct migrate_report {
-  std::vector<int> applied;   // versions applied by this run
-  int current = 0;            // schema version afterwards
+  std::vector<int> applied;  // versions applied by this run
+  int current = 0;           // schema version afterwards
 };
 
 // Applies every pending migration over `dsn` (the owner role). Serialised across

@@ -36,15 +36,15 @@ std::optional<tenant> first(const result& r) {
 
 bool is_valid_slug(std::string_view slug) noexcept {
   if (slug.size() < 2 || slug.size() > 63 || slug.front() == '-') return false;
-  return std::ranges::all_of(slug, [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-  });
+  return std::ranges::all_of(
+      slug, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
 }
 
 tenant create_tenant(transaction& tx, const new_tenant& t) {
   const auto r = tx.exec(
       "INSERT INTO tenants (slug, name, rate_rpm, rate_burst, max_streams, allowed_origins) "
-      "VALUES ($1, $2, $3, $4, $5, $6::text[]) RETURNING " + std::string(columns),
+      "VALUES ($1, $2, $3, $4, $5, $6::text[]) RETURNING " +
+          std::string(columns),
       {t.slug, t.name, t.rate_rpm, t.rate_burst, t.max_streams, t.allowed_origins});
   return from_row(r, 0);
 }
@@ -54,7 +54,8 @@ std::optional<tenant> find_tenant_by_slug(transaction& tx, std::string_view slug
 }
 
 std::optional<tenant> find_tenant_by_id(transaction& tx, std::string_view id) {
-  return first(tx.exec("SELECT " + std::string(columns) + " FROM tenants WHERE id = $1::uuid", {id}));
+  return first(
+      tx.exec("SELECT " + std::string(columns) + " FROM tenants WHERE id = $1::uuid", {id}));
 }
 
 std::vector<tenant> list_tenants(transaction& tx) {
@@ -65,7 +66,8 @@ std::vector<tenant> list_tenants(transaction& tx) {
   return out;
 }
 
-std::optional<tenant> update_tenant(transaction& tx, std::string_view id, const tenant_patch& patch) {
+std::optional<tenant> update_tenant(transaction& tx, std::string_view id,
+                                    const tenant_patch& patch) {
   std::vector<param> params{param(id)};
   std::string sets = "updated_at = now()";
   const auto set = [&](std::string_view column, param value, std::string_view cast = "") {
@@ -78,15 +80,15 @@ std::optional<tenant> update_tenant(transaction& tx, std::string_view id, const 
   if (patch.max_streams) set("max_streams", *patch.max_streams);
   if (patch.allowed_origins) set("allowed_origins", *patch.allowed_origins, "::text[]");
   if (patch.is_active) set("is_active", *patch.is_active);
-  return first(tx.exec("UPDATE tenants SET " + sets + " WHERE id = $1::uuid RETURNING " +
-                           std::string(columns),
-                       params));
+  return first(tx.exec(
+      "UPDATE tenants SET " + sets + " WHERE id = $1::uuid RETURNING " + std::string(columns),
+      params));
 }
 
 bool origin_allowed(transaction& tx, std::string_view origin) {
   return tx.exec("SELECT 1 FROM tenants WHERE is_active AND $1 = ANY (allowed_origins) LIMIT 1",
                  {origin})
-      .rows() > 0;
+             .rows() > 0;
 }
 
 }  // namespace parley::store

@@ -16,9 +16,9 @@ struct tenant {
   std::string id;
   std::string slug;
   std::string name;
-  std::string tier;                          // shared | dedicated
+  std::string tier;  // shared | dedicated
   bool is_active = true;
-  std::optional<std::int64_t> rate_rpm;      // absent: the edge's defaults
+  std::optional<std::int64_t> rate_rpm;  // absent: the edge's defaults
   std::optional<std::int64_t> rate_burst;
   std::optional<std::int64_t> max_streams;
   std::vector<std::string> allowed_origins;
@@ -60,7 +60,8 @@ std::optional<tenant> find_tenant_by_id(transaction& tx, std::string_view id);
 std::vector<tenant> list_tenants(transaction& tx);
 
 // Applies `patch` (not empty) to the tenant with this id; nothing if there is none.
-std::optional<tenant> update_tenant(transaction& tx, std::string_view id, const tenant_patch& patch);
+std::optional<tenant> update_tenant(transaction& tx, std::string_view id,
+                                    const tenant_patch& patch);
 
 // Whether some active tenant lists exactly this origin (CORS preflight at the edge).
 bool origin_allowed(transaction& tx, std::string_view origin);

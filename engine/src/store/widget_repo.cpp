@@ -4,8 +4,8 @@
 
 namespace parley::store {
 
-std::string create_widget_session(transaction& tx, std::string_view tenant_id, std::string_view agent_id,
-                                  std::string_view publishable_key_id) {
+std::string create_widget_session(transaction& tx, std::string_view tenant_id,
+                                  std::string_view agent_id, std::string_view publishable_key_id) {
   return tx
       .exec(R"sql(
       INSERT INTO sessions (tenant_id, agent_id, channel, is_anonymous, publishable_key_id)
@@ -35,8 +35,8 @@ widget_session_state widget_session_status(transaction& tx, std::string_view ten
 // SKIP LOCKED: a session some transaction holds (a message being written into it)
 // is left for the next sweep. The messages index (session_id, created_at) answers
 // the NOT EXISTS.
-std::int64_t delete_idle_widget_sessions(transaction& tx, std::string_view tenant_id, std::int64_t idle_s,
-                                         std::int64_t limit) {
+std::int64_t delete_idle_widget_sessions(transaction& tx, std::string_view tenant_id,
+                                         std::int64_t idle_s, std::int64_t limit) {
   return tx
       .exec(R"sql(
       DELETE FROM sessions WHERE id IN (
@@ -56,7 +56,7 @@ std::int64_t delete_idle_widget_sessions(transaction& tx, std::string_view tenan
 // A question and its answer may share a timestamp (now() is the transaction's start
 // when both are written together): the question sorts first.
 std::vector<history_message> session_history(transaction& tx, std::string_view tenant_id,
-                                              std::string_view session_id, int limit) {
+                                             std::string_view session_id, int limit) {
   const auto r = tx.exec(R"sql(
       SELECT id, role, content, citations, created_unix FROM (
         SELECT id, role, content, created_at,

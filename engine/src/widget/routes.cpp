@@ -36,14 +36,16 @@ http::api_error origin_not_allowed() {
 }
 
 http::api_error no_agent() {
-  return http::api_error::not_found("agent_not_found", "No enabled agent is available to the widget.");
+  return http::api_error::not_found("agent_not_found",
+                                    "No enabled agent is available to the widget.");
 }
 
 // Agent codes travel in the context's principal field, which has no '.'.
 bool context_safe(std::string_view code) { return code.find('.') == std::string_view::npos; }
 
 // The agent the widget talks to: the one asked for, else the tenant's first enabled.
-std::optional<store::agent> widget_agent(store::transaction& tx, const std::optional<std::string>& code) {
+std::optional<store::agent> widget_agent(store::transaction& tx,
+                                         const std::optional<std::string>& code) {
   auto a = code ? store::find_agent(tx, *code) : store::first_enabled_agent(tx);
   if (!a || !a->is_enabled || !context_safe(a->code)) return std::nullopt;
   return a;
@@ -51,9 +53,13 @@ std::optional<store::agent> widget_agent(store::transaction& tx, const std::opti
 
 // The live publishable key `key`, or 401 invalid_site_key. Malformed keys never
 // reach the database.
-asio::awaitable<store::site_key> resolve_site_key(store::database& db, std::optional<std::string_view> key) {
-  if (!key || !edge::is_well_formed_key(*key, edge::key_kind::publishable)) throw invalid_site_key();
-  auto lookup = [hash = base::sha256_hex(*key)](store::transaction& tx) { return store::find_site_key(tx, hash); };
+asio::awaitable<store::site_key> resolve_site_key(store::database& db,
+                                                  std::optional<std::string_view> key) {
+  if (!key || !edge::is_well_formed_key(*key, edge::key_kind::publishable))
+    throw invalid_site_key();
+  auto lookup = [hash = base::sha256_hex(*key)](store::transaction& tx) {
+    return store::find_site_key(tx, hash);
+  };
   const auto found = co_await db.async_platform(std::move(lookup));
   if (!found) throw invalid_site_key();
   co_return *found;
@@ -63,7 +69,8 @@ std::optional<std::string> requested_agent(const http::request& req) {
   if (req.body.empty()) return std::nullopt;
   const auto body = http::parse_json_body(req);
   for (const auto& [name, value] : body.items()) {
-    if (name != "agent") throw http::api_error::bad_request("unknown_field", "Unknown field '" + name + "'.");
+    if (name != "agent")
+      throw http::api_error::bad_request("unknown_field", "Unknown field '" + name + "'.");
   }
   const auto it = body.find("agent");
   if (it == body.end()) return std::nullopt;
@@ -82,14 +89,17 @@ asio::awaitable<void> create_session(store::database& db, const settings& s, htt
                                      http::responder& res) {
   const auto signing = s.signer->current();
   if (!signing) {
-    throw http::api_error::unavailable("widget_disabled", "The widget is not configured on this server.");
+    throw http::api_error::unavailable("widget_disabled",
+                                       "The widget is not configured on this server.");
   }
   const auto agent_code = requested_agent(req);
   const auto key = co_await resolve_site_key(db, req.header(site_key_header));
   const std::string origin(req.header("Origin").value_or(""));
   if (std::ranges::find(key.allowed_origins, origin) == key.allowed_origins.end()) {
-    obs::info("widget_session_refused", {{"request_id", req.identity.request_id}, {"tenant_id", key.tenant_id},
-                                         {"reason", "origin_not_allowed"}, {"origin", origin}});
+    obs::info("widget_session_refused", {{"request_id", req.identity.request_id},
+                                         {"tenant_id", key.tenant_id},
+                                         {"reason", "origin_not_allowed"},
+                                         {"origin", origin}});
     throw origin_not_allowed();
   }
   auto open = [tenant = key.tenant_id, key_id = key.key_id,
@@ -102,20 +112,25 @@ asio::awaitable<void> create_session(store::database& db, const settings& s, htt
   const auto opened = co_await db.async_tenant(key.tenant_id, std::move(open));
   if (!opened) throw no_agent();
 
-  const token_claims claims{s.issuer, key.tenant_id, opened->session_id, opened->agent.code, origin,
-                            base::unix_seconds(), s.token_ttl_s};
-  const json agent = {{"code", opened->agent.code},
-                      {"name", opened->agent.name},
-                      {"greeting", opened->agent.greeting ? json(*opened->agent.greeting) : json()}};
+  const token_claims claims{s.issuer, key.tenant_id,        opened->session_id, opened->agent.code,
+                            origin,   base::unix_seconds(), s.token_ttl_s};
+  const json agent = {
+      {"code", opened->agent.code},
+      {"name", opened->agent.name},
+      {"greeting", opened->agent.greeting ? json(*opened->agent.greeting) : json()}};
   auto answer = http::response::json({{"token", mint_token(*signing, claims)},
                                       {"expires_at", claims.issued_at + claims.ttl_s},
                                       {"session_id", opened->session_id},
                                       {"agent", agent}});
   answer.headers.push_back({"Cache-Control", "no-store"});
-  obs::info("widget_session", {{"request_id", req.identity.request_id}, {"tenant_id", key.tenant_id},
-                               {"key_id", key.key_id}, {"session_id", opened->session_id},
-                               {"agent", opened->agent.code}, {"origin", origin},
-                               {"kid", signing->kid}, {"expires_at", claims.issued_at + claims.ttl_s}});
+  obs::info("widget_session", {{"request_id", req.identity.request_id},
+                               {"tenant_id", key.tenant_id},
+                               {"key_id", key.key_id},
+                               {"session_id", opened->session_id},
+                               {"agent", opened->agent.code},
+                               {"origin", origin},
+                               {"kid", signing->kid},
+                               {"expires_at", claims.issued_at + claims.ttl_s}});
   co_await res.send(std::move(answer));
 }
 
@@ -123,17 +138,19 @@ asio::awaitable<void> frame(store::database& db, http::request& req, http::respo
   const auto key = co_await resolve_site_key(db, req.query_param("site_key"));
   auto load = [](store::transaction& tx) { return widget_agent(tx, std::nullopt); };
   const auto agent = co_await db.async_tenant(key.tenant_id, std::move(load));
-  const frame_content content{agent ? agent->name : "Chat", agent ? agent->greeting.value_or("") : ""};
+  const frame_content content{agent ? agent->name : "Chat",
+                              agent ? agent->greeting.value_or("") : ""};
   const auto nonce = make_nonce();
   http::response page;
   page.content_type = "text/html; charset=utf-8";
   page.body = render_frame(nonce, content);
   page.headers.push_back({"Content-Security-Policy", frame_csp(nonce, key.allowed_origins)});
-  page.headers.push_back({"Cache-Control", "no-store"});   // a nonce is good for one response
+  page.headers.push_back({"Cache-Control", "no-store"});  // a nonce is good for one response
   co_await res.send(std::move(page));
 }
 
-json history_json(const std::string& session_id, const std::vector<store::history_message>& messages) {
+json history_json(const std::string& session_id,
+                  const std::vector<store::history_message>& messages) {
   json data = json::array();
   for (const auto& m : messages) {
     data.push_back({{"id", m.id},
@@ -160,7 +177,8 @@ asio::awaitable<void> history(store::database& db, http::request& req, http::res
 
 }  // namespace
 
-settings make_settings(const config::widget_config& cfg, std::shared_ptr<const signing_key> signer) {
+settings make_settings(const config::widget_config& cfg,
+                       std::shared_ptr<const signing_key> signer) {
   return {cfg.issuer, cfg.token_ttl_s, std::move(signer)};
 }
 

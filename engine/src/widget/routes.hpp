@@ -23,7 +23,7 @@ namespace parley::widget {
 struct settings {
   std::string issuer;
   std::int64_t token_ttl_s = 600;
-  std::shared_ptr<const signing_key> signer;   // shared with serve's SIGHUP handler
+  std::shared_ptr<const signing_key> signer;  // shared with serve's SIGHUP handler
 };
 
 settings make_settings(const config::widget_config& cfg, std::shared_ptr<const signing_key> signer);

@@ -19,6 +19,7 @@ namespace parley::widget {
 // that is not a UUID included), 403 tenant_inactive, 401 session_revoked (its key
 // was revoked or is unknown). Call it in the tenant transaction that does the
 // route's work, so that the check and the work see the same rows.
-void require_live_session(store::transaction& tx, std::string_view tenant_id, std::string_view session_id);
+void require_live_session(store::transaction& tx, std::string_view tenant_id,
+                          std::string_view session_id);
 
 }  // namespace parley::widget

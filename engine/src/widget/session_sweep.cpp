@@ -18,7 +18,8 @@ namespace parley::widget {
 
 std::int64_t sweep_idle_widget_sessions(store::database& db, const sweep_settings& s) {
   // Inactive tenants too: their sessions age like any other.
-  const auto tenants = db.with_platform([](store::transaction& tx) { return store::list_tenants(tx); });
+  const auto tenants =
+      db.with_platform([](store::transaction& tx) { return store::list_tenants(tx); });
   std::int64_t deleted = 0;
   for (const auto& t : tenants) {
     for (int i = 0; i < s.max_batches; ++i) {
@@ -59,7 +60,8 @@ asio::awaitable<void> session_sweeper::round() {
   try {
     const auto deleted = co_await db_.async(std::move(job));
     if (deleted > 0) {
-      obs::info("widget_sessions_swept", {{"deleted", deleted}, {"idle_session_ttl_s", settings_.idle_ttl_s}});
+      obs::info("widget_sessions_swept",
+                {{"deleted", deleted}, {"idle_session_ttl_s", settings_.idle_ttl_s}});
     }
   } catch (const std::exception& e) {
     // The database may be away for a while: the next round tries again.

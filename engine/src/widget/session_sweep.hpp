@@ -57,8 +57,8 @@ class session_sweeper {
   store::database& db_;
   sweep_settings settings_;
   asio::strand<asio::io_context::executor_type> strand_;
-  asio::steady_timer timer_;   // used on strand_ only
-  bool stopped_ = false;       // likewise
+  asio::steady_timer timer_;  // used on strand_ only
+  bool stopped_ = false;      // likewise
 };
 
 }  // namespace parley::widget
