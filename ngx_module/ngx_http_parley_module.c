@@ -770,11 +770,29 @@ ngx_http_parley_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_parley_loc_conf_t *prev = parent;
     ngx_http_parley_loc_conf_t *conf = child;
 
+    ngx_http_core_loc_conf_t     *clcf;
     ngx_http_parley_main_conf_t  *pmcf;
 
     ngx_conf_merge_uint_value(conf->auth, prev->auth,
                               NGX_HTTP_PARLEY_AUTH_OFF);
     ngx_conf_merge_str_value(conf->introspect, prev->introspect, "");
+
+    /*
+     * Under "satisfy any" nginx grants access as soon as one access handler
+     * does and skips the others: an "allow" would let a request past its
+     * credential.  nginx's core module is merged before this one, so the
+     * location's "satisfy" is known here.
+     */
+
+    if (conf->auth != NGX_HTTP_PARLEY_AUTH_OFF) {
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+        if (clcf->satisfy != NGX_HTTP_SATISFY_ALL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"parley_auth\" needs \"satisfy all\"");
+            return NGX_CONF_ERROR;
+        }
+    }
 
     /* "parley_limit" lines are inherited all together, like limit_req */
 

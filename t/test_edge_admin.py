@@ -90,6 +90,29 @@ def test_a_short_admin_token_is_a_configuration_error(
 
 # -- the admin network and the admin limit -----------------------------------
 
+@pytest.mark.parametrize("where", ["location", "server"])
+def test_satisfy_any_cannot_open_an_authenticated_location(
+        nginx_check, tmp_path, where):
+    """Under "satisfy any" an "allow" alone would grant access and skip the
+    credential check: refused at configuration."""
+    secrets = ""
+    for name, text in (("admin_token", "a" * 40), ("edge_secret", "e" * 40)):
+        path = tmp_path / name
+        path.write_text(text + "\n")
+        path.chmod(0o600)
+        secrets += f"parley_{name}_file {path};\n"
+    satisfy = "satisfy any; allow 127.0.0.1; deny all;"
+    location = ("location /admin/ { parley_auth admin; "
+                + (satisfy if where == "location" else "") + " }")
+    server = ("server { listen 127.0.0.1:8; "
+              + (satisfy if where == "server" else "") + f" {location} }}")
+    ok, output = nginx_check(secrets + server)
+    assert not ok
+    assert '"parley_auth" needs "satisfy all"' in output
+    ok, output = nginx_check(secrets + server.replace("satisfy any;", ""))
+    assert ok, output
+
+
 def assert_json_error(r, status, code):
     assert r.status_code == status, r.text
     assert r.headers["Content-Type"] == "application/json"
