@@ -5,6 +5,8 @@ that reaches the Unix socket directly."""
 import json
 import time
 
+import requests
+
 from conftest import engine_call
 from parley_context import sign_context
 
@@ -59,3 +61,16 @@ def test_introspection_needs_the_edge_context(stack, tenant_a):
     assert status == 401
     status, _, _ = engine_call(stack, "GET", path)
     assert status == 401
+
+
+def test_the_engine_metrics_are_on_its_socket_only(stack):
+    status, headers, payload = engine_call(stack, "GET", "/metrics")
+    assert status == 200
+    assert headers["content-type"].startswith("text/plain")
+    # this request's own connection is open while it is answered
+    assert "parley_http_connections_open " in payload
+    assert "\nparley_streams_open 0\n" in payload
+    # nginx forwards no such path: the operator's metrics stay private
+    r = requests.get(f"{stack.url}/metrics", timeout=10)
+    assert r.status_code == 404
+    assert "parley_streams_open" not in r.text

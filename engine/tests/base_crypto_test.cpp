@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <regex>
+#include <set>
+#include <string>
+
 #include "base/crypto.hpp"
 
 namespace parley::base {
@@ -16,6 +20,17 @@ TEST(Crypto, KnownAnswers) {
   EXPECT_EQ(base64url("fo"), "Zm8");
   EXPECT_EQ(base64url("foo"), "Zm9v");
   EXPECT_EQ(base64url("\xfb\xff"), "-_8");
+}
+
+TEST(Crypto, RandomUuidsAreVersion4AndDistinct) {
+  const std::regex shape("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}");
+  std::set<std::string> seen;
+  for (int i = 0; i < 1000; ++i) {
+    const auto id = random_uuid();
+    EXPECT_TRUE(std::regex_match(id, shape)) << id;
+    seen.insert(id);
+  }
+  EXPECT_EQ(seen.size(), 1000u);
 }
 
 TEST(Crypto, ConstantTimeEqualComparesWholeStrings) {

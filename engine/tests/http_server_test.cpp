@@ -42,7 +42,7 @@ TEST_F(ServerTest, HealthNeedsNoContextAndConnectionsAreKeptAlive) {
 }
 
 TEST_F(ServerTest, AStaleSocketFileIsReplacedButALiveOneIsNot) {
-  server second(io_, cfg_, routes_, verifier_);
+  server second(io_, cfg_, routes_, verifier_, stats_);
   EXPECT_THROW(second.listen(), std::runtime_error);  // the fixture's server still listens
 
   config::server_config stale_cfg = cfg_;
@@ -52,7 +52,7 @@ TEST_F(ServerTest, AStaleSocketFileIsReplacedButALiveOneIsNot) {
     local::acceptor left_behind(io, local::endpoint(stale_cfg.socket));
   }  // closed, but the file stays
   ASSERT_TRUE(std::filesystem::exists(stale_cfg.socket));
-  server third(io_, stale_cfg, routes_, verifier_);
+  server third(io_, stale_cfg, routes_, verifier_, stats_);
   EXPECT_NO_THROW(third.listen());
   client c(stale_cfg.socket);
   c.send(get("/healthz", ""));

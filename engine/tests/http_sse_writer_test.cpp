@@ -91,6 +91,24 @@ TEST_F(SseWriterTest, ClientClosingAnIdleStreamIsNoticed) {
   EXPECT_TRUE(eventually(handler_done_));
 }
 
+TEST_F(SseWriterTest, TheServerCountsItsOpenConnectionsAndStreams) {
+  EXPECT_EQ(stats_.streams_open, 0);
+  {
+    client c(cfg_.socket);
+    c.send(get("/v1/hang", context()));
+    EXPECT_NE(c.read_until("\r\n\r\n").find("text/event-stream"), std::string::npos);
+    EXPECT_EQ(stats_.streams_open, 1);
+    EXPECT_EQ(stats_.connections_open, 1);
+    c.close();
+  }
+  EXPECT_TRUE(eventually(handler_done_));
+  for (int i = 0; i < 300 && !(stats_.streams_open == 0 && stats_.connections_open == 0); ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(stats_.streams_open, 0);
+  EXPECT_EQ(stats_.connections_open, 0);
+}
+
 TEST_F(SseWriterTest, AClientThatStopsReadingIsGoneAfterTheWriteTimeout) {
   client c(cfg_.socket);
   c.send(get("/v1/flood", context()));

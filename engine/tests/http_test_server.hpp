@@ -133,7 +133,7 @@ class server_test : public ::testing::Test {
     dir_ = ::mkdtemp(dir);
     cfg_.socket = dir_ + "/engine.sock";
     add_routes();
-    server_ = std::make_unique<server>(io_, cfg_, routes_, verifier_);
+    server_ = std::make_unique<server>(io_, cfg_, routes_, verifier_, stats_);
     server_->listen();
     thread_ = std::thread([this] { io_.run(); });
   }
@@ -151,6 +151,7 @@ class server_test : public ::testing::Test {
   config::server_config cfg_;
   router routes_;
   edge::context_verifier verifier_{secret, {}};
+  http::stats stats_;
   asio::io_context io_;
   std::unique_ptr<server> server_;
   std::thread thread_;

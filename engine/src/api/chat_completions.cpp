@@ -32,8 +32,10 @@ http::api_error to_api_error(const chat::turn_failure& f) {
   return {500, "server_error", f.code, f.message};
 }
 
-chat::turn_request to_turn(chat_request&& c, const edge::identity& who) {
+chat::turn_request to_turn(chat_request&& c, const http::request& req) {
+  const auto& who = req.identity;
   chat::turn_request t;
+  t.received_at = req.received_at;
   t.tenant_id = who.tenant_id;
   t.request_id = who.request_id;
   t.agent_code = std::move(c.model);
@@ -170,7 +172,7 @@ void add_chat_completions_route(http::router& routes, chat::pipeline& pipeline,
         const completion_meta meta{new_completion_id(), base::unix_seconds(), creq.model,
                                    creq.include_usage};
         const bool stream = creq.stream;
-        auto turn = to_turn(std::move(creq), req.identity);
+        auto turn = to_turn(std::move(creq), req);
         if (stream) {
           streamed_answer sink(res, meta, heartbeat);
           co_await run_turn(pipeline, std::move(turn), sink);

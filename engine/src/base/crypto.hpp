@@ -20,6 +20,10 @@ std::string base64url(std::string_view bytes);
 // Cryptographically random bytes; throws std::runtime_error if the CSPRNG fails.
 std::string random_bytes(std::size_t count);
 
+// A random (version 4) UUID in its canonical text form: ids the engine hands out
+// before the row that carries them is written.
+std::string random_uuid();
+
 // Equal length and equal bytes, in time independent of where they differ.
 bool constant_time_equal(std::string_view a, std::string_view b) noexcept;
 

@@ -53,7 +53,7 @@ void call_record::cancel() {
 }
 
 void call_record::estimate_usage() {
-  usage_ = {llm::estimate_prompt_tokens(prompt_), llm::estimate_tokens(content_)};
+  usage_ = {prompt_tokens_, llm::estimate_tokens(content_)};
   usage_estimated_ = true;
 }
 

@@ -23,7 +23,10 @@ class call_record {
  public:
   using clock = std::chrono::steady_clock;
 
-  explicit call_record(std::vector<llm::message> prompt) : prompt_(std::move(prompt)) {}
+  // Only the prompt's estimated size is kept, not the prompt: a long stream holds
+  // nothing it does not need.
+  explicit call_record(const std::vector<llm::message>& prompt)
+      : prompt_tokens_(llm::estimate_prompt_tokens(prompt)) {}
 
   void add(const llm::token_event& token);
   // The generation's last event.
@@ -52,7 +55,7 @@ class call_record {
   void estimate_usage();
   void stop_clock();
 
-  std::vector<llm::message> prompt_;
+  std::int64_t prompt_tokens_ = 0;  // estimated
   clock::time_point started_ = clock::now();
   std::string content_;
   call_status status_ = call_status::ok;

@@ -16,15 +16,35 @@ namespace {
 // large build does not queue every other cold tenant behind it.
 unsigned build_threads() { return std::max(2u, std::thread::hardware_concurrency()); }
 
+// Above this many chunks an exact search (one dot product per chunk, and BM25) costs
+// a loop thread more than the two thread hops of offloading it (about 0.3 ms at
+// 384 dimensions on this machine's cores).
+constexpr std::size_t inline_search_chunks = 2000;
+
 }  // namespace
 
 indexes::indexes(rag::hashing_embedder embedder, std::size_t budget_bytes, corpus_reader read)
     : embedder_(std::move(embedder)),
       cache_(budget_bytes),
       read_(std::move(read)),
-      builders_(build_threads()) {}
+      builders_(build_threads()),
+      searchers_(build_threads()) {}
 
-indexes::~indexes() { builders_.join(); }
+indexes::~indexes() {
+  searchers_.join();
+  builders_.join();
+}
+
+asio::awaitable<std::vector<rag::retrieved_passage>> indexes::search(
+    std::shared_ptr<const rag::knowledge_index> index, std::string agent_id, std::string query,
+    rag::retrieval_options options) {
+  if (index->chunk_count() <= inline_search_chunks) {
+    co_return index->search(agent_id, query, options);
+  }
+  auto job = [index = std::move(index), agent_id = std::move(agent_id), query = std::move(query),
+              options] { return index->search(agent_id, query, options); };
+  co_return co_await base::offload(searchers_, std::move(job));
+}
 
 asio::awaitable<indexes::index_ptr> indexes::get(std::string tenant_id, std::int64_t version) {
   if (auto hit = cache_.find(tenant_id, version)) co_return hit;

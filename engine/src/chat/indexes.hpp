@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "base/one_shot.hpp"
 #include "rag/hashing_embedder.hpp"
@@ -50,6 +51,13 @@ class indexes {
   asio::awaitable<std::shared_ptr<const rag::knowledge_index>> get(std::string tenant_id,
                                                                    std::int64_t version);
 
+  // The agent's best passages for `query`: searched on the calling loop thread when
+  // the index is small enough to answer in well under a millisecond, on a search
+  // thread otherwise, so that a large tenant's exact search never stalls a loop.
+  asio::awaitable<std::vector<rag::retrieved_passage>> search(
+      std::shared_ptr<const rag::knowledge_index> index, std::string agent_id, std::string query,
+      rag::retrieval_options options);
+
   const rag::hashing_embedder& embedder() const noexcept { return embedder_; }
   const rag::index_cache& cache() const noexcept { return cache_; }
 
@@ -63,6 +71,7 @@ class indexes {
   rag::index_cache cache_;
   corpus_reader read_;
   asio::thread_pool builders_;
+  asio::thread_pool searchers_;
   std::mutex mutex_;  // guards building_
   std::map<std::pair<std::string, std::int64_t>, std::shared_ptr<pending>> building_;
 };

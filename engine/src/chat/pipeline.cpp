@@ -1,13 +1,17 @@
 #include "chat/pipeline.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <chrono>
 #include <stdexcept>
 #include <variant>
 
+#include "base/crypto.hpp"
+#include "base/one_shot.hpp"
 #include "chat/call_record.hpp"
 #include "chat/prompt.hpp"
+#include "chat/turn_timing.hpp"
 #include "llm/curl_multi.hpp"
 #include "llm/extractive_provider.hpp"
 #include "llm/openai_provider.hpp"
@@ -68,26 +72,71 @@ chat::indexes::corpus_reader corpus_reader(store::database& db) {
   };
 }
 
+// What a turn writes before its answer: the session when it is new, the user's
+// message, and the refusal when that is the answer.
+struct question_row {
+  std::string tenant_id;
+  std::optional<store::new_session> new_session;
+  std::string session_id;
+  std::string text;
+  std::optional<std::string> refusal;
+};
+
+void write_question(store::transaction& tx, const question_row& q) {
+  if (q.new_session) store::create_session(tx, *q.new_session);
+  store::insert_message(tx, q.tenant_id, q.session_id, "user", q.text);
+  if (q.refusal) {
+    store::insert_message(tx, q.tenant_id, q.session_id, "assistant", *q.refusal,
+                          store::message_metadata{{}, true, std::nullopt, std::nullopt});
+  }
+  if (!q.new_session) store::touch_session(tx, q.session_id);
+}
+
+using question_write = base::one_shot<turn_timing::clock::time_point>;
+
+// Writes the question in the background; `written` holds when it was durable.
+void start_writing_question(store::database& db, const asio::any_io_executor& ex, question_row q,
+                            std::shared_ptr<question_write> written) {
+  const std::string tenant_id = q.tenant_id;
+  auto job = [q = std::move(q)](store::transaction& tx) {
+    write_question(tx, q);
+    return turn_timing::clock::now();
+  };
+  asio::co_spawn(ex, db.async_tenant(tenant_id, std::move(job)),
+                 [written = std::move(written)](const std::exception_ptr& e,
+                                                turn_timing::clock::time_point at) {
+                   if (e) {
+                     written->set_exception(e);
+                   } else {
+                     written->set_value(at);
+                   }
+                 });
+}
+
 }  // namespace
 
-// What the first transaction read.
+// What the turn knows before retrieval.
 struct pipeline::context {
   store::agent agent;
-  std::optional<std::string> session_id;       // an existing session to continue
-  std::vector<store::stored_message> history;  // its recent messages, oldest first
+  std::string session_id;                      // the session continued, or the new one's id
+  bool new_session = true;                     // written with the question
+  std::vector<store::stored_message> history;  // a continued session's recent messages
   std::int64_t knowledge_version = 0;
 };
 
 // One LLM call: the request, and what the events, persistence and logs need.
 struct pipeline::call {
+  explicit call(turn_timing t) : timing(t) {}
+  turn_timing timing;
   std::string request_id;
   std::string tenant_id;
   std::string session_id;
   std::string agent_code;
   std::string model;
   std::vector<rag::citation> citations;
-  std::vector<llm::message> prompt;
   llm::generation_request request;  // moved into the provider when the call starts
+  question_row question;            // written once the call started
+  std::shared_ptr<question_write> question_written;
 };
 
 pipeline::pipeline(asio::io_context& io, store::database& db, const config::config& cfg,
@@ -95,7 +144,11 @@ pipeline::pipeline(asio::io_context& io, store::database& db, const config::conf
     : db_(db),
       cfg_(cfg),
       indexes_(rag::hashing_embedder(cfg.retrieval.dimensions),
-               std::size_t{cfg.retrieval.index_cache_mb} << 20, corpus_reader(db)) {
+               std::size_t{cfg.retrieval.index_cache_mb} << 20, corpus_reader(db)),
+      tenants_(db, tenant_state_capacity),
+      listener_(cfg.database.dsn, "parley_tenant_changed",
+                {[this](std::string_view tenant_id) { tenants_.invalidate(tenant_id); },
+                 [this](bool live) { tenants_.set_live(live); }}) {
   if (cfg.llm.provider == "openai") {
     multi_ = std::make_unique<llm::curl_multi>(io);
     provider_ = std::make_unique<llm::openai_provider>(
@@ -116,72 +169,75 @@ pipeline::pipeline(asio::io_context& io, store::database& db, const config::conf
 pipeline::~pipeline() = default;
 
 asio::awaitable<void> pipeline::run(turn_request req, turn_sink& sink) {
+  turn_timing timing(req.received_at);
   const auto ctx = co_await read_context(req);
-  const auto index = co_await indexes_.get(req.tenant_id, ctx.knowledge_version);
-  auto passages = index->search(ctx.agent.id, req.messages.back().content,
-                                retrieval_options(ctx.agent, cfg_.retrieval));
-  const bool refused = passages.empty();
-  const auto session_id = co_await record_question(req, ctx, refused);
-  if (refused) {
-    co_await refuse(req, ctx, session_id, sink);
-  } else {
-    co_await generate(req, make_call(req, ctx, session_id, std::move(passages)), sink);
+  timing.mark(turn_timing::stage::context);
+  auto index = co_await indexes_.get(req.tenant_id, ctx.knowledge_version);
+  auto passages =
+      co_await indexes_.search(std::move(index), ctx.agent.id, req.messages.back().content,
+                               retrieval_options(ctx.agent, cfg_.retrieval));
+  timing.mark(turn_timing::stage::retrieval);
+
+  question_row question{req.tenant_id, std::nullopt, ctx.session_id, req.messages.back().content,
+                        std::nullopt};
+  if (ctx.new_session) {
+    question.new_session =
+        store::new_session{ctx.session_id, req.tenant_id, ctx.agent.id, req.channel, req.user};
   }
+  if (passages.empty()) {
+    // Nothing relevant: the agent's refusal is the answer, and no LLM is called.
+    question.refusal = ctx.agent.refusal_text;
+    auto write = [question = std::move(question)](store::transaction& tx) {
+      write_question(tx, question);
+    };
+    co_await db_.async_tenant(req.tenant_id, std::move(write));
+    timing.mark(turn_timing::stage::recorded);
+    co_await refuse(req, ctx, sink);
+    co_return;
+  }
+  auto call = make_call(req, ctx, std::move(passages), timing);
+  call.question = std::move(question);
+  co_await generate(req, std::move(call), sink);
 }
 
 asio::awaitable<pipeline::context> pipeline::read_context(const turn_request& req) {
-  auto read = [req](store::transaction& tx) {
-    auto agent = store::find_agent(tx, req.agent_code);
-    if (!agent || !agent->is_enabled) {
-      throw turn_error(
-          turn_error::reason::agent_not_found,
-          "The model '" + req.agent_code + "' does not exist or is not available to you.");
-    }
-    context ctx{*agent, std::nullopt, {}, 0};
-    if (req.session_id) {
-      const auto s = store::find_session(tx, *req.session_id);  // RLS: this tenant's only
-      if (!s || s->agent_id != agent->id) {
-        throw turn_error(
-            turn_error::reason::session_not_found,
-            "No session '" + *req.session_id + "' for model '" + req.agent_code + "'.");
-      }
-      ctx.session_id = s->id;
-      ctx.history = store::recent_messages(tx, s->id, static_cast<int>(history_window));
-    }
-    // One indexed read per query keeps every engine process on the current knowledge.
-    ctx.knowledge_version = store::knowledge_version(tx, req.tenant_id);
-    return ctx;
+  const auto state = co_await tenants_.get(req.tenant_id);
+  const auto* agent = state->enabled_agent(req.agent_code);
+  if (agent == nullptr) {
+    throw turn_error(
+        turn_error::reason::agent_not_found,
+        "The model '" + req.agent_code + "' does not exist or is not available to you.");
+  }
+  context ctx{*agent, {}, true, {}, state->knowledge_version};
+  if (!req.session_id) {
+    ctx.session_id = base::random_uuid();
+    co_return ctx;
+  }
+  auto read = [session_id = *req.session_id, agent_id = agent->id](store::transaction& tx) {
+    const auto s = store::find_session(tx, session_id);  // RLS: this tenant's only
+    if (!s || s->agent_id != agent_id) return std::optional<std::vector<store::stored_message>>();
+    return std::optional(store::recent_messages(tx, s->id, static_cast<int>(history_window)));
   };
-  co_return co_await db_.async_tenant(req.tenant_id, std::move(read));
-}
-
-asio::awaitable<std::string> pipeline::record_question(const turn_request& req, const context& ctx,
-                                                       bool refused) {
-  auto write = [&req, &ctx, refused](store::transaction& tx) {
-    const auto session_id = ctx.session_id ? *ctx.session_id
-                                           : store::create_session(tx, req.tenant_id, ctx.agent.id,
-                                                                   req.channel, req.user);
-    store::insert_message(tx, req.tenant_id, session_id, "user", req.messages.back().content);
-    if (refused) {
-      // Nothing relevant: the agent's refusal is the answer, and no LLM is called.
-      store::insert_message(tx, req.tenant_id, session_id, "assistant", ctx.agent.refusal_text,
-                            store::message_metadata{{}, true, std::nullopt, std::nullopt});
-    }
-    store::touch_session(tx, session_id);
-    return session_id;
-  };
-  co_return co_await db_.async_tenant(req.tenant_id, std::move(write));
+  auto history = co_await db_.async_tenant(req.tenant_id, std::move(read));
+  if (!history) {
+    throw turn_error(turn_error::reason::session_not_found,
+                     "No session '" + *req.session_id + "' for model '" + req.agent_code + "'.");
+  }
+  ctx.session_id = *req.session_id;
+  ctx.new_session = false;
+  ctx.history = std::move(*history);
+  co_return ctx;
 }
 
 asio::awaitable<void> pipeline::refuse(const turn_request& req, const context& ctx,
-                                       const std::string& session_id, turn_sink& sink) {
+                                       turn_sink& sink) {
   obs::info("chat_completion", {{"request_id", req.request_id},
                                 {"tenant_id", req.tenant_id},
-                                {"session_id", session_id},
+                                {"session_id", ctx.session_id},
                                 {"agent", req.agent_code},
                                 {"status", "refused"},
                                 {"passages", 0}});
-  const turn_opened opened{session_id};
+  const turn_opened opened{ctx.session_id};
   if (!co_await sink.open(opened)) co_return;
   if (!co_await sink.token(ctx.agent.refusal_text)) co_return;
   const turn_done done;
@@ -189,8 +245,8 @@ asio::awaitable<void> pipeline::refuse(const turn_request& req, const context& c
 }
 
 pipeline::call pipeline::make_call(const turn_request& req, const context& ctx,
-                                   std::string session_id,
-                                   std::vector<rag::retrieved_passage> passages) const {
+                                   std::vector<rag::retrieved_passage> passages,
+                                   const turn_timing& timing) const {
   prompt_input in;
   in.persona = ctx.agent.persona_prompt.value_or("");
   in.agent_name = ctx.agent.name;
@@ -210,10 +266,11 @@ pipeline::call pipeline::make_call(const turn_request& req, const context& ctx,
   }
   in.question = req.messages.back().content;
 
-  call c;
+  call c(timing);
   c.request_id = req.request_id;
   c.tenant_id = req.tenant_id;
-  c.session_id = std::move(session_id);
+  c.session_id = ctx.session_id;
+  c.question_written = std::make_shared<question_write>();
   c.agent_code = req.agent_code;
   c.model = multi_ ? ctx.agent.overrides.model.value_or(default_model_) : default_model_;
   c.citations = rag::citations_for(passages);
@@ -221,9 +278,7 @@ pipeline::call pipeline::make_call(const turn_request& req, const context& ctx,
   for (const auto& passage : passages)
     c.request.sources.push_back({passage.title, passage.content});
   in.passages = std::move(passages);
-  c.prompt = build_prompt(in);
-
-  c.request.messages = c.prompt;
+  c.request.messages = build_prompt(in);
   c.request.model = c.model;
   c.request.temperature = req.temperature ? req.temperature : ctx.agent.overrides.temperature;
   c.request.max_tokens = req.max_tokens ? req.max_tokens : ctx.agent.overrides.max_tokens;
@@ -233,14 +288,18 @@ pipeline::call pipeline::make_call(const turn_request& req, const context& ctx,
 asio::awaitable<void> pipeline::generate(const turn_request& req, call c, turn_sink& sink) {
   if (obs::prompts_enabled()) {
     std::vector<std::string> lines;
-    for (const auto& m : c.prompt)
+    for (const auto& m : c.request.messages)
       lines.push_back(std::string(llm::to_string(m.role)) + ": " + m.content);
     obs::info("chat_prompt",
               {{"request_id", c.request_id}, {"tenant_id", c.tenant_id}, {"messages", lines}});
   }
-  call_record record(c.prompt);
-  const std::shared_ptr<llm::generation> gen =
-      provider_->start(std::move(c.request), co_await asio::this_coro::executor);
+  call_record record(c.request.messages);
+  const auto ex = co_await asio::this_coro::executor;
+  const std::shared_ptr<llm::generation> gen = provider_->start(std::move(c.request), ex);
+  c.timing.mark(turn_timing::stage::upstream);
+  // The question is written while the provider prepares its first token; the answer
+  // does not complete before it is durable (question_durable).
+  start_writing_question(db_, ex, std::move(c.question), c.question_written);
   // The callback may run after this returns: hence the shared flag and weak reference.
   const auto client_left = std::make_shared<bool>(false);
   sink.on_client_gone([client_left, weak = std::weak_ptr<llm::generation>(gen)] {
@@ -268,6 +327,7 @@ asio::awaitable<void> pipeline::generate(const turn_request& req, call c, turn_s
     pending.reset();
     if (const auto* t = std::get_if<llm::token_event>(&event)) {
       record.add(*t);
+      c.timing.mark(turn_timing::stage::first_token);
       client_ok = co_await sink.token(t->text);
     } else if (*client_left && std::holds_alternative<llm::error_event>(event)) {
       record.cancel();  // an answer complete when the client left keeps its real usage
@@ -280,7 +340,7 @@ asio::awaitable<void> pipeline::generate(const turn_request& req, call c, turn_s
     record.cancel();
   }
 
-  const bool stored = co_await persist(c, record);
+  const bool stored = co_await question_durable(c) && co_await persist(c, record);
   log_call(c, record);
   if (record.status() == call_status::cancelled) co_return;  // nobody to tell
   if (record.status() == call_status::ok && stored) {
@@ -295,6 +355,18 @@ asio::awaitable<void> pipeline::generate(const turn_request& req, call c, turn_s
     const turn_failure failure{"upstream_error",
                                failure_message(record.failure()->kind, req.request_id)};
     co_await sink.fail(failure);
+  }
+}
+
+asio::awaitable<bool> pipeline::question_durable(call& c) {
+  try {
+    const auto written_at = co_await c.question_written->wait();
+    c.timing.mark(turn_timing::stage::recorded, written_at);
+    co_return true;
+  } catch (const std::exception& e) {
+    // Without its session and question the answer has nowhere to go.
+    obs::error("chat_question_not_stored", {{"request_id", c.request_id}, {"error", e.what()}});
+    co_return false;
   }
 }
 
@@ -347,7 +419,12 @@ void pipeline::log_call(const call& c, const call_record& record) const {
                                 {"completion_tokens", record.usage().completion_tokens},
                                 {"usage_estimated", record.usage_estimated()},
                                 {"ttft_ms", record.ttft_ms()},
-                                {"latency_ms", record.latency_ms()}});
+                                {"latency_ms", record.latency_ms()},
+                                {"context_us", c.timing.us(turn_timing::stage::context)},
+                                {"retrieval_us", c.timing.us(turn_timing::stage::retrieval)},
+                                {"recorded_us", c.timing.us(turn_timing::stage::recorded)},
+                                {"upstream_us", c.timing.us(turn_timing::stage::upstream)},
+                                {"first_token_us", c.timing.us(turn_timing::stage::first_token)}});
 }
 
 }  // namespace parley::chat

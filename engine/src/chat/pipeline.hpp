@@ -2,14 +2,18 @@
 
 // The grounded generation pipeline, apart from any wire format:
 //
-//   read (one short tenant transaction: agent, session, history, knowledge version)
+//   context: the agent and knowledge version from memory (chat/tenant_states.hpp,
+//      kept current by notifications), and a continued session's history (one
+//      short tenant transaction; a new session's id is made here)
 //   -> retrieval over the agent's enabled documents (index built outside any
 //      transaction, chat/indexes.hpp)
-//   -> write (a second short transaction: the session if new, the user's message,
-//      and the refusal when nothing relevant was found)
-//   -> prompt and provider call, events to the sink as they arrive
-//   -> accounting and persistence (a third transaction: the answer and its
-//      llm_requests row), then done or fail.
+//   -> prompt and provider call, events to the sink as they arrive; meanwhile a
+//      second transaction writes the session if new and the user's message (with
+//      no passages, the agent's refusal is written with it and is the answer)
+//   -> once the question is durable, the answer and its llm_requests row (a third
+//      transaction), then done or fail: nothing is acknowledged that is not stored.
+//
+// So a new conversation's first token waits for no database round trip at all.
 //
 // NO FALLBACK: a retrieval or LLM failure is an explicit failure, never an answer
 // without the knowledge base and never another provider. Front ends (the OpenAI
@@ -20,14 +24,17 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "chat/indexes.hpp"
+#include "chat/tenant_states.hpp"
 #include "chat/turn.hpp"
 #include "config/config.hpp"
 #include "llm/provider.hpp"
+#include "store/change_listener.hpp"
 
 namespace parley::llm {
 class curl_multi;
@@ -40,6 +47,7 @@ class database;
 namespace parley::chat {
 
 class call_record;
+class turn_timing;
 
 class pipeline {
  public:
@@ -61,15 +69,16 @@ class pipeline {
   struct call;
 
   asio::awaitable<context> read_context(const turn_request& req);
-  asio::awaitable<std::string> record_question(const turn_request& req, const context& ctx,
-                                               bool refused);
-  asio::awaitable<void> refuse(const turn_request& req, const context& ctx,
-                               const std::string& session_id, turn_sink& sink);
-  call make_call(const turn_request& req, const context& ctx, std::string session_id,
-                 std::vector<rag::retrieved_passage> passages) const;
+  asio::awaitable<void> refuse(const turn_request& req, const context& ctx, turn_sink& sink);
+  call make_call(const turn_request& req, const context& ctx,
+                 std::vector<rag::retrieved_passage> passages, const turn_timing& timing) const;
   asio::awaitable<void> generate(const turn_request& req, call c, turn_sink& sink);
+  // Waits for the question written alongside the call; false when it failed.
+  asio::awaitable<bool> question_durable(call& c);
   asio::awaitable<bool> persist(const call& c, const call_record& record);
   void log_call(const call& c, const call_record& record) const;
+
+  static constexpr std::size_t tenant_state_capacity = 10000;
 
   store::database& db_;
   const config::config& cfg_;
@@ -77,6 +86,8 @@ class pipeline {
   std::unique_ptr<llm::provider> provider_;
   std::string default_model_;
   indexes indexes_;
+  tenant_states tenants_;
+  store::change_listener listener_;  // after tenants_: it calls into them until destroyed
 };
 
 }  // namespace parley::chat

@@ -9,6 +9,7 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -41,6 +42,8 @@ struct turn_request {
   std::string channel = "api";            // sessions.channel of a new session
   std::optional<double> temperature;      // the agent's setting when unset
   std::optional<std::int64_t> max_tokens;
+  // When the engine read the request: the origin of the turn's timing.
+  std::chrono::steady_clock::time_point received_at = std::chrono::steady_clock::now();
 };
 
 // The turn could not start: nothing was stored and nothing generated.

@@ -6,6 +6,8 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <chrono>
+#include <sys/resource.h>
+
 #include <csignal>
 #include <exception>
 #include <thread>
@@ -14,6 +16,7 @@
 #include "admin/routes.hpp"
 #include "api/chat_completions.hpp"
 #include "api/introspect.hpp"
+#include "api/metrics.hpp"
 #include "api/models.hpp"
 #include "api/ops.hpp"
 #include "chat/pipeline.hpp"
@@ -49,6 +52,22 @@ bool role_checked_at_start(store::database& db, const retry_backoff& backoff) {
                                        {"retry_in_ms", backoff.first.count()}});
     return false;
   }
+}
+
+// Each open stream holds two descriptors (the edge's connection and the provider's):
+// the soft limit (often 1024) is raised to the hard one the operator granted.
+void raise_open_files_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur >= limit.rlim_max) return;
+  limit.rlim_cur = limit.rlim_max;
+  if (::setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+    obs::warn("open_files_limit", {{"error", "setrlimit failed"}});
+  }
+}
+
+std::uint64_t open_files_limit() {
+  rlimit limit{};
+  return ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 0;
 }
 
 widget::sweep_settings sweep_settings_of(const config::widget_config& cfg) {
@@ -91,6 +110,7 @@ int serve(const invocation& inv) {
   config::secrets secrets;
   const auto cfg = load_config(inv, &secrets);
   std::signal(SIGPIPE, SIG_IGN);
+  raise_open_files_limit();
 
   // Declared before the database so it is destroyed after it: the database joins its
   // threads first, and their last results may still be posted to this context.
@@ -104,7 +124,9 @@ int serve(const invocation& inv) {
 
   http::router routes;
   routes.hold_until(ready);
+  http::stats http_stats;
   api::add_ops_routes(routes, db, ready);
+  api::add_metrics_route(routes, http_stats);
   api::add_introspection_route(routes, db, cfg.edge);
   api::add_models_routes(routes, db);
   const auto signer = std::make_shared<widget::signing_key>(secrets.widget_keys);
@@ -113,7 +135,7 @@ int serve(const invocation& inv) {
   chat::pipeline chat(io, db, cfg, secrets);
   api::add_chat_completions_route(routes, chat, std::chrono::milliseconds(cfg.llm.heartbeat_ms));
 
-  http::server server(io, cfg.server, routes, verifier);
+  http::server server(io, cfg.server, routes, verifier, http_stats);
   server.listen();
 
   asio::signal_set hangups(io, SIGHUP);
@@ -153,6 +175,7 @@ int serve(const invocation& inv) {
 
   obs::info("listening",
             {{"socket", cfg.server.socket},
+             {"open_files_limit", open_files_limit()},
              {"threads", cfg.server.threads},
              {"schema_version", store::latest_migration_version()},
              {"llm_provider", cfg.llm.provider},

@@ -27,6 +27,7 @@
 #include "edge/context.hpp"
 #include "http/route.hpp"
 #include "http/router.hpp"
+#include "http/stats.hpp"
 
 namespace parley::http {
 
@@ -35,6 +36,7 @@ struct server_state {
   const config::server_config& cfg;
   const router& routes;
   const edge::context_verifier& verifier;
+  http::stats& stats;
 };
 
 class responder_impl;
@@ -45,7 +47,7 @@ class connection {
       boost::beast::basic_stream<asio::local::stream_protocol, asio::any_io_executor>;
 
   connection(asio::local::stream_protocol::socket socket, const server_state& srv)
-      : stream_(std::move(socket)), srv_(srv), id_(++accepted) {}
+      : stream_(std::move(socket)), srv_(srv), open_(srv.stats.connections_open), id_(++accepted) {}
 
   // Serves requests until the peer closes, a timeout passes or a request cannot be
   // answered on this connection; then closes it.
@@ -54,6 +56,7 @@ class connection {
   stream_type& stream() noexcept { return stream_; }
   boost::beast::flat_buffer& buffer() noexcept { return buffer_; }
   const config::server_config& cfg() const noexcept { return srv_.cfg; }
+  http::stats& stats() const noexcept { return srv_.stats; }
   void note_peer_closed() noexcept { peer_closed_ = true; }
 
   // The next write must be done within server.write_timeout_ms.
@@ -67,6 +70,7 @@ class connection {
 
   stream_type stream_;
   const server_state& srv_;
+  gauge_hold open_;
   boost::beast::flat_buffer buffer_;
   bool peer_closed_ = false;
   // In the request log: which requests shared a connection (nginx keeps them alive).

@@ -55,8 +55,8 @@ void remove_stale_socket(const std::string& path) {
 class server::impl {
  public:
   impl(asio::io_context& io, const config::server_config& cfg, const router& routes,
-       const edge::context_verifier& verifier)
-      : io_(io), state_{cfg, routes, verifier}, acceptor_(io) {}
+       const edge::context_verifier& verifier, http::stats& stats)
+      : io_(io), state_{cfg, routes, verifier, stats}, acceptor_(io) {}
 
   void listen();
   void stop();
@@ -124,8 +124,8 @@ asio::awaitable<void> server::impl::accept_loop() {
 }
 
 server::server(asio::io_context& io, const config::server_config& cfg, const router& routes,
-               const edge::context_verifier& verifier)
-    : impl_(std::make_unique<impl>(io, cfg, routes, verifier)) {}
+               const edge::context_verifier& verifier, http::stats& stats)
+    : impl_(std::make_unique<impl>(io, cfg, routes, verifier, stats)) {}
 
 server::~server() = default;
 

@@ -14,14 +14,15 @@
 #include "config/config.hpp"
 #include "edge/context.hpp"
 #include "http/router.hpp"
+#include "http/stats.hpp"
 
 namespace parley::http {
 
 class server {
  public:
-  // `routes` and `verifier` must outlive the server.
+  // `routes`, `verifier` and `stats` must outlive the server.
   server(asio::io_context& io, const config::server_config& cfg, const router& routes,
-         const edge::context_verifier& verifier);
+         const edge::context_verifier& verifier, http::stats& stats);
   ~server();
   server(const server&) = delete;
   server& operator=(const server&) = delete;

@@ -22,6 +22,7 @@ using asio::use_awaitable;
 
 sse_writer_impl::sse_writer_impl(connection& conn, sse_options options)
     : conn_(conn),
+      open_(conn.stats().streams_open),
       options_(std::move(options)),
       progress_(conn.stream().get_executor()),
       heartbeat_done_(conn.stream().get_executor()),

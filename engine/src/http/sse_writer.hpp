@@ -17,6 +17,7 @@
 #include "http/event.hpp"
 #include "http/peer_watch.hpp"
 #include "http/route.hpp"
+#include "http/stats.hpp"
 
 namespace parley::http {
 
@@ -41,6 +42,7 @@ class sse_writer_impl final : public sse_writer {
   void mark_gone();
 
   connection& conn_;
+  gauge_hold open_;
   sse_options options_;
   std::deque<std::string> queue_;
   std::size_t queued_bytes_ = 0;

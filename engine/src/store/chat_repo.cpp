@@ -27,15 +27,11 @@ std::optional<session_row> find_session(transaction& tx, std::string_view sessio
   return session_row{r.str(0, 0), r.opt_str(0, 1)};
 }
 
-std::string create_session(transaction& tx, std::string_view tenant_id, std::string_view agent_id,
-                           std::string_view channel,
-                           const std::optional<std::string>& external_user) {
-  return tx
-      .exec(R"sql(
-      INSERT INTO sessions (tenant_id, agent_id, channel, external_user, is_anonymous)
-      VALUES ($1::uuid, $2::uuid, $3, $4, true) RETURNING id)sql",
-            {tenant_id, agent_id, channel, external_user})
-      .str(0, 0);
+void create_session(transaction& tx, const new_session& s) {
+  tx.exec(R"sql(
+      INSERT INTO sessions (id, tenant_id, agent_id, channel, external_user, is_anonymous)
+      VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5, true))sql",
+          {s.id, s.tenant_id, s.agent_id, s.channel, s.external_user});
 }
 
 void touch_session(transaction& tx, std::string_view session_id) {

@@ -23,10 +23,15 @@ struct session_row {
 
 std::optional<session_row> find_session(transaction& tx, std::string_view session_id);
 
-// A new session; `channel` is "api" or "widget".
-std::string create_session(transaction& tx, std::string_view tenant_id, std::string_view agent_id,
-                           std::string_view channel,
-                           const std::optional<std::string>& external_user);
+struct new_session {
+  std::string id;  // made by the engine (base::random_uuid), so known before the write
+  std::string tenant_id;
+  std::string agent_id;
+  std::string channel;  // "api" or "widget"
+  std::optional<std::string> external_user;
+};
+
+void create_session(transaction& tx, const new_session& s);
 
 void touch_session(transaction& tx, std::string_view session_id);
 

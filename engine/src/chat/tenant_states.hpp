@@ -1,0 +1,68 @@
+#pragma once
+
+// Each tenant's agents and knowledge version, kept in memory so that a turn reaches
+// the LLM without a database round trip. The tenant's entry is dropped when a
+// notification says its state changed (store/change_listener.hpp, migration 0003),
+// and nothing is kept while the listener is not live: a change made on any engine,
+// or with the CLI, takes effect at the next request everywhere.
+//
+// A load that raced a change (it began before the change's notification arrived) is
+// returned to its caller but not kept.
+
+#include <utility>  // before Asio under g++ 12 / Boost 1.74
+
+#include <boost/asio/awaitable.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "store/agent_repo.hpp"
+
+namespace parley::store {
+class database;
+}
+
+namespace parley::chat {
+
+namespace asio = boost::asio;
+
+struct tenant_state {
+  std::int64_t knowledge_version = 0;
+  std::vector<store::agent> agents;  // enabled or not
+
+  // The enabled agent with this code, or nullptr.
+  const store::agent* enabled_agent(std::string_view code) const noexcept;
+};
+
+class tenant_states {
+ public:
+  // Keeps at most `capacity` tenants (an arbitrary one is dropped to make room).
+  tenant_states(store::database& db, std::size_t capacity);
+
+  // The tenant's state: from memory, else read in one short tenant transaction.
+  asio::awaitable<std::shared_ptr<const tenant_state>> get(const std::string& tenant_id);
+
+  // From the listener's thread.
+  void invalidate(std::string_view tenant_id);
+  void set_live(bool live);
+
+ private:
+  std::shared_ptr<const tenant_state> cached(const std::string& tenant_id, std::uint64_t& epoch);
+  void keep(const std::string& tenant_id, std::shared_ptr<const tenant_state> state,
+            std::uint64_t epoch);
+
+  store::database& db_;
+  std::size_t capacity_;
+  std::mutex mutex_;
+  bool live_ = false;
+  std::uint64_t epoch_ = 0;  // advanced by every change: a load older than it is not kept
+  std::unordered_map<std::string, std::shared_ptr<const tenant_state>> states_;
+};
+
+}  // namespace parley::chat
