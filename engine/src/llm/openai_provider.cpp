@@ -26,6 +26,7 @@ constexpr std::size_t queue_high_bytes = 64 * 1024;
 constexpr std::size_t queue_low_bytes = 16 * 1024;
 constexpr std::size_t event_overhead_bytes = 64;
 constexpr std::size_t max_error_body_bytes = 8 * 1024;
+constexpr long receive_buffer_bytes = 4 * 1024;
 
 std::string describe(CURLcode code, const char* detail) {
   switch (code) {
@@ -172,6 +173,11 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
     curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body_.size()));
     curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &openai_stream::on_write);
     curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
+    curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &openai_stream::on_header);
+    curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
+    // An event of a chat stream is a few hundred bytes: curl's default 16 KiB receive
+    // buffer would be most of what an idle stream costs.
+    curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, receive_buffer_bytes);
     curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_buffer_);
     curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS,
                      static_cast<long>(settings_.connect_timeout.count()));
@@ -180,6 +186,25 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
     // Certificates are always verified (curl's default); only whom to trust changes.
     if (!settings_.ca_file.empty())
       curl_easy_setopt(easy_, CURLOPT_CAINFO, settings_.ca_file.c_str());
+  }
+
+  // Curl's header callback (each line of the response head). An answer has begun,
+  // so once the whole body went out curl will not send it again (it resends only a
+  // request that got no answer at all, and follows no redirects): the body, often
+  // the largest thing a stream holds, is released.
+  static std::size_t on_header(char* /*data*/, std::size_t size, std::size_t count,
+                               void* self) noexcept {
+    static_cast<openai_stream*>(self)->release_sent_body();
+    return size * count;
+  }
+
+  void release_sent_body() noexcept {
+    if (body_.empty()) return;
+    curl_off_t sent = 0;
+    if (curl_easy_getinfo(easy_, CURLINFO_SIZE_UPLOAD_T, &sent) == CURLE_OK &&
+        sent == static_cast<curl_off_t>(body_.size())) {
+      std::string().swap(body_);
+    }
   }
 
   // Curl's write callback: runs inside curl_multi_socket_action on the multi strand.
