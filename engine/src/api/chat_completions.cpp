@@ -161,6 +161,40 @@ asio::awaitable<void> run_turn(chat::pipeline& pipeline, chat::turn_request turn
   if (refused) throw *refused;
 }
 
+// What a request asks, parsed outside any coroutine frame (the parse's temporaries
+// would otherwise take room in the handler's frame for as long as the answer runs).
+struct parsed_turn {
+  chat::turn_request turn;
+  completion_meta meta;
+  bool stream = false;
+};
+
+parsed_turn parse_turn(const http::request& req) {
+  auto creq = parse_chat_request(http::parse_json_body(req));
+  parsed_turn p;
+  p.meta = {new_completion_id(), base::unix_seconds(), creq.model, creq.include_usage};
+  p.stream = creq.stream;
+  p.turn = to_turn(std::move(creq), req);
+  return p;
+}
+
+// Each answer form in a coroutine of its own: a long stream's frames hold only what
+// the stream needs (an idle stream's memory is mostly such frames).
+asio::awaitable<void> answer_streamed(chat::pipeline& pipeline, http::responder& res,
+                                      chat::turn_request turn, completion_meta meta,
+                                      std::chrono::milliseconds heartbeat) {
+  streamed_answer sink(res, std::move(meta), heartbeat);
+  co_await run_turn(pipeline, std::move(turn), sink);
+  co_await sink.finish();
+}
+
+asio::awaitable<void> answer_whole(chat::pipeline& pipeline, http::responder& res,
+                                   chat::turn_request turn, completion_meta meta) {
+  whole_answer sink(res);
+  co_await run_turn(pipeline, std::move(turn), sink);
+  co_await sink.respond(meta);
+}
+
 }  // namespace
 
 void add_chat_completions_route(http::router& routes, chat::pipeline& pipeline,
@@ -168,19 +202,11 @@ void add_chat_completions_route(http::router& routes, chat::pipeline& pipeline,
   routes.add(
       "POST", "/v1/chat/completions", {edge::principal_kind::key},
       [&pipeline, heartbeat](http::request& req, http::responder& res) -> asio::awaitable<void> {
-        auto creq = parse_chat_request(http::parse_json_body(req));
-        const completion_meta meta{new_completion_id(), base::unix_seconds(), creq.model,
-                                   creq.include_usage};
-        const bool stream = creq.stream;
-        auto turn = to_turn(std::move(creq), req);
-        if (stream) {
-          streamed_answer sink(res, meta, heartbeat);
-          co_await run_turn(pipeline, std::move(turn), sink);
-          co_await sink.finish();
+        auto p = parse_turn(req);
+        if (p.stream) {
+          co_await answer_streamed(pipeline, res, std::move(p.turn), std::move(p.meta), heartbeat);
         } else {
-          whole_answer sink(res);
-          co_await run_turn(pipeline, std::move(turn), sink);
-          co_await sink.respond(meta);
+          co_await answer_whole(pipeline, res, std::move(p.turn), std::move(p.meta));
         }
       });
 }

@@ -169,6 +169,14 @@ pipeline::pipeline(asio::io_context& io, store::database& db, const config::conf
 pipeline::~pipeline() = default;
 
 asio::awaitable<void> pipeline::run(turn_request req, turn_sink& sink) {
+  // Preparing is a coroutine of its own so that its frame, with everything retrieval
+  // needed, is gone before the answer streams: a long stream holds only its call.
+  const auto c = co_await prepare(std::move(req), sink);
+  if (c) co_await generate(*c, sink);
+}
+
+asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request req,
+                                                                   turn_sink& sink) {
   turn_timing timing(req.received_at);
   const auto ctx = co_await read_context(req);
   timing.mark(turn_timing::stage::context);
@@ -193,11 +201,11 @@ asio::awaitable<void> pipeline::run(turn_request req, turn_sink& sink) {
     co_await db_.async_tenant(req.tenant_id, std::move(write));
     timing.mark(turn_timing::stage::recorded);
     co_await refuse(req, ctx, sink);
-    co_return;
+    co_return nullptr;
   }
-  auto call = make_call(req, ctx, std::move(passages), timing);
-  call.question = std::move(question);
-  co_await generate(req, std::move(call), sink);
+  auto c = std::make_unique<call>(make_call(req, ctx, std::move(passages), timing));
+  c->question = std::move(question);
+  co_return c;
 }
 
 asio::awaitable<pipeline::context> pipeline::read_context(const turn_request& req) {
@@ -285,7 +293,7 @@ pipeline::call pipeline::make_call(const turn_request& req, const context& ctx,
   return c;
 }
 
-asio::awaitable<void> pipeline::generate(const turn_request& req, call c, turn_sink& sink) {
+asio::awaitable<void> pipeline::generate(call& c, turn_sink& sink) {
   if (obs::prompts_enabled()) {
     std::vector<std::string> lines;
     for (const auto& m : c.request.messages)
@@ -348,12 +356,12 @@ asio::awaitable<void> pipeline::generate(const turn_request& req, call c, turn_s
     co_await sink.done(done);
   } else if (record.status() == call_status::ok) {
     // Never acknowledge an answer that is not stored.
-    const turn_failure failure{
-        "storage_error", "The answer could not be stored. Request id: " + req.request_id + "."};
+    const turn_failure failure{"storage_error",
+                               "The answer could not be stored. Request id: " + c.request_id + "."};
     co_await sink.fail(failure);
   } else {
     const turn_failure failure{"upstream_error",
-                               failure_message(record.failure()->kind, req.request_id)};
+                               failure_message(record.failure()->kind, c.request_id)};
     co_await sink.fail(failure);
   }
 }

@@ -68,11 +68,13 @@ class pipeline {
   struct context;
   struct call;
 
+  // Context and retrieval; answers a refusal itself. The call to make, if any.
+  asio::awaitable<std::unique_ptr<call>> prepare(turn_request req, turn_sink& sink);
   asio::awaitable<context> read_context(const turn_request& req);
   asio::awaitable<void> refuse(const turn_request& req, const context& ctx, turn_sink& sink);
   call make_call(const turn_request& req, const context& ctx,
                  std::vector<rag::retrieved_passage> passages, const turn_timing& timing) const;
-  asio::awaitable<void> generate(const turn_request& req, call c, turn_sink& sink);
+  asio::awaitable<void> generate(call& c, turn_sink& sink);
   // Waits for the question written alongside the call; false when it failed.
   asio::awaitable<bool> question_durable(call& c);
   asio::awaitable<bool> persist(const call& c, const call_record& record);

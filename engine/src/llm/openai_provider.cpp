@@ -26,7 +26,7 @@ constexpr std::size_t queue_high_bytes = 64 * 1024;
 constexpr std::size_t queue_low_bytes = 16 * 1024;
 constexpr std::size_t event_overhead_bytes = 64;
 constexpr std::size_t max_error_body_bytes = 8 * 1024;
-constexpr long receive_buffer_bytes = 4 * 1024;
+constexpr long receive_buffer_bytes = 2 * 1024;
 
 std::string describe(CURLcode code, const char* detail) {
   switch (code) {
