@@ -357,7 +357,7 @@ def memory_rows(n, h, all_held, notes):
     if h["engine_open"] is None:
         engine += " **"
         note = ("** engine count unavailable (no parley_streams_open on its "
-                "/metrics): memory read once the mock held them all")
+                "/metrics): memory read on the mock's count alone")
         if note not in notes:
             notes.append(note)
     # the target is set at 2,000; the larger hold is shown for the trend
