@@ -47,8 +47,15 @@ unit:
 integration:
 	$(PYTHON) -m pytest -q t
 
-bench: build
+# the engine benchmark's mock upstream and load generator (bench/engine/)
+BENCH_TOOLS := $(BUILD)/bench/mock_upstream $(BUILD)/bench/loadgen
+
+bench: build $(BENCH_TOOLS)
 	bench/run
+
+$(BUILD)/bench/%: bench/engine/%.cpp $(wildcard bench/engine/*.hpp)
+	@mkdir -p $(@D)
+	g++ -std=c++20 -O2 -Wall -Wextra -o $@ $< -lpthread
 
 # libFuzzer harnesses of the module's token and context code (not in test)
 FUZZ_SECONDS ?= 60

@@ -94,6 +94,11 @@ class Stack:
         # nginx's workers (the edge benchmark runs one, pinned to a CPU)
         self.worker_processes = 2
         self.worker_cpu_affinity = None
+        # connections per worker, and more of nginx's main context (the
+        # engine benchmark holds thousands of streams: it raises both, with
+        # worker_rlimit_nofile)
+        self.worker_connections = 4096
+        self.main_directives = ""
         self.secrets = self.root / "secrets"
         self.pg_dir = self.root / "pg"
         self.run_dir = self.root / "run"
@@ -344,9 +349,10 @@ load_module {self.module_so};
 {user}
 worker_processes {self.worker_processes};
 {affinity}
+{self.main_directives}
 pid {self.nginx_dir / 'nginx.pid'};
 error_log {self.log_dir / 'nginx-error.log'} info;
-events {{ worker_connections 4096; }}
+events {{ worker_connections {self.worker_connections}; }}
 http {{
     access_log {self.log_dir / 'nginx-access.log'};
     client_body_temp_path {tmp}/body;

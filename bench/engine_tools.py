@@ -1,0 +1,136 @@
+"""The engine benchmark's instruments: the compiled mock upstream and load
+generator (bench/engine/, built into build/bench/ by `make bench`), and
+what the benchmark reads from /proc and from the engine's /metrics."""
+
+import json
+import os
+import re
+import select
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+
+class ToolError(RuntimeError):
+    pass
+
+
+def read_line(proc, timeout):
+    """The next line of a child's stdout within `timeout` seconds, or None."""
+    deadline = time.monotonic() + timeout
+    line = b""
+    fd = proc.stdout.fileno()
+    while not line.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        chunk = os.read(fd, 1)
+        if not chunk:
+            return None
+        line += chunk
+    return line.decode()
+
+
+class MockUpstream:
+    """build/bench/mock_upstream, on a port of its own choosing."""
+
+    def __init__(self, tools):
+        self.proc = subprocess.Popen([str(tools / "mock_upstream"), "--port", "0"],
+                                     stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        line = read_line(self.proc, 5) or ""
+        if not line.startswith("port "):
+            self.stop()
+            raise ToolError(f"the mock upstream did not start: {line!r}")
+        self.port = int(line.split()[1])
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def configure(self, **settings):
+        """first_ms, tokens, gap_ms, hold: for the requests that follow."""
+        query = "&".join(f"{k}={int(v)}" for k, v in settings.items())
+        urllib.request.urlopen(urllib.request.Request(
+            f"{self.url}/config?{query}", method="POST"), timeout=5).read()
+
+    def stats(self):
+        """{"open": streams answering now, "served": streams answered}."""
+        with urllib.request.urlopen(f"{self.url}/stats", timeout=5) as r:
+            return json.loads(r.read())
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+def loadgen_argv(tools, port, body, headers, concurrency):
+    argv = [str(tools / "loadgen"), "--port", str(port), "--body", body,
+            "--concurrency", str(concurrency)]
+    for h in headers:
+        argv += ["--header", h]
+    return argv
+
+
+def closed_loop(tools, port, body, headers, concurrency, seconds, warmup):
+    """One closed-loop run; the load generator's JSON answer."""
+    argv = loadgen_argv(tools, port, body, headers, concurrency) + [
+        "--seconds", str(seconds), "--warmup", str(warmup)]
+    try:
+        r = subprocess.run(argv, capture_output=True, text=True, check=True,
+                           timeout=seconds + warmup + 120)
+    except subprocess.TimeoutExpired as e:
+        raise ToolError(f"loadgen at {concurrency} in flight never finished") from e
+    return json.loads(r.stdout)
+
+
+class Holder:
+    """A load generator holding `concurrency` streams open until closed."""
+
+    def __init__(self, tools, port, body, headers, concurrency, ramp):
+        argv = loadgen_argv(tools, port, body, headers, concurrency) + [
+            "--hold", "--ramp", str(ramp)]
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE)
+
+    def wait_held(self, timeout):
+        """{"held": n, "errors": {...}} once every stream has its headers."""
+        line = read_line(self.proc, timeout)
+        return json.loads(line) if line else None
+
+    def close(self):
+        self.proc.stdin.close()  # the load generator's cue to let go
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def rss_kib(pid):
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.M).group(1))
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def engine_streams_open(engine_socket):
+    """The engine's own count of open streams (parley_streams_open on its
+    /metrics), or None if this engine does not expose it."""
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            s.connect(str(engine_socket))
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: engine\r\n"
+                      b"Connection: close\r\n\r\n")
+            answer = b""
+            while chunk := s.recv(65536):
+                answer += chunk
+    except OSError:
+        return None
+    text = answer.decode(errors="replace")
+    if not text.startswith("HTTP/1.1 200"):
+        return None
+    m = re.search(r"^parley_streams_open\s+([0-9.]+)\s*$", text, re.M)
+    return int(float(m.group(1))) if m else None
