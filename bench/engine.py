@@ -19,7 +19,7 @@ nginx and the engine, N = 2,000 and 10,000: the engine's and the nginx
 workers' RSS growth per stream, read once the engine's own count of open
 streams (parley_streams_open on its /metrics) and the mock's both equal N.
 
-    bench/engine.py [--seconds 10] [--warmup 2]
+    bench/engine.py [--seconds 10] [--warmup 2] [--scenario 100] [--no-holds]
 """
 
 import argparse
@@ -198,6 +198,8 @@ def measured_run(mock, port, headers, concurrency, args):
 def run_scenarios(mock, port, key, args):
     results = {}
     for name, concurrency, timing in SCENARIOS:
+        if args.scenario and name not in args.scenario:
+            continue
         mock.configure(hold=0, **timing)
         direct = measured_run(mock, mock.port, auth(key), concurrency, args)
         through = measured_run(mock, port, auth(key), concurrency, args)
@@ -289,6 +291,8 @@ def print_report(results, holds, args):
     print("  direct (the baseline: TTFT near the mock's first token and low "
           "CPU show the loadgen and mock are not the bottleneck):")
     for name, _, timing in SCENARIOS:
+        if name not in results:
+            continue
         direct = results[name][0]
         print(f"    {name:>5} in flight, first {timing['first_ms']} ms, gap "
               f"{timing['gap_ms']:>2} ms: {latency_text(direct)}  loadgen "
@@ -296,7 +300,8 @@ def print_report(results, holds, args):
               f"CPU {direct['mock_busy']:4.0%}")
     print("  through:")
     for name, _, _ in SCENARIOS:
-        print(f"    {name:>5} in flight: {latency_text(results[name][1])}")
+        if name in results:
+            print(f"    {name:>5} in flight: {latency_text(results[name][1])}")
     notes = []
     rows = latency_rows(results) + hold_rows(holds, notes)
     print(f"  {'figure':<48} {'target':<12} {'measured':<16} verdict")
@@ -318,6 +323,8 @@ def latency_rows(results):
     rows = []
     for name, limits in (("1", {"p50": 2}), ("100", {"p50": 2, "p99": 5}),
                          ("1,000", {"p99": 10})):
+        if name not in results:
+            continue
         for pct in ("p50", "p99"):
             value = added(results, name, "ttft_us", pct)
             limit = limits.get(pct)
@@ -325,6 +332,8 @@ def latency_rows(results):
                          f"<= {limit} ms" if limit else "", f"{value:.2f} ms",
                          verdict(value, limit) if limit else ""))
     for name, limit in (("1", 0.1), ("100", 1)):
+        if name not in results:
+            continue
         value = added(results, name, "gap_us", "p99")
         rows.append((f"added gap p99, {name} in flight", f"<= {limit} ms",
                      f"{value:.2f} ms", verdict(value, limit)))
@@ -378,6 +387,10 @@ def main():
                     help="timed seconds per run (default 10)")
     ap.add_argument("--warmup", type=float, default=2,
                     help="untimed seconds before each run (default 2)")
+    ap.add_argument("--scenario", action="append", choices=[s[0] for s in SCENARIOS],
+                    help="run only this closed-loop scenario (repeatable)")
+    ap.add_argument("--no-holds", action="store_true",
+                    help="skip the idle-stream holds")
     args = ap.parse_args()
 
     for tool in ("mock_upstream", "loadgen"):
@@ -393,8 +406,8 @@ def main():
         key, port = start_stack(stack, root, mock)
         check_through(port, key, mock)
         results = run_scenarios(mock, port, key, args)
-        holds = {n: hold(stack, mock, port, key, holdable(n, fd_limit))
-                 for n in HOLDS}
+        holds = {} if args.no_holds else {
+            n: hold(stack, mock, port, key, holdable(n, fd_limit)) for n in HOLDS}
     except (StackError, ToolError, subprocess.CalledProcessError) as e:
         detail = getattr(e, "stderr", "") or ""
         print(f"bench: {e} {detail}".strip(), file=sys.stderr)

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstring>
+#include <unordered_map>
 
 #include "obs/log.hpp"
 #include "store/text_guard.hpp"
@@ -62,6 +63,29 @@ std::vector<std::string> parse_text_array(std::string_view s) {
 }
 
 }  // namespace
+
+// Statements prepared on one connection, by their SQL text. PostgreSQL then skips
+// parsing and planning a statement the connection runs again: most of the cost of
+// the engine's short statements. Bounded, so that SQL built at run time cannot grow
+// it without end; past the bound, statements run unprepared.
+class statement_cache {
+ public:
+  static constexpr std::size_t capacity = 256;
+
+  // The name `sql` is prepared under, preparing it now on its first use; nullptr
+  // when the cache is full. Throws db_error when PostgreSQL refuses the statement.
+  const char* name_for(PGconn* conn, std::string_view sql, int param_count) {
+    const std::string key(sql);
+    if (const auto it = names_.find(key); it != names_.end()) return it->second.c_str();
+    if (names_.size() >= capacity) return nullptr;
+    std::string name = "parley_" + std::to_string(names_.size());
+    checked(conn, PQprepare(conn, name.c_str(), key.c_str(), param_count, nullptr));
+    return names_.emplace(key, std::move(name)).first->second.c_str();
+  }
+
+ private:
+  std::unordered_map<std::string, std::string> names_;
+};
 
 db_error::db_error(const std::string& message, std::string sqlstate)
     : std::runtime_error(message), sqlstate_(std::move(sqlstate)) {}
@@ -192,9 +216,16 @@ result transaction::exec(std::string_view sql, std::span<const param> params) {
     lengths.push_back(p.value() ? static_cast<int>(p.value()->size()) : 0);
     formats.push_back(p.binary() ? 1 : 0);
   }
+  const int count = static_cast<int>(params.size());
+  if (count > 0) {
+    if (const char* name = statements_.name_for(conn_, sql, count)) {
+      return checked(conn_, PQexecPrepared(conn_, name, count, values.data(), lengths.data(),
+                                           formats.data(), 0));
+    }
+  }
   const std::string text(sql);
-  return checked(conn_, PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
-                                     values.data(), lengths.data(), formats.data(), 0));
+  return checked(conn_, PQexecParams(conn_, text.c_str(), count, nullptr, values.data(),
+                                     lengths.data(), formats.data(), 0));
 }
 
 void transaction::exec_script(std::string_view sql) {
@@ -204,20 +235,27 @@ void transaction::exec_script(std::string_view sql) {
 
 // ---- pool --------------------------------------------------------------------------
 
+// A connection of the pool, with the statements prepared on it.
+struct database::pooled_connection {
+  explicit pooled_connection(PGconn* c) noexcept : conn(c) {}
+  ~pooled_connection() { PQfinish(conn); }
+  pooled_connection(const pooled_connection&) = delete;
+  pooled_connection& operator=(const pooled_connection&) = delete;
+
+  PGconn* conn;
+  statement_cache statements;
+};
+
 class database::connection_pool {
  public:
   connection_pool(std::string dsn, unsigned size) : dsn_(std::move(dsn)), size_(size) {}
 
-  ~connection_pool() {
-    for (PGconn* c : idle_) PQfinish(c);
-  }
-
   // Waits while every connection is in use; opens a new one below the bound.
-  PGconn* acquire() {
+  std::unique_ptr<pooled_connection> acquire() {
     std::unique_lock lock(mutex_);
     available_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
     if (!idle_.empty()) {
-      PGconn* c = idle_.back();
+      auto c = std::move(idle_.back());
       idle_.pop_back();
       return c;
     }
@@ -231,19 +269,19 @@ class database::connection_pool {
       throw db_error(msg, "");
     }
     PQsetNoticeProcessor(c, log_notice, nullptr);
-    return c;
+    return std::make_unique<pooled_connection>(c);
   }
 
   // Healthy connections go back to the pool; broken ones are closed.
-  void release(PGconn* c) {
-    if (PQstatus(c) != CONNECTION_OK || PQtransactionStatus(c) != PQTRANS_IDLE) {
-      PQfinish(c);
+  void release(std::unique_ptr<pooled_connection> c) {
+    if (PQstatus(c->conn) != CONNECTION_OK || PQtransactionStatus(c->conn) != PQTRANS_IDLE) {
+      c.reset();
       forget();
       return;
     }
     {
       std::lock_guard lock(mutex_);
-      idle_.push_back(c);
+      idle_.push_back(std::move(c));
     }
     available_.notify_one();
   }
@@ -261,7 +299,7 @@ class database::connection_pool {
   unsigned size_;
   std::mutex mutex_;
   std::condition_variable available_;
-  std::vector<PGconn*> idle_;
+  std::vector<std::unique_ptr<pooled_connection>> idle_;
   unsigned open_ = 0;
 };
 
@@ -275,19 +313,20 @@ void database::run_transaction(std::string_view tenant_id,
   // A pooled connection may have died with a database restart; BEGIN finds out before
   // anything ran, so one retry on a fresh connection is safe and makes it transparent.
   for (int attempt = 0;; ++attempt) {
-    PGconn* conn = pool_->acquire();
     struct give_back {
       connection_pool& pool;
-      PGconn* conn;
+      std::unique_ptr<pooled_connection> pooled;
       ~give_back() {
+        PGconn* conn = pooled->conn;
         if (PQtransactionStatus(conn) == PQTRANS_INTRANS ||
             PQtransactionStatus(conn) == PQTRANS_INERROR) {
           PQclear(PQexec(conn, "ROLLBACK"));
         }
-        pool.release(conn);
+        pool.release(std::move(pooled));
       }
-    } guard{*pool_, conn};
-    transaction tx(conn);
+    } guard{*pool_, pool_->acquire()};
+    PGconn* conn = guard.pooled->conn;
+    transaction tx(conn, guard.pooled->statements);
     try {
       tx.exec("BEGIN");
     } catch (const db_error&) {

@@ -133,13 +133,19 @@ class result {
   std::unique_ptr<PGresult, clear> res_;
 };
 
+// The statements prepared on one pooled connection (db.cpp).
+class statement_cache;
+
 // An open transaction on a pooled connection. Only made by database.
 class transaction {
  public:
-  explicit transaction(PGconn* conn) noexcept : conn_(conn) {}
+  transaction(PGconn* conn, statement_cache& statements) noexcept
+      : conn_(conn), statements_(statements) {}
   transaction(const transaction&) = delete;
   transaction& operator=(const transaction&) = delete;
 
+  // A statement with parameters is prepared on its connection the first time it
+  // runs there, and only executed after that.
   result exec(std::string_view sql, std::initializer_list<param> params = {});
   result exec(std::string_view sql, std::span<const param> params);
 
@@ -148,6 +154,7 @@ class transaction {
 
  private:
   PGconn* conn_;
+  statement_cache& statements_;
 };
 
 class database {
@@ -177,6 +184,7 @@ class database {
   auto async_platform(F fn) -> asio::awaitable<std::invoke_result_t<F&, transaction&>>;
 
  private:
+  struct pooled_connection;
   class connection_pool;
 
   // Runs body in a transaction; tenant_id empty = platform scope.
