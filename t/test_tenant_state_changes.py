@@ -122,4 +122,4 @@ def test_an_answer_whose_question_was_not_stored_is_not_acknowledged(
     assert db_rows(stack, f"SELECT count(*) FROM sessions WHERE id = '{session}'",
                    tenant=t.id) == [["0"]]
     assert any(e.get("request_id") for e in
-               engine_log_events(stack, "chat_question_not_stored"))
+               engine_log_events(stack, "chat_persist_failed"))

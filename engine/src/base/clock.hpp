@@ -1,7 +1,8 @@
 #pragma once
 
 // Wall-clock time as Unix timestamps: what contexts, widget tokens and API objects
-// carry. Durations inside the process use std::chrono::steady_clock instead.
+// carry, and when a stored message was said. Durations inside the process use
+// std::chrono::steady_clock instead.
 
 #include <chrono>
 #include <cstdint>
@@ -16,6 +17,11 @@ inline std::int64_t unix_seconds() noexcept {
 inline std::int64_t unix_millis() noexcept {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+inline std::int64_t unix_micros() noexcept {
+  using namespace std::chrono;
+  return duration_cast<microseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace parley::base

@@ -1,6 +1,5 @@
 #include "chat/pipeline.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <chrono>
@@ -8,7 +7,7 @@
 #include <variant>
 
 #include "base/crypto.hpp"
-#include "base/one_shot.hpp"
+#include "base/clock.hpp"
 #include "chat/call_record.hpp"
 #include "chat/prompt.hpp"
 #include "chat/turn_timing.hpp"
@@ -79,38 +78,25 @@ struct question_row {
   std::optional<store::new_session> new_session;
   std::string session_id;
   std::string text;
+  std::int64_t asked_at_unix_us = 0;
   std::optional<std::string> refusal;
 };
 
+// The wall-clock time the question arrived, from the turn's steady arrival time.
+std::int64_t asked_at_unix_us(const turn_request& req) {
+  const auto ago = turn_timing::clock::now() - req.received_at;
+  return base::unix_micros() - std::chrono::duration_cast<std::chrono::microseconds>(ago).count();
+}
+
 void write_question(store::transaction& tx, const question_row& q) {
   if (q.new_session) store::create_session(tx, *q.new_session);
-  store::insert_message(tx, q.tenant_id, q.session_id, "user", q.text);
+  store::insert_message(tx, q.tenant_id, q.session_id, "user", q.text, q.asked_at_unix_us);
   if (q.refusal) {
     store::insert_message(tx, q.tenant_id, q.session_id, "assistant", *q.refusal,
+                          base::unix_micros(),
                           store::message_metadata{{}, true, std::nullopt, std::nullopt});
   }
   if (!q.new_session) store::touch_session(tx, q.session_id);
-}
-
-using question_write = base::one_shot<turn_timing::clock::time_point>;
-
-// Writes the question in the background; `written` holds when it was durable.
-void start_writing_question(store::database& db, const asio::any_io_executor& ex, question_row q,
-                            std::shared_ptr<question_write> written) {
-  const std::string tenant_id = q.tenant_id;
-  auto job = [q = std::move(q)](store::transaction& tx) {
-    write_question(tx, q);
-    return turn_timing::clock::now();
-  };
-  asio::co_spawn(ex, db.async_tenant(tenant_id, std::move(job)),
-                 [written = std::move(written)](const std::exception_ptr& e,
-                                                turn_timing::clock::time_point at) {
-                   if (e) {
-                     written->set_exception(e);
-                   } else {
-                     written->set_value(at);
-                   }
-                 });
 }
 
 }  // namespace
@@ -135,8 +121,7 @@ struct pipeline::call {
   std::string model;
   std::vector<rag::citation> citations;
   llm::generation_request request;  // moved into the provider when the call starts
-  question_row question;            // written once the call started
-  std::shared_ptr<question_write> question_written;
+  question_row question;            // stored with the answer
 };
 
 pipeline::pipeline(asio::io_context& io, store::database& db, const config::config& cfg,
@@ -186,8 +171,9 @@ asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request 
                                retrieval_options(ctx.agent, cfg_.retrieval));
   timing.mark(turn_timing::stage::retrieval);
 
-  question_row question{req.tenant_id, std::nullopt, ctx.session_id, req.messages.back().content,
-                        std::nullopt};
+  question_row question{req.tenant_id,         std::nullopt,
+                        ctx.session_id,        req.messages.back().content,
+                        asked_at_unix_us(req), std::nullopt};
   if (ctx.new_session) {
     question.new_session =
         store::new_session{ctx.session_id, req.tenant_id, ctx.agent.id, req.channel, req.user};
@@ -199,7 +185,7 @@ asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request 
       write_question(tx, question);
     };
     co_await db_.async_tenant(req.tenant_id, std::move(write));
-    timing.mark(turn_timing::stage::recorded);
+    timing.mark(turn_timing::stage::stored);
     co_await refuse(req, ctx, sink);
     co_return nullptr;
   }
@@ -278,7 +264,6 @@ pipeline::call pipeline::make_call(const turn_request& req, const context& ctx,
   c.request_id = req.request_id;
   c.tenant_id = req.tenant_id;
   c.session_id = ctx.session_id;
-  c.question_written = std::make_shared<question_write>();
   c.agent_code = req.agent_code;
   c.model = multi_ ? ctx.agent.overrides.model.value_or(default_model_) : default_model_;
   c.citations = rag::citations_for(passages);
@@ -305,9 +290,6 @@ asio::awaitable<void> pipeline::generate(call& c, turn_sink& sink) {
   const auto ex = co_await asio::this_coro::executor;
   const std::shared_ptr<llm::generation> gen = provider_->start(std::move(c.request), ex);
   c.timing.mark(turn_timing::stage::upstream);
-  // The question is written while the provider prepares its first token; the answer
-  // does not complete before it is durable (question_durable).
-  start_writing_question(db_, ex, std::move(c.question), c.question_written);
   // The callback may run after this returns: hence the shared flag and weak reference.
   const auto client_left = std::make_shared<bool>(false);
   sink.on_client_gone([client_left, weak = std::weak_ptr<llm::generation>(gen)] {
@@ -348,7 +330,8 @@ asio::awaitable<void> pipeline::generate(call& c, turn_sink& sink) {
     record.cancel();
   }
 
-  const bool stored = co_await question_durable(c) && co_await persist(c, record);
+  const bool stored = co_await persist(c, record);
+  c.timing.mark(turn_timing::stage::stored);
   log_call(c, record);
   if (record.status() == call_status::cancelled) co_return;  // nobody to tell
   if (record.status() == call_status::ok && stored) {
@@ -366,18 +349,6 @@ asio::awaitable<void> pipeline::generate(call& c, turn_sink& sink) {
   }
 }
 
-asio::awaitable<bool> pipeline::question_durable(call& c) {
-  try {
-    const auto written_at = co_await c.question_written->wait();
-    c.timing.mark(turn_timing::stage::recorded, written_at);
-    co_return true;
-  } catch (const std::exception& e) {
-    // Without its session and question the answer has nowhere to go.
-    obs::error("chat_question_not_stored", {{"request_id", c.request_id}, {"error", e.what()}});
-    co_return false;
-  }
-}
-
 asio::awaitable<bool> pipeline::persist(const call& c, const call_record& record) {
   std::optional<std::string> error;
   if (record.failure()) error = failure_message(record.failure()->kind, c.request_id);
@@ -387,14 +358,15 @@ asio::awaitable<bool> pipeline::persist(const call& c, const call_record& record
     metadata = store::message_metadata{c.citations, false, std::string(to_string(record.status())),
                                        record.finish_reason()};
   }
-  auto write = [&c, &record, &row, &metadata](store::transaction& tx) {
+  const auto answered_at = base::unix_micros();
+  auto write = [&c, &record, &row, &metadata, answered_at](store::transaction& tx) {
+    write_question(tx, c.question);
     // A partial answer (error, cancel) is kept too: it is what the user saw.
     if (metadata) {
       row.message_id = store::insert_message(tx, c.tenant_id, c.session_id, "assistant",
-                                             record.content(), metadata);
+                                             record.content(), answered_at, metadata);
     }
     store::insert_llm_request(tx, c.tenant_id, row);
-    store::touch_session(tx, c.session_id);
   };
   try {
     co_await db_.async_tenant(c.tenant_id, std::move(write));
@@ -430,7 +402,7 @@ void pipeline::log_call(const call& c, const call_record& record) const {
                                 {"latency_ms", record.latency_ms()},
                                 {"context_us", c.timing.us(turn_timing::stage::context)},
                                 {"retrieval_us", c.timing.us(turn_timing::stage::retrieval)},
-                                {"recorded_us", c.timing.us(turn_timing::stage::recorded)},
+                                {"stored_us", c.timing.us(turn_timing::stage::stored)},
                                 {"upstream_us", c.timing.us(turn_timing::stage::upstream)},
                                 {"first_token_us", c.timing.us(turn_timing::stage::first_token)}});
 }

@@ -7,13 +7,15 @@
 //      short tenant transaction; a new session's id is made here)
 //   -> retrieval over the agent's enabled documents (index built outside any
 //      transaction, chat/indexes.hpp)
-//   -> prompt and provider call, events to the sink as they arrive; meanwhile a
-//      second transaction writes the session if new and the user's message (with
-//      no passages, the agent's refusal is written with it and is the answer)
-//   -> once the question is durable, the answer and its llm_requests row (a third
-//      transaction), then done or fail: nothing is acknowledged that is not stored.
+//   -> with no passages, the agent's refusal is the answer: it is stored with the
+//      question (one transaction) and sent, and no LLM is called
+//   -> otherwise prompt and provider call, events to the sink as they arrive
+//   -> then one transaction stores the turn (the session if new, the question, the
+//      answer and its llm_requests row), and only then done, or fail: nothing is
+//      acknowledged that is not stored.
 //
-// So a new conversation's first token waits for no database round trip at all.
+// So a new conversation's first token waits for no database round trip at all,
+// and a turn costs the database one transaction.
 //
 // NO FALLBACK: a retrieval or LLM failure is an explicit failure, never an answer
 // without the knowledge base and never another provider. Front ends (the OpenAI
@@ -75,8 +77,6 @@ class pipeline {
   call make_call(const turn_request& req, const context& ctx,
                  std::vector<rag::retrieved_passage> passages, const turn_timing& timing) const;
   asio::awaitable<void> generate(call& c, turn_sink& sink);
-  // Waits for the question written alongside the call; false when it failed.
-  asio::awaitable<bool> question_durable(call& c);
   asio::awaitable<bool> persist(const call& c, const call_record& record);
   void log_call(const call& c, const call_record& record) const;
 

@@ -21,7 +21,7 @@ class turn_timing {
     retrieval,    // the passages found
     upstream,     // the provider call started
     first_token,  // the first token handed to the front end
-    recorded,     // the question durable
+    stored,       // the turn durable (the question, and the answer if any)
     count_
   };
 

@@ -55,12 +55,14 @@ std::vector<stored_message> recent_messages(transaction& tx, std::string_view se
 
 std::string insert_message(transaction& tx, std::string_view tenant_id, std::string_view session_id,
                            std::string_view role, std::string_view content,
+                           std::int64_t said_at_unix_us,
                            const std::optional<message_metadata>& metadata) {
   return tx
       .exec(R"sql(
-      INSERT INTO messages (tenant_id, session_id, role, content, metadata)
-      VALUES ($1::uuid, $2::uuid, $3, $4, $5::jsonb) RETURNING id)sql",
-            {tenant_id, session_id, role, content, metadata_json(metadata)})
+      INSERT INTO messages (tenant_id, session_id, role, content, metadata, created_at)
+      VALUES ($1::uuid, $2::uuid, $3, $4, $5::jsonb,
+              'epoch'::timestamptz + $6::bigint * interval '1 microsecond') RETURNING id)sql",
+            {tenant_id, session_id, role, content, metadata_json(metadata), said_at_unix_us})
       .str(0, 0);
 }
 

@@ -52,9 +52,12 @@ struct message_metadata {
   std::optional<std::string> finish_reason;
 };
 
-// Returns the new message's id. Without metadata the column holds {}.
+// Returns the new message's id. Without metadata the column holds {}. `said_at` (Unix
+// microseconds, the engine's clock) orders a turn's messages even when they are
+// written in one transaction.
 std::string insert_message(transaction& tx, std::string_view tenant_id, std::string_view session_id,
                            std::string_view role, std::string_view content,
+                           std::int64_t said_at_unix_us,
                            const std::optional<message_metadata>& metadata = std::nullopt);
 
 struct llm_request_row {
