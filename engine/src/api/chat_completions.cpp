@@ -203,6 +203,7 @@ void add_chat_completions_route(http::router& routes, chat::pipeline& pipeline,
       "POST", "/v1/chat/completions", {edge::principal_kind::key},
       [&pipeline, heartbeat](http::request& req, http::responder& res) -> asio::awaitable<void> {
         auto p = parse_turn(req);
+        req.release_payload();
         if (p.stream) {
           co_await answer_streamed(pipeline, res, std::move(p.turn), std::move(p.meta), heartbeat);
         } else {

@@ -50,6 +50,13 @@ struct request {
 
   // Case-insensitive; the first field with that name.
   std::optional<std::string_view> header(std::string_view name) const;
+
+  // Frees the body and the header fields once a handler has taken what it needs:
+  // a long-lived stream then does not hold them.
+  void release_payload() noexcept {
+    std::string().swap(body);
+    std::vector<header_field>().swap(headers);
+  }
   std::optional<std::string_view> query_param(std::string_view name) const;
 };
 

@@ -6,7 +6,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 
-#include <deque>
+#include <vector>
 #include <mutex>
 
 #include "base/json.hpp"
@@ -25,8 +25,9 @@ using nlohmann::json;
 constexpr std::size_t queue_high_bytes = 64 * 1024;
 constexpr std::size_t queue_low_bytes = 16 * 1024;
 constexpr std::size_t event_overhead_bytes = 64;
+constexpr std::size_t small_queue_events = 32;
 constexpr std::size_t max_error_body_bytes = 8 * 1024;
-constexpr long receive_buffer_bytes = 2 * 1024;
+constexpr long receive_buffer_bytes = 1024;  // curl's least
 
 std::string describe(CURLcode code, const char* detail) {
   switch (code) {
@@ -86,9 +87,8 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
       {
         std::lock_guard lock(mutex_);
         if (cancelled_) co_return error_event{failure_kind::cancelled, "cancelled"};
-        if (!queue_.empty()) {
-          out = std::move(queue_.front());
-          queue_.pop_front();
+        if (queue_head_ < queue_.size()) {
+          out = take_front();
           queued_bytes_ -= event_bytes(*out);
           resume = paused_ && queued_bytes_ <= queue_low_bytes;
           if (resume) paused_ = false;
@@ -351,6 +351,22 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
     return cancelled_;
   }
 
+  // The queue is a vector read from queue_head_: unlike std::deque, an empty one
+  // holds no memory (an idle stream's queue is empty), and it is given back after a
+  // burst.
+  event take_front() {
+    event e = std::move(queue_[queue_head_++]);
+    if (queue_head_ == queue_.size()) {
+      queue_head_ = 0;
+      if (queue_.capacity() > small_queue_events) {
+        std::vector<event>().swap(queue_);
+      } else {
+        queue_.clear();
+      }
+    }
+    return e;
+  }
+
   void push(event e) {
     bool notify = false;
     {
@@ -398,7 +414,8 @@ class openai_stream : public std::enable_shared_from_this<openai_stream> {
 
   // shared
   std::mutex mutex_;
-  std::deque<event> queue_;
+  std::vector<event> queue_;  // guarded by mutex_, read from queue_head_
+  std::size_t queue_head_ = 0;
   std::size_t queued_bytes_ = 0;
   bool waiting_ = false;  // the consumer is parked in next()
   bool paused_ = false;   // the transfer is paused until the queue drains
