@@ -50,7 +50,7 @@ chat::turn_request to_turn(chat_request&& c, const http::request& req) {
 // The answer as one chat.completion object, sent when it is complete.
 class whole_answer final : public chat::turn_sink {
  public:
-  explicit whole_answer(http::responder& res) : res_(res) {}
+  whole_answer(http::responder& res, completion_meta meta) : res_(res), meta_(std::move(meta)) {}
 
   asio::awaitable<bool> open(const chat::turn_opened& opened) override {
     session_id_ = opened.session_id;
@@ -73,17 +73,19 @@ class whole_answer final : public chat::turn_sink {
     res_.on_client_gone(std::move(cancel));
   }
 
-  asio::awaitable<void> respond(const completion_meta& meta) {
+  // After the turn: the whole answer, or its failure as an HTTP error.
+  asio::awaitable<void> complete() {
     if (failure_) throw to_api_error(*failure_);
     if (!done_) throw http::api_error::client_closed();  // the client left: nobody to answer
     auto response = http::response::json(
-        completion_object(meta, content_, done_->finish_reason, done_->usage, done_->citations));
+        completion_object(meta_, content_, done_->finish_reason, done_->usage, done_->citations));
     response.headers.push_back({std::string(session_header), session_id_});
     co_await res_.send(std::move(response));
   }
 
  private:
   http::responder& res_;
+  completion_meta meta_;
   std::string session_id_;
   std::string content_;
   std::optional<chat::turn_done> done_;
@@ -134,7 +136,8 @@ class streamed_answer final : public chat::turn_sink {
     }
   }
 
-  asio::awaitable<void> finish() {
+  // After the turn: the stream's end, or a plain HTTP error if nothing was sent.
+  asio::awaitable<void> complete() {
     if (failure_) throw to_api_error(*failure_);
     if (!writer_) throw http::api_error::client_closed();
     co_await writer_->finish();
@@ -148,18 +151,6 @@ class streamed_answer final : public chat::turn_sink {
   std::function<void()> cancel_;
   std::optional<chat::turn_failure> failure_;
 };
-
-// Runs the turn, mapping the pipeline's refusals to HTTP before anything is sent.
-asio::awaitable<void> run_turn(chat::pipeline& pipeline, chat::turn_request turn,
-                               chat::turn_sink& sink) {
-  std::optional<http::api_error> refused;
-  try {
-    co_await pipeline.run(std::move(turn), sink);
-  } catch (const chat::turn_error& e) {
-    refused = to_api_error(e);
-  }
-  if (refused) throw *refused;
-}
 
 // What a request asks, parsed outside any coroutine frame (the parse's temporaries
 // would otherwise take room in the handler's frame for as long as the answer runs).
@@ -178,21 +169,19 @@ parsed_turn parse_turn(const http::request& req) {
   return p;
 }
 
-// Each answer form in a coroutine of its own: a long stream's frames hold only what
-// the stream needs (an idle stream's memory is mostly such frames).
-asio::awaitable<void> answer_streamed(chat::pipeline& pipeline, http::responder& res,
-                                      chat::turn_request turn, completion_meta meta,
-                                      std::chrono::milliseconds heartbeat) {
-  streamed_answer sink(res, std::move(meta), heartbeat);
-  co_await run_turn(pipeline, std::move(turn), sink);
-  co_await sink.finish();
-}
-
-asio::awaitable<void> answer_whole(chat::pipeline& pipeline, http::responder& res,
-                                   chat::turn_request turn, completion_meta meta) {
-  whole_answer sink(res);
-  co_await run_turn(pipeline, std::move(turn), sink);
-  co_await sink.respond(meta);
+// Runs the turn into the sink, the pipeline's refusals becoming HTTP errors (nothing
+// was sent yet). One coroutine, whose frame holds the sink: a long stream's frames
+// hold only what the stream needs (an idle stream's memory is mostly such frames).
+template <class Sink>
+asio::awaitable<void> answer(chat::pipeline& pipeline, chat::turn_request turn, Sink sink) {
+  std::optional<http::api_error> refused;
+  try {
+    co_await pipeline.run(std::move(turn), sink);
+  } catch (const chat::turn_error& e) {
+    refused = to_api_error(e);
+  }
+  if (refused) throw *refused;
+  co_await sink.complete();
 }
 
 }  // namespace
@@ -201,14 +190,16 @@ void add_chat_completions_route(http::router& routes, chat::pipeline& pipeline,
                                 std::chrono::milliseconds heartbeat) {
   routes.add(
       "POST", "/v1/chat/completions", {edge::principal_kind::key},
+      // Not a coroutine itself (a bad request throws before any frame is made), so
+      // that no frame of its own stays for as long as the answer runs.
       [&pipeline, heartbeat](http::request& req, http::responder& res) -> asio::awaitable<void> {
         auto p = parse_turn(req);
         req.release_payload();
         if (p.stream) {
-          co_await answer_streamed(pipeline, res, std::move(p.turn), std::move(p.meta), heartbeat);
-        } else {
-          co_await answer_whole(pipeline, res, std::move(p.turn), std::move(p.meta));
+          return answer(pipeline, std::move(p.turn),
+                        streamed_answer(res, std::move(p.meta), heartbeat));
         }
+        return answer(pipeline, std::move(p.turn), whole_answer(res, std::move(p.meta)));
       });
 }
 
