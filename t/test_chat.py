@@ -99,3 +99,17 @@ def test_bad_json_is_a_400_and_stores_nothing(stack, tenant_a):
         assert r.json()["error"]["type"] == "invalid_request_error"
     assert db_rows(stack, "SELECT count(*) FROM messages",
                    tenant=tenant_a.id) == before
+
+
+def test_a_turn_is_stored_after_the_database_dropped_the_engines_connections(
+        stack, tenant_a):
+    assert chat(stack, tenant_a.key, QUESTION).status_code == 200
+    # as a database restart or an idle timeout would: the pooled connections die
+    stack.psql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+               "WHERE usename = 'parley_app' AND query NOT LIKE 'LISTEN%'")
+    r = chat(stack, tenant_a.key, QUESTION)
+    assert r.status_code == 200, r.text
+    session = r.headers["X-Parley-Session-Id"]
+    roles = db_rows(stack, "SELECT role FROM messages WHERE session_id = "
+                           f"'{session}' ORDER BY created_at", tenant=tenant_a.id)
+    assert roles == [["user"], ["assistant"]]

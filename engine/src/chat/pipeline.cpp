@@ -88,15 +88,16 @@ std::int64_t asked_at_unix_us(const turn_request& req) {
   return base::unix_micros() - std::chrono::duration_cast<std::chrono::microseconds>(ago).count();
 }
 
-void write_question(store::transaction& tx, const question_row& q) {
-  if (q.new_session) store::create_session(tx, *q.new_session);
-  store::insert_message(tx, q.tenant_id, q.session_id, "user", q.text, q.asked_at_unix_us);
+void write_question(store::write_batch& batch, const question_row& q) {
+  if (q.new_session) store::create_session(batch, *q.new_session);
+  store::insert_message(batch, {base::random_uuid(), q.tenant_id, q.session_id, "user", q.text,
+                                q.asked_at_unix_us, std::nullopt});
   if (q.refusal) {
-    store::insert_message(tx, q.tenant_id, q.session_id, "assistant", *q.refusal,
-                          base::unix_micros(),
-                          store::message_metadata{{}, true, std::nullopt, std::nullopt});
+    store::insert_message(batch, {base::random_uuid(), q.tenant_id, q.session_id, "assistant",
+                                  *q.refusal, base::unix_micros(),
+                                  store::message_metadata{{}, true, std::nullopt, std::nullopt}});
   }
-  if (!q.new_session) store::touch_session(tx, q.session_id);
+  if (!q.new_session) store::touch_session(batch, q.session_id);
 }
 
 }  // namespace
@@ -181,10 +182,9 @@ asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request 
   if (passages.empty()) {
     // Nothing relevant: the agent's refusal is the answer, and no LLM is called.
     question.refusal = ctx.agent.refusal_text;
-    auto write = [question = std::move(question)](store::transaction& tx) {
-      write_question(tx, question);
-    };
-    co_await db_.async_tenant(req.tenant_id, std::move(write));
+    store::write_batch batch;
+    write_question(batch, question);
+    co_await db_.async_write(req.tenant_id, std::move(batch));
     timing.mark(turn_timing::stage::stored);
     co_await refuse(req, ctx, sink);
     co_return nullptr;
@@ -358,18 +358,17 @@ asio::awaitable<bool> pipeline::persist(const call& c, const call_record& record
     metadata = store::message_metadata{c.citations, false, std::string(to_string(record.status())),
                                        record.finish_reason()};
   }
-  const auto answered_at = base::unix_micros();
-  auto write = [&c, &record, &row, &metadata, answered_at](store::transaction& tx) {
-    write_question(tx, c.question);
-    // A partial answer (error, cancel) is kept too: it is what the user saw.
-    if (metadata) {
-      row.message_id = store::insert_message(tx, c.tenant_id, c.session_id, "assistant",
-                                             record.content(), answered_at, metadata);
-    }
-    store::insert_llm_request(tx, c.tenant_id, row);
-  };
+  store::write_batch batch;
+  write_question(batch, c.question);
+  // A partial answer (error, cancel) is kept too: it is what the user saw.
+  if (metadata) {
+    row.message_id = base::random_uuid();
+    store::insert_message(batch, {*row.message_id, c.tenant_id, c.session_id, "assistant",
+                                  record.content(), base::unix_micros(), std::move(metadata)});
+  }
+  store::insert_llm_request(batch, c.tenant_id, row);
   try {
-    co_await db_.async_tenant(c.tenant_id, std::move(write));
+    co_await db_.async_write(c.tenant_id, std::move(batch));
     co_return true;
   } catch (const std::exception& e) {
     obs::error("chat_persist_failed", {{"request_id", c.request_id}, {"error", e.what()}});

@@ -27,15 +27,15 @@ std::optional<session_row> find_session(transaction& tx, std::string_view sessio
   return session_row{r.str(0, 0), r.opt_str(0, 1)};
 }
 
-void create_session(transaction& tx, const new_session& s) {
-  tx.exec(R"sql(
+void create_session(write_batch& batch, const new_session& s) {
+  batch.add(R"sql(
       INSERT INTO sessions (id, tenant_id, agent_id, channel, external_user, is_anonymous)
       VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5, true))sql",
-          {s.id, s.tenant_id, s.agent_id, s.channel, s.external_user});
+            {s.id, s.tenant_id, s.agent_id, s.channel, s.external_user});
 }
 
-void touch_session(transaction& tx, std::string_view session_id) {
-  tx.exec("UPDATE sessions SET last_activity_at = now() WHERE id = $1::uuid", {session_id});
+void touch_session(write_batch& batch, std::string_view session_id) {
+  batch.add("UPDATE sessions SET last_activity_at = now() WHERE id = $1::uuid", {session_id});
 }
 
 std::vector<stored_message> recent_messages(transaction& tx, std::string_view session_id,
@@ -53,29 +53,26 @@ std::vector<stored_message> recent_messages(transaction& tx, std::string_view se
   return out;
 }
 
-std::string insert_message(transaction& tx, std::string_view tenant_id, std::string_view session_id,
-                           std::string_view role, std::string_view content,
-                           std::int64_t said_at_unix_us,
-                           const std::optional<message_metadata>& metadata) {
-  return tx
-      .exec(R"sql(
-      INSERT INTO messages (tenant_id, session_id, role, content, metadata, created_at)
-      VALUES ($1::uuid, $2::uuid, $3, $4, $5::jsonb,
-              'epoch'::timestamptz + $6::bigint * interval '1 microsecond') RETURNING id)sql",
-            {tenant_id, session_id, role, content, metadata_json(metadata), said_at_unix_us})
-      .str(0, 0);
+void insert_message(write_batch& batch, const new_message& m) {
+  batch.add(R"sql(
+      INSERT INTO messages (id, tenant_id, session_id, role, content, metadata, created_at)
+      VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5, $6::jsonb,
+              'epoch'::timestamptz + $7::bigint * interval '1 microsecond'))sql",
+            {m.id, m.tenant_id, m.session_id, m.role, m.content, metadata_json(m.metadata),
+             m.said_at_unix_us});
 }
 
-void insert_llm_request(transaction& tx, std::string_view tenant_id, const llm_request_row& row) {
-  tx.exec(R"sql(
+void insert_llm_request(write_batch& batch, std::string_view tenant_id,
+                        const llm_request_row& row) {
+  batch.add(R"sql(
       INSERT INTO llm_requests (tenant_id, session_id, message_id, provider, model, prompt_tokens,
                                 completion_tokens, total_tokens, usage_estimated, unit_cost_prompt,
                                 unit_cost_completion, computed_cost, latency_ms, ttft_ms, status, error)
       VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16))sql",
-          {tenant_id, row.session_id, row.message_id, row.provider, row.model, row.prompt_tokens,
-           row.completion_tokens, row.prompt_tokens + row.completion_tokens, row.usage_estimated,
-           row.unit_cost_prompt, row.unit_cost_completion, row.computed_cost, row.latency_ms,
-           row.ttft_ms, row.status, row.error});
+            {tenant_id, row.session_id, row.message_id, row.provider, row.model, row.prompt_tokens,
+             row.completion_tokens, row.prompt_tokens + row.completion_tokens, row.usage_estimated,
+             row.unit_cost_prompt, row.unit_cost_completion, row.computed_cost, row.latency_ms,
+             row.ttft_ms, row.status, row.error});
 }
 
 }  // namespace parley::store

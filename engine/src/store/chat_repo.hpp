@@ -15,6 +15,7 @@
 namespace parley::store {
 
 class transaction;
+class write_batch;
 
 struct session_row {
   std::string id;
@@ -31,9 +32,9 @@ struct new_session {
   std::optional<std::string> external_user;
 };
 
-void create_session(transaction& tx, const new_session& s);
+void create_session(write_batch& batch, const new_session& s);
 
-void touch_session(transaction& tx, std::string_view session_id);
+void touch_session(write_batch& batch, std::string_view session_id);
 
 struct stored_message {
   std::string role;  // system | user | assistant
@@ -52,13 +53,19 @@ struct message_metadata {
   std::optional<std::string> finish_reason;
 };
 
-// Returns the new message's id. Without metadata the column holds {}. `said_at` (Unix
-// microseconds, the engine's clock) orders a turn's messages even when they are
-// written in one transaction.
-std::string insert_message(transaction& tx, std::string_view tenant_id, std::string_view session_id,
-                           std::string_view role, std::string_view content,
-                           std::int64_t said_at_unix_us,
-                           const std::optional<message_metadata>& metadata = std::nullopt);
+struct new_message {
+  std::string id;  // made by the engine (base::random_uuid), so the llm_requests row can name it
+  std::string tenant_id;
+  std::string session_id;
+  std::string role;  // user | assistant
+  std::string content;
+  // When it was said (Unix microseconds, the engine's clock): orders a turn's
+  // messages although they are written in one transaction.
+  std::int64_t said_at_unix_us = 0;
+  std::optional<message_metadata> metadata;  // none: the column holds {}
+};
+
+void insert_message(write_batch& batch, const new_message& m);
 
 struct llm_request_row {
   std::string session_id;
@@ -77,6 +84,6 @@ struct llm_request_row {
   std::optional<std::string> error;
 };
 
-void insert_llm_request(transaction& tx, std::string_view tenant_id, const llm_request_row& row);
+void insert_llm_request(write_batch& batch, std::string_view tenant_id, const llm_request_row& row);
 
 }  // namespace parley::store

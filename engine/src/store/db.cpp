@@ -1,5 +1,7 @@
 #include "store/db.hpp"
 
+#include <poll.h>
+
 #include <charconv>
 #include <cstring>
 #include <unordered_map>
@@ -62,6 +64,29 @@ std::vector<std::string> parse_text_array(std::string_view s) {
   return out;
 }
 
+// Parameters as libpq takes them. A NUL in a text parameter is refused here with
+// 22021, what PostgreSQL itself says of a NUL in text.
+struct wire_params {
+  explicit wire_params(std::span<const param> params) {
+    values.reserve(params.size());
+    lengths.reserve(params.size());
+    formats.reserve(params.size());
+    for (const auto& p : params) {
+      if (!p.binary() && p.value() && has_nul(*p.value())) {
+        throw db_error("text parameter $" + std::to_string(values.size() + 1) +
+                           " contains a NUL byte, which PostgreSQL text cannot hold",
+                       "22021");
+      }
+      values.push_back(p.value() ? p.value()->data() : nullptr);
+      lengths.push_back(p.value() ? static_cast<int>(p.value()->size()) : 0);
+      formats.push_back(p.binary() ? 1 : 0);
+    }
+  }
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+};
+
 }  // namespace
 
 // Statements prepared on one connection, by their SQL text. PostgreSQL then skips
@@ -81,6 +106,12 @@ class statement_cache {
     std::string name = "parley_" + std::to_string(names_.size());
     checked(conn, PQprepare(conn, name.c_str(), key.c_str(), param_count, nullptr));
     return names_.emplace(key, std::move(name)).first->second.c_str();
+  }
+
+  // The name `sql` was prepared under, or nullptr.
+  const char* prepared_name(std::string_view sql) const {
+    const auto it = names_.find(std::string(sql));
+    return it == names_.end() ? nullptr : it->second.c_str();
   }
 
  private:
@@ -199,33 +230,17 @@ result transaction::exec(std::string_view sql, std::initializer_list<param> para
 }
 
 result transaction::exec(std::string_view sql, std::span<const param> params) {
-  std::vector<const char*> values;
-  std::vector<int> lengths;
-  std::vector<int> formats;
-  values.reserve(params.size());
-  lengths.reserve(params.size());
-  formats.reserve(params.size());
-  for (const auto& p : params) {
-    if (!p.binary() && p.value() && has_nul(*p.value())) {
-      // 22021: what PostgreSQL itself says of a NUL in text.
-      throw db_error("text parameter $" + std::to_string(values.size() + 1) +
-                         " contains a NUL byte, which PostgreSQL text cannot hold",
-                     "22021");
-    }
-    values.push_back(p.value() ? p.value()->data() : nullptr);
-    lengths.push_back(p.value() ? static_cast<int>(p.value()->size()) : 0);
-    formats.push_back(p.binary() ? 1 : 0);
-  }
+  const wire_params wire(params);
   const int count = static_cast<int>(params.size());
   if (count > 0) {
     if (const char* name = statements_.name_for(conn_, sql, count)) {
-      return checked(conn_, PQexecPrepared(conn_, name, count, values.data(), lengths.data(),
-                                           formats.data(), 0));
+      return checked(conn_, PQexecPrepared(conn_, name, count, wire.values.data(),
+                                           wire.lengths.data(), wire.formats.data(), 0));
     }
   }
   const std::string text(sql);
-  return checked(conn_, PQexecParams(conn_, text.c_str(), count, nullptr, values.data(),
-                                     lengths.data(), formats.data(), 0));
+  return checked(conn_, PQexecParams(conn_, text.c_str(), count, nullptr, wire.values.data(),
+                                     wire.lengths.data(), wire.formats.data(), 0));
 }
 
 void transaction::exec_script(std::string_view sql) {
@@ -275,8 +290,7 @@ class database::connection_pool {
   // Healthy connections go back to the pool; broken ones are closed.
   void release(std::unique_ptr<pooled_connection> c) {
     if (PQstatus(c->conn) != CONNECTION_OK || PQtransactionStatus(c->conn) != PQTRANS_IDLE) {
-      c.reset();
-      forget();
+      discard(std::move(c));
       return;
     }
     {
@@ -284,6 +298,11 @@ class database::connection_pool {
       idle_.push_back(std::move(c));
     }
     available_.notify_one();
+  }
+
+  void discard(std::unique_ptr<pooled_connection> c) {
+    c.reset();
+    forget();
   }
 
  private:
@@ -308,25 +327,39 @@ database::database(std::string dsn, unsigned pool_size)
 
 database::~database() { threads_.join(); }
 
+// A pooled connection for one transaction: given back when it ends, rolled back
+// first if the transaction did not end.
+class database::lease {
+ public:
+  lease(connection_pool& pool, std::unique_ptr<pooled_connection> pooled)
+      : pool_(pool), pooled_(std::move(pooled)) {}
+  ~lease() {
+    PGconn* conn = pooled_->conn;
+    if (PQtransactionStatus(conn) == PQTRANS_INTRANS ||
+        PQtransactionStatus(conn) == PQTRANS_INERROR) {
+      PQclear(PQexec(conn, "ROLLBACK"));
+    }
+    pool_.release(std::move(pooled_));
+  }
+  lease(const lease&) = delete;
+  lease& operator=(const lease&) = delete;
+
+  PGconn* conn() const noexcept { return pooled_->conn; }
+  statement_cache& statements() noexcept { return pooled_->statements; }
+
+ private:
+  connection_pool& pool_;
+  std::unique_ptr<pooled_connection> pooled_;
+};
+
 void database::run_transaction(std::string_view tenant_id,
                                const std::function<void(transaction&)>& body) {
   // A pooled connection may have died with a database restart; BEGIN finds out before
   // anything ran, so one retry on a fresh connection is safe and makes it transparent.
   for (int attempt = 0;; ++attempt) {
-    struct give_back {
-      connection_pool& pool;
-      std::unique_ptr<pooled_connection> pooled;
-      ~give_back() {
-        PGconn* conn = pooled->conn;
-        if (PQtransactionStatus(conn) == PQTRANS_INTRANS ||
-            PQtransactionStatus(conn) == PQTRANS_INERROR) {
-          PQclear(PQexec(conn, "ROLLBACK"));
-        }
-        pool.release(std::move(pooled));
-      }
-    } guard{*pool_, pool_->acquire()};
-    PGconn* conn = guard.pooled->conn;
-    transaction tx(conn, guard.pooled->statements);
+    lease leased(*pool_, pool_->acquire());
+    PGconn* conn = leased.conn();
+    transaction tx(conn, leased.statements());
     try {
       tx.exec("BEGIN");
     } catch (const db_error&) {
@@ -340,6 +373,103 @@ void database::run_transaction(std::string_view tenant_id,
     tx.exec("COMMIT");
     return;
   }
+}
+
+std::unique_ptr<database::pooled_connection> database::acquire_live() {
+  // Each dead connection is closed, so this ends at the latest with a fresh one.
+  for (;;) {
+    auto pooled = pool_->acquire();
+    pollfd p{PQsocket(pooled->conn), POLLIN, 0};
+    // An idle connection has nothing to read unless its server went away (EOF, or
+    // the message of a terminated backend).
+    if (p.fd >= 0 && ::poll(&p, 1, 0) == 0) return pooled;
+    pool_->discard(std::move(pooled));
+  }
+}
+
+namespace {
+
+// Sends one statement of a pipeline, prepared when the connection has it.
+void send_statement(PGconn* conn, statement_cache& statements, std::string_view sql,
+                    std::span<const param> params) {
+  const wire_params wire(params);
+  const int count = static_cast<int>(params.size());
+  const char* name = count > 0 ? statements.prepared_name(sql) : nullptr;
+  const int sent =
+      name != nullptr
+          ? PQsendQueryPrepared(conn, name, count, wire.values.data(), wire.lengths.data(),
+                                wire.formats.data(), 0)
+          : PQsendQueryParams(conn, std::string(sql).c_str(), count, nullptr, wire.values.data(),
+                              wire.lengths.data(), wire.formats.data(), 0);
+  if (sent == 0) throw db_error(connection_message(conn), "");
+}
+
+// Reads one statement's result off the pipeline; the first failure is kept.
+void read_result(PGconn* conn, std::optional<db_error>& failure) {
+  PGresult* raw = PQgetResult(conn);
+  if (raw == nullptr) {
+    if (!failure) failure.emplace(connection_message(conn), "");
+    return;
+  }
+  if (!failure && PQresultStatus(raw) != PGRES_PIPELINE_ABORTED) {
+    try {
+      checked(conn, raw);  // takes ownership
+      raw = nullptr;
+    } catch (db_error& e) {
+      failure.emplace(std::move(e));
+      raw = nullptr;
+    }
+  }
+  PQclear(raw);
+  PQclear(PQgetResult(conn));  // the null that ends this statement's results
+}
+
+}  // namespace
+
+void database::write(std::string_view tenant_id, const write_batch& batch) {
+  if (tenant_id.empty()) throw db_error("tenant transaction without a tenant id", "");
+  lease leased(*pool_, acquire_live());
+  PGconn* conn = leased.conn();
+  auto& statements = leased.statements();
+  // A bad parameter (a NUL in text) is refused before anything is sent.
+  for (const auto& s : batch.statements_) wire_params{s.params};
+  // Preparing is a round trip of its own: done before the pipeline, once a connection.
+  const std::string_view set_tenant = "SELECT set_config('parley.tenant_id', $1, true)";
+  statements.name_for(conn, set_tenant, 1);
+  for (const auto& s : batch.statements_) {
+    if (!s.params.empty()) statements.name_for(conn, s.sql, static_cast<int>(s.params.size()));
+  }
+  if (PQenterPipelineMode(conn) == 0) throw db_error(connection_message(conn), "");
+  const param tenant[] = {tenant_id};
+  std::size_t sent = 0;
+  std::optional<db_error> failure;
+  try {
+    send_statement(conn, statements, "BEGIN", {});
+    send_statement(conn, statements, set_tenant, tenant);
+    sent = 2;
+    for (const auto& s : batch.statements_) {
+      send_statement(conn, statements, s.sql, s.params);
+      ++sent;
+    }
+    send_statement(conn, statements, "COMMIT", {});
+    ++sent;
+    if (PQpipelineSync(conn) == 0) throw db_error(connection_message(conn), "");
+  } catch (db_error& e) {
+    failure.emplace(std::move(e));
+  }
+  // Nothing was synced: the lease closes a connection left with half a pipeline.
+  if (failure) throw *failure;
+  for (std::size_t i = 0; i < sent; ++i) read_result(conn, failure);
+  PQclear(PQgetResult(conn));  // the sync point
+  PQexitPipelineMode(conn);
+  if (failure) throw *failure;
+}
+
+asio::awaitable<void> database::async_write(std::string tenant_id, write_batch batch) {
+  auto job = [this, tenant_id = std::move(tenant_id), batch = std::move(batch)] {
+    write(tenant_id, batch);
+  };
+  co_await async(std::move(job));
 }
 
 }  // namespace parley::store

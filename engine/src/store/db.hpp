@@ -157,6 +157,25 @@ class transaction {
   statement_cache& statements_;
 };
 
+// Writes whose results nobody reads, run by database::write as one transaction sent
+// in one round trip (libpq's pipeline mode) instead of one round trip a statement.
+// The SQL must outlive the batch (repositories pass literals).
+class write_batch {
+ public:
+  void add(std::string_view sql, std::initializer_list<param> params) {
+    statements_.push_back({sql, std::vector<param>(params)});
+  }
+  bool empty() const noexcept { return statements_.empty(); }
+
+ private:
+  friend class database;
+  struct statement {
+    std::string_view sql;
+    std::vector<param> params;
+  };
+  std::vector<statement> statements_;
+};
+
 class database {
  public:
   // Up to `pool_size` connections to `dsn`, opened on demand, and as many DB threads.
@@ -183,15 +202,25 @@ class database {
   template <class F>
   auto async_platform(F fn) -> asio::awaitable<std::invoke_result_t<F&, transaction&>>;
 
+  // Runs the batch in one tenant transaction, all of it in one round trip. Throws
+  // db_error with the first failure; nothing is kept then.
+  void write(std::string_view tenant_id, const write_batch& batch);
+  asio::awaitable<void> async_write(std::string tenant_id, write_batch batch);
+
  private:
   struct pooled_connection;
   class connection_pool;
+  class lease;
 
   // Runs body in a transaction; tenant_id empty = platform scope.
   void run_transaction(std::string_view tenant_id, const std::function<void(transaction&)>& body);
 
   template <class F>
   auto transact(std::string_view tenant_id, F& fn) -> std::invoke_result_t<F&, transaction&>;
+
+  // A pooled connection whose server has not hung up (a restart leaves dead ones in
+  // the pool): found without a round trip, by a socket that has something to read.
+  std::unique_ptr<pooled_connection> acquire_live();
 
   std::unique_ptr<connection_pool> pool_;
   asio::thread_pool threads_;
