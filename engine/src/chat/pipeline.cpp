@@ -71,8 +71,8 @@ chat::indexes::corpus_reader corpus_reader(store::database& db) {
   };
 }
 
-// What a turn writes before its answer: the session when it is new, the user's
-// message, and the refusal when that is the answer.
+// What a turn stores besides an LLM's answer: the session when it is new, the
+// user's message, and the refusal when that is the answer.
 struct question_row {
   std::string tenant_id;
   std::optional<store::new_session> new_session;
