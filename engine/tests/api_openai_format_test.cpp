@@ -77,6 +77,19 @@ TEST(ApiOpenaiFormat, SseFramesSurviveInvalidUtf8) {
   EXPECT_EQ(sse_done, "data: [DONE]\n\n");
 }
 
+TEST(ApiOpenaiFormat, ContentFramesAreTheContentChunksByteForByte) {
+  completion_meta with_usage = meta;
+  with_usage.include_usage = true;
+  for (const auto& m : {meta, with_usage}) {
+    const content_frames frames(m);
+    for (const std::string_view text : {"Hello", "", "quote \" and \\ backslash",
+                                        "line\nbreak\ttab", "caf\xC3\xA9 \xF0\x9F\x98\x80",
+                                        "bad \xC3\x28 byte", "\x01 control", "\"content\":\"\""}) {
+      EXPECT_EQ(frames.frame(text), sse_data(content_chunk(m, text))) << text;
+    }
+  }
+}
+
 TEST(ApiOpenaiFormat, CompletionIdsAreUniqueAndShaped) {
   const auto a = new_completion_id();
   const auto b = new_completion_id();

@@ -96,7 +96,7 @@ class whole_answer final : public chat::turn_sink {
 class streamed_answer final : public chat::turn_sink {
  public:
   streamed_answer(http::responder& res, completion_meta meta, std::chrono::milliseconds heartbeat)
-      : res_(res), meta_(std::move(meta)), heartbeat_(heartbeat) {}
+      : res_(res), meta_(std::move(meta)), frames_(meta_), heartbeat_(heartbeat) {}
 
   asio::awaitable<bool> open(const chat::turn_opened& opened) override {
     http::sse_options options;
@@ -107,7 +107,7 @@ class streamed_answer final : public chat::turn_sink {
     co_return co_await writer_->write(sse_data(role_chunk(meta_)));
   }
   asio::awaitable<bool> token(std::string_view text) override {
-    co_return co_await writer_->write(sse_data(content_chunk(meta_, text)));
+    co_return co_await writer_->write(frames_.frame(text));
   }
   asio::awaitable<bool> heartbeat() override { co_return co_await writer_->write(": ping\n\n"); }
   asio::awaitable<void> done(const chat::turn_done& done) override {
@@ -146,6 +146,7 @@ class streamed_answer final : public chat::turn_sink {
  private:
   http::responder& res_;
   completion_meta meta_;
+  content_frames frames_;
   std::chrono::milliseconds heartbeat_;
   http::sse_writer* writer_ = nullptr;
   std::function<void()> cancel_;

@@ -93,4 +93,20 @@ json stream_error(std::string_view code, std::string_view message) {
 
 std::string sse_data(const json& payload) { return "data: " + base::dump_json(payload) + "\n\n"; }
 
+content_frames::content_frames(const completion_meta& m) {
+  static constexpr std::string_view empty_content = "\"content\":\"\"";
+  const auto frame = sse_data(content_chunk(m, ""));
+  const auto at = frame.find(empty_content);  // the id and model cannot hold quotes unescaped
+  const auto text_at = at + empty_content.size() - 2;
+  prefix_ = frame.substr(0, text_at);
+  suffix_ = frame.substr(text_at + 2);
+}
+
+std::string content_frames::frame(std::string_view text) const {
+  const auto quoted = base::dump_json(json(text));
+  std::string out;
+  out.reserve(prefix_.size() + quoted.size() + suffix_.size());
+  return out.append(prefix_).append(quoted).append(suffix_);
+}
+
 }  // namespace parley::api

@@ -43,6 +43,19 @@ nlohmann::json stream_error(std::string_view code, std::string_view message);
 
 // "data: <json>\n\n"; the dump replaces invalid UTF-8 instead of throwing.
 std::string sse_data(const nlohmann::json& payload);
+
+// One stream's content frames: sse_data(content_chunk(m, text)), byte for byte, but
+// everything around the token's text is serialized once for the stream instead of
+// once a token (a JSON object of maps, built and dumped for each of them).
+class content_frames {
+ public:
+  explicit content_frames(const completion_meta& m);
+  std::string frame(std::string_view text) const;
+
+ private:
+  std::string prefix_;  // up to and including "content":
+  std::string suffix_;  // after the text's JSON string
+};
 inline constexpr std::string_view sse_done = "data: [DONE]\n\n";
 
 }  // namespace parley::api
