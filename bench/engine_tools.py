@@ -70,16 +70,28 @@ def loadgen_argv(tools, port, body, headers, concurrency):
     return argv
 
 
-def closed_loop(tools, port, body, headers, concurrency, seconds, warmup):
-    """One closed-loop run; the load generator's JSON answer."""
+def closed_loop(tools, port, body, headers, concurrency, seconds, warmup,
+                at_mark=lambda loadgen_pid: None):
+    """One closed-loop run; the load generator's JSON answer, with "marks":
+    what at_mark(the load generator's pid) returned as the timed part
+    started and as it ended (the load generator says when)."""
     argv = loadgen_argv(tools, port, body, headers, concurrency) + [
         "--seconds", str(seconds), "--warmup", str(warmup)]
-    try:
-        r = subprocess.run(argv, capture_output=True, text=True, check=True,
-                           timeout=seconds + warmup + 120)
-    except subprocess.TimeoutExpired as e:
-        raise ToolError(f"loadgen at {concurrency} in flight never finished") from e
-    return json.loads(r.stdout)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + seconds + warmup + 120
+    marks = []
+    while (line := read_line(proc, deadline - time.monotonic())) in (
+            "measuring\n", "measured\n"):
+        marks.append(at_mark(proc.pid))
+    if line is None:
+        proc.kill()
+        proc.wait()
+        raise ToolError(f"loadgen at {concurrency} in flight never finished")
+    if proc.wait() != 0:
+        raise ToolError(f"loadgen at {concurrency} in flight failed "
+                        f"(exit {proc.returncode})")
+    return dict(json.loads(line), marks=marks)
 
 
 class Holder:
