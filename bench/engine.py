@@ -11,6 +11,14 @@ concurrency: straight to the mock (the baseline) and through nginx with the
 module and the engine (retrieval over 1,000 chunks, then the mock); the
 difference at the same percentile is what Parley adds.
 
+What Parley adds to the gaps between tokens is read on each token's
+delivery delay instead: the mock writes its CLOCK_MONOTONIC time into the
+token's text ("t<ns> ", which the engine passes on verbatim) and the load
+generator, on the same machine and clock, takes arrival minus that.  The
+mock's timer jitter (milliseconds) drops out: direct, one stream's tokens
+arrive in about 0.1 ms (loopback and a process wake-up), the floor under
+what the stack adds.
+
   1 in flight and 100 in flight    first token 100 ms, 20 tokens 5 ms apart
   1,000 in flight                  the same, tokens 50 ms apart
 
@@ -313,9 +321,12 @@ def print_report(results, holds, args):
 
 def latency_text(run):
     errors = ", ".join(f"{n} x {kind}" for kind, n in run["errors"].items())
+    delivery = run["delivery_us"]
     return (f"TTFT p50 {run['ttft_us']['p50'] / 1000:7.2f} ms  p99 "
             f"{run['ttft_us']['p99'] / 1000:7.2f} ms  gap p99 "
-            f"{run['gap_us']['p99'] / 1000:6.2f} ms  "
+            f"{run['gap_us']['p99'] / 1000:6.2f} ms  token delivery p50 "
+            f"{delivery['p50'] / 1000:6.3f} ms  p99 "
+            f"{delivery['p99'] / 1000:6.3f} ms  "
             f"({run['count']} streams, errors: {errors or 'none'})")
 
 
@@ -331,12 +342,18 @@ def latency_rows(results):
             rows.append((f"added TTFT {pct}, {name} in flight",
                          f"<= {limit} ms" if limit else "", f"{value:.2f} ms",
                          verdict(value, limit) if limit else ""))
-    for name, limit in (("1", 0.1), ("100", 1)):
+    # the inter-token gap targets, read on each token's delivery delay:
+    # what a gap gains over the mock's is what its token's delay gains
+    for name, limit in (("1", 0.1), ("100", 1), ("1,000", None)):
         if name not in results:
             continue
-        value = added(results, name, "gap_us", "p99")
-        rows.append((f"added gap p99, {name} in flight", f"<= {limit} ms",
-                     f"{value:.2f} ms", verdict(value, limit)))
+        for pct in ("p50", "p99"):
+            value = added(results, name, "delivery_us", pct)
+            target = limit if pct == "p99" else None
+            rows.append((f"added per-token delay {pct} (gap), {name} in flight",
+                         f"<= {target} ms" if target else "",
+                         f"{value:.3f} ms",
+                         verdict(value, target) if target else ""))
     return rows
 
 
