@@ -70,16 +70,28 @@ def loadgen_argv(tools, port, body, headers, concurrency):
     return argv
 
 
-def closed_loop(tools, port, body, headers, concurrency, seconds, warmup):
-    """One closed-loop run; the load generator's JSON answer."""
+def closed_loop(tools, port, body, headers, concurrency, seconds, warmup,
+                at_mark=lambda loadgen_pid: None):
+    """One closed-loop run; the load generator's JSON answer, with "marks":
+    what at_mark(the load generator's pid) returned as the timed part
+    started and as it ended (the load generator says when)."""
     argv = loadgen_argv(tools, port, body, headers, concurrency) + [
         "--seconds", str(seconds), "--warmup", str(warmup)]
-    try:
-        r = subprocess.run(argv, capture_output=True, text=True, check=True,
-                           timeout=seconds + warmup + 120)
-    except subprocess.TimeoutExpired as e:
-        raise ToolError(f"loadgen at {concurrency} in flight never finished") from e
-    return json.loads(r.stdout)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + seconds + warmup + 120
+    marks = []
+    while (line := read_line(proc, deadline - time.monotonic())) in (
+            "measuring\n", "measured\n"):
+        marks.append(at_mark(proc.pid))
+    if line is None:
+        proc.kill()
+        proc.wait()
+        raise ToolError(f"loadgen at {concurrency} in flight never finished")
+    if proc.wait() != 0:
+        raise ToolError(f"loadgen at {concurrency} in flight failed "
+                        f"(exit {proc.returncode})")
+    return dict(json.loads(line), marks=marks)
 
 
 class Holder:
@@ -110,9 +122,66 @@ def rss_kib(pid):
     return int(re.search(r"^VmRSS:\s+(\d+) kB", status, re.M).group(1))
 
 
+def proc_stat(pid):
+    """/proc/<pid>/stat's fields after the command name (field 3 on)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def cpu_seconds(pid):
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """utime + stime: all of the process's threads, living and ended; in
+    clock ticks (10 ms), so a difference is good to a tick or two."""
+    fields = proc_stat(pid)
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def with_children(pid):
+    """pid and its children (nginx's workers, PostgreSQL's backends)."""
+    pids = [pid]
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and int(proc_stat(proc.name)[1]) == pid:
+                pids.append(int(proc.name))
+        except (OSError, IndexError):
+            continue  # ended while listed
+    return pids
+
+
+def machine_cpu_seconds():
+    """(busy, total) CPU seconds of the machine since boot, all CPUs
+    summed; idle and iowait are not busy."""
+    hz = os.sysconf("SC_CLK_TCK")
+    ticks = [int(t) for t in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest is inside user)
+    total = sum(ticks[:8])
+    return (total - ticks[3] - ticks[4]) / hz, total / hz
+
+
+def cpu_snapshot(groups):
+    """Each group's processes' CPU seconds ({name: [pid, ...]} in,
+    {name: {pid: seconds}} out), the machine's, and when."""
+    cpu = {}
+    for name, pids in groups.items():
+        cpu[name] = {}
+        for pid in pids:
+            try:
+                cpu[name][pid] = cpu_seconds(pid)
+            except OSError:
+                continue  # ended between listing and reading
+    return {"at": time.monotonic(), "machine": machine_cpu_seconds(), "cpu": cpu}
+
+
+def cpu_used(before, after):
+    """Between two snapshots: {"seconds": wall, "groups": {name: CPU
+    seconds}, "machine_busy": share of all CPUs}.  A process started in
+    between counts from zero; one ended in between is lost (its time goes
+    to its parent's cutime, which is not read)."""
+    groups = {name: sum(s - before["cpu"].get(name, {}).get(pid, 0.0)
+                        for pid, s in pids.items())
+              for name, pids in after["cpu"].items()}
+    busy = after["machine"][0] - before["machine"][0]
+    total = after["machine"][1] - before["machine"][1]
+    return {"seconds": after["at"] - before["at"], "groups": groups,
+            "machine_busy": busy / total if total else 0.0}
 
 
 def engine_streams_open(engine_socket):

@@ -1,5 +1,6 @@
-// What the load generator measured: time to first token and the gaps
-// between tokens (nanoseconds, from std::chrono::steady_clock), completed
+// What the load generator measured: time to first token, the gaps between
+// tokens and each token's delivery delay (from the mock's write to its
+// arrival here; nanoseconds, from std::chrono::steady_clock), completed
 // streams, failures by kind; printed as one JSON object in microseconds.
 #pragma once
 
@@ -17,14 +18,17 @@ class latency {
     // room for a long run at 1,000 in flight: no reallocation while measuring
     ttft_ns_.reserve(1 << 18);
     gap_ns_.reserve(1 << 22);
+    delivery_ns_.reserve(1 << 22);
   }
 
   void ttft(std::chrono::nanoseconds d) { ttft_ns_.push_back(d.count()); }
   void gap(std::chrono::nanoseconds d) { gap_ns_.push_back(d.count()); }
+  void delivery(std::chrono::nanoseconds d) { delivery_ns_.push_back(d.count()); }
   void completed() { ++count_; }
   void error(const std::string& kind) { ++errors_[kind]; }
 
-  // {"count":…, "errors":{…}, "ttft_us":{p50,p90,p99,max}, "gap_us":{p50,p99,max}, …}
+  // {"count":…, "errors":{…}, "ttft_us":{p50,p90,p99,max}, "gap_us":{p50,p99,max},
+  //  "delivery_us":{p50,p99,max}, …}
   void print(double seconds, double cpu_seconds) {
     std::printf("{\"count\": %ld, \"seconds\": %.3f, \"cpu_seconds\": %.3f, \"errors\": {", count_,
                 seconds, cpu_seconds);
@@ -35,8 +39,10 @@ class latency {
     }
     std::printf("}, \"ttft_us\": {\"p50\": %.1f, \"p90\": %.1f, \"p99\": %.1f, \"max\": %.1f}",
                 pct(ttft_ns_, 50), pct(ttft_ns_, 90), pct(ttft_ns_, 99), pct(ttft_ns_, 100));
-    std::printf(", \"gap_us\": {\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f}}\n", pct(gap_ns_, 50),
+    std::printf(", \"gap_us\": {\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f}", pct(gap_ns_, 50),
                 pct(gap_ns_, 99), pct(gap_ns_, 100));
+    std::printf(", \"delivery_us\": {\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f}}\n",
+                pct(delivery_ns_, 50), pct(delivery_ns_, 99), pct(delivery_ns_, 100));
     std::fflush(stdout);
   }
 
@@ -51,6 +57,7 @@ class latency {
 
   std::vector<std::int64_t> ttft_ns_;
   std::vector<std::int64_t> gap_ns_;
+  std::vector<std::int64_t> delivery_ns_;
   long count_ = 0;
   std::map<std::string, long> errors_;
 };

@@ -2,6 +2,10 @@
 // HTTP/1.1 (to nginx, or straight to the mock upstream), timed with
 // std::chrono::steady_clock from the request's write to the first event
 // with a non-empty delta.content (TTFT) and between later ones (gaps).
+// Each token also carries the time the mock upstream wrote it ("t<ns> ",
+// the same steady_clock: CLOCK_MONOTONIC, one clock for the machine): its
+// arrival minus that is its delivery delay, free of the mock's timer jitter.
+// A token without that stamp counts as an "unstamped token" error.
 //
 //   loadgen --port P --body JSON [--host 127.0.0.1] [--path /v1/chat/completions]
 //           [--header "Name: value"]... [--concurrency 1] [--ramp 2000]
@@ -10,9 +14,11 @@
 //
 // Closed loop: `concurrency` streams in flight for `seconds` after a
 // `warmup` (each finished stream is replaced at once, on the same
-// connection while the server keeps it alive); prints one JSON object.
-// Streams started during the warm-up are not timed; failures are counted
-// over the whole run, warm-up included.
+// connection while the server keeps it alive).  Prints "measuring" when the
+// timed part starts and "measured" when it ends (the benchmark reads the
+// processes' CPU times then), then one JSON object.  Streams started during
+// the warm-up are not timed; failures are counted over the whole run,
+// warm-up included.
 //
 // Hold: opens `concurrency` streams, prints {"held": n, "errors": {…}} once
 // each has its response headers, and keeps them open until stdin closes
@@ -32,12 +38,16 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <charconv>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "latency.hpp"
@@ -128,6 +138,15 @@ asio::awaitable<void> sleep_until(clock_type::time_point when) {
   co_await timer.async_wait(use_awaitable);
 }
 
+// When the mock upstream wrote a token ("t<ns> ..."), if the token says.
+std::optional<clock_type::time_point> sent_at(std::string_view text) {
+  if (!text.starts_with('t')) return std::nullopt;
+  std::int64_t ns = 0;
+  const auto [end, ec] = std::from_chars(text.data() + 1, text.data() + text.size(), ns);
+  if (ec != std::errc{} || end == text.data() + 1) return std::nullopt;
+  return clock_type::time_point(std::chrono::nanoseconds(ns));
+}
+
 // ---- closed loop --------------------------------------------------------------------
 
 struct closed_loop {
@@ -173,8 +192,12 @@ asio::awaitable<bool> one_stream(connection& c, closed_loop& run) {
     }
     const auto now = clock_type::now();
     const std::size_t n = c.body.size() - parser.get().body().size;
-    scan.feed({c.body.data(), n}, [&] {
-      if (timed) tokens == 0 ? run.rec.ttft(now - sent) : run.rec.gap(now - last);
+    scan.feed({c.body.data(), n}, [&](std::string_view text) {
+      if (timed) {
+        tokens == 0 ? run.rec.ttft(now - sent) : run.rec.gap(now - last);
+        if (const auto at = sent_at(text)) run.rec.delivery(now - *at);
+        else run.rec.error("unstamped token");
+      }
       last = now;
       ++tokens;
     });
@@ -208,6 +231,16 @@ asio::awaitable<void> closed_client(closed_loop& run, clock_type::time_point sta
   }
 }
 
+// Marks the timed part's start and end on stdout, as it happens.
+asio::awaitable<void> mark_window(const closed_loop& run) {
+  co_await sleep_until(run.measure_from);
+  std::printf("measuring\n");
+  std::fflush(stdout);
+  co_await sleep_until(run.stop_at);
+  std::printf("measured\n");
+  std::fflush(stdout);
+}
+
 void run_closed(const options& o, const target& to) {
   asio::io_context io(1);
   latency rec;
@@ -216,6 +249,7 @@ void run_closed(const options& o, const target& to) {
   closed_loop run{to, ramped + seconds(o.warmup), ramped + seconds(o.warmup + o.seconds), rec};
   for (long i = 0; i < o.concurrency; ++i)
     asio::co_spawn(io, closed_client(run, start + seconds(i / o.ramp)), asio::detached);
+  asio::co_spawn(io, mark_window(run), asio::detached);
   io.run();  // returns once every slot has finished its last stream
   rec.print(std::chrono::duration<double>(clock_type::now() - start).count(), cpu_seconds());
 }

@@ -6,6 +6,10 @@
 //       content token first_ms after the request, then the others gap_ms
 //       apart, a final chunk (finish_reason "stop"), a usage chunk if
 //       stream_options.include_usage asked for it, then data: [DONE].
+//       Each token's text is "t<ns> ": the steady_clock time (CLOCK_MONOTONIC
+//       with libstdc++ on Linux, one clock for every process of the machine)
+//       at which it is written, in nanoseconds, so that the load generator
+//       reads each token's delivery delay without the timers' jitter.
 //       In hold mode: the headers, then nothing until the client leaves.
 //   GET /stats                      {"open": n, "served": m}
 //   POST /config?first_ms=&tokens=&gap_ms=&hold=0|1
@@ -122,8 +126,10 @@ class sse_frames {
   }
 
   const std::string& role() { return chunk(R"("delta":{"role":"assistant","content":""},"finish_reason":null)"); }
-  const std::string& token(long i) {
-    return chunk(R"("delta":{"content":"tok)" + std::to_string(i) + R"( "},"finish_reason":null)");
+  // A plain ASCII word, which JSON escaping and the engine pass on unchanged.
+  const std::string& token(clock_type::time_point sent) {
+    return chunk(R"("delta":{"content":"t)" + std::to_string(sent.time_since_epoch().count()) +
+                 R"( "},"finish_reason":null)");
   }
   const std::string& stop() { return chunk(R"("delta":{},"finish_reason":"stop")"); }
   const std::string& usage(long tokens) {
@@ -188,7 +194,7 @@ asio::awaitable<bool> stream(tcp::socket& sock, const http::request<http::string
   for (long i = 0; i < s.tokens; ++i) {
     timer.expires_at(arrived + std::chrono::milliseconds(s.first_ms + i * s.gap_ms));
     co_await timer.async_wait(asio::use_awaitable);
-    if (!co_await write(sock, frames.token(i))) co_return false;
+    if (!co_await write(sock, frames.token(clock_type::now()))) co_return false;
   }
   std::string tail = frames.stop();
   if (json_true(req.body(), "include_usage")) tail += frames.usage(s.tokens);
