@@ -6,6 +6,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <chrono>
+#include <malloc.h>
 #include <sys/resource.h>
 
 #include <csignal>
@@ -70,6 +71,14 @@ std::uint64_t open_files_limit() {
   return ::getrlimit(RLIMIT_NOFILE, &limit) == 0 ? limit.rlim_cur : 0;
 }
 
+// glibc gives each thread that allocates its own arena (up to 8 a core): a stream's
+// small objects, made on either loop thread and on DB threads, then fragment across
+// arenas. One arena, with glibc's per-thread caches in front of it, keeps an idle
+// stream about 12% smaller (bench/engine.py) at no measured cost in throughput.
+void use_one_malloc_arena() {
+  if (::mallopt(M_ARENA_MAX, 1) != 1) obs::warn("malloc_arena", {{"error", "mallopt failed"}});
+}
+
 widget::sweep_settings sweep_settings_of(const config::widget_config& cfg) {
   widget::sweep_settings s;
   s.idle_ttl_s = cfg.idle_session_ttl_s;
@@ -111,6 +120,7 @@ int serve(const invocation& inv) {
   const auto cfg = load_config(inv, &secrets);
   std::signal(SIGPIPE, SIG_IGN);
   raise_open_files_limit();
+  use_one_malloc_arena();
 
   // Declared before the database so it is destroyed after it: the database joins its
   // threads first, and their last results may still be posted to this context.
