@@ -33,16 +33,15 @@ std::size_t bm25_index::memory_bytes() const noexcept {
          lengths_.capacity() * sizeof(std::uint32_t);
 }
 
-std::vector<scored_row> bm25_index::search(const std::vector<std::string>& query_terms,
-                                           std::span<const std::uint8_t> allowed) const {
+std::vector<double> bm25_index::scores(const std::vector<std::string>& query_terms,
+                                       std::span<const std::uint8_t> allowed) const {
   if (allowed.size() != lengths_.size()) {
     throw std::invalid_argument("allowed mask has the wrong size");
   }
-  std::vector<scored_row> out;
+  std::vector<double> out(lengths_.size(), 0.0);
   if (lengths_.empty()) return out;
   const double n = static_cast<double>(lengths_.size());
   const double average_length = std::max(1.0, static_cast<double>(total_length_) / n);
-  std::unordered_map<std::uint32_t, double> scores;
   const std::set<std::string_view> unique_terms(query_terms.begin(), query_terms.end());
   for (const auto term : unique_terms) {
     const auto it = postings_.find(std::string(term));
@@ -54,14 +53,27 @@ std::vector<scored_row> bm25_index::search(const std::vector<std::string>& query
       if (allowed[p.row] == 0) continue;
       const double tf = p.frequency;
       const double norm = k1 * (1.0 - b + b * lengths_[p.row] / average_length);
-      scores[p.row] += idf * tf * (k1 + 1.0) / (tf + norm);
+      out[p.row] += idf * tf * (k1 + 1.0) / (tf + norm);
     }
   }
-  out.reserve(scores.size());
-  for (const auto& [row, score] : scores) out.push_back({row, static_cast<float>(score)});
-  std::sort(out.begin(), out.end(), [](const scored_row& x, const scored_row& y) {
+  return out;
+}
+
+std::vector<scored_row> ranked(std::span<const double> scores, std::size_t limit) {
+  std::vector<scored_row> out;
+  for (std::uint32_t row = 0; row < scores.size(); ++row) {
+    if (scores[row] > 0) out.push_back({row, static_cast<float>(scores[row])});
+  }
+  const auto better = [](const scored_row& x, const scored_row& y) {
     return x.score > y.score || (x.score == y.score && x.row < y.row);
-  });
+  };
+  if (limit < out.size()) {
+    std::partial_sort(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(limit), out.end(),
+                      better);
+    out.resize(limit);
+  } else {
+    std::sort(out.begin(), out.end(), better);
+  }
   return out;
 }
 

@@ -28,10 +28,12 @@ class bm25_index {
   // Appends a row made of `row_terms`; its number is the previous size().
   void add(const std::vector<std::string>& row_terms);
 
-  // Every allowed row sharing at least one of `query_terms` (so with a score > 0),
-  // best first; equal scores keep row order. Repeated query terms count once.
-  std::vector<scored_row> search(const std::vector<std::string>& query_terms,
-                                 std::span<const std::uint8_t> allowed) const;
+  // Each row's score for `query_terms`, indexed by row: above 0 for an allowed row
+  // sharing at least one of them, 0 for every other. Repeated query terms count once.
+  // A plain vector rather than a map of the hits: a query whose terms are common
+  // matches most rows.
+  std::vector<double> scores(const std::vector<std::string>& query_terms,
+                             std::span<const std::uint8_t> allowed) const;
 
  private:
   struct posting {
@@ -45,5 +47,10 @@ class bm25_index {
   std::size_t term_bytes_ = 0;  // the terms and their map nodes
   std::size_t posting_count_ = 0;
 };
+
+// The rows scoring above 0, best first (equal scores keep row order), at most `limit`
+// of them: only those are sorted.
+std::vector<scored_row> ranked(std::span<const double> scores,
+                               std::size_t limit = static_cast<std::size_t>(-1));
 
 }  // namespace parley::rag

@@ -77,31 +77,26 @@ std::vector<retrieved_passage> knowledge_index::search(std::string_view agent_id
   if (masks == masks_.end() || query_terms.empty() || options.top_k == 0) return {};
 
   const auto depth = candidate_depth(options.top_k);
-  const auto lexical_hits = lexical_.search(query_terms, masks->second.lexical);
-  std::unordered_map<std::uint32_t, float> bm25_of;
-  for (const auto& h : lexical_hits) bm25_of.emplace(h.row, h.score);
+  const auto bm25 = lexical_.scores(query_terms, masks->second.lexical);  // by chunk
 
   const auto query_vector = embedder_.embed(query);
   std::array<std::vector<std::uint32_t>, 2> rankings;
   for (const auto& h : dense_.search(query_vector, depth, masks->second.dense)) {
     const auto chunk = dense_to_chunk_[h.row];
-    if (h.score >= options.min_score || bm25_of.contains(chunk)) rankings[0].push_back(chunk);
+    if (h.score >= options.min_score || bm25[chunk] > 0) rankings[0].push_back(chunk);
   }
-  for (std::size_t i = 0; i < lexical_hits.size() && i < depth; ++i) {
-    rankings[1].push_back(lexical_hits[i].row);
-  }
+  for (const auto& h : ranked(bm25, depth)) rankings[1].push_back(h.row);
 
   std::vector<retrieved_passage> out;
   for (const auto& f : reciprocal_rank_fusion(rankings)) {
     if (out.size() == options.top_k) break;
     const auto& c = chunks_[f.row];
     const auto& d = documents_[c.document];
-    const auto bm25 = bm25_of.find(f.row);
     out.push_back({c.id, d.id, d.title, d.source_uri, c.ordinal, c.content, f.score,
                    c.dense_row >= 0
                        ? dense_.score(query_vector, static_cast<std::uint32_t>(c.dense_row))
                        : 0.0F,
-                   bm25 == bm25_of.end() ? 0.0F : bm25->second});
+                   static_cast<float>(bm25[f.row])});
   }
   return out;
 }
