@@ -391,9 +391,8 @@ namespace {
 
 // Sends one statement of a pipeline, prepared when the connection has it.
 void send_statement(PGconn* conn, statement_cache& statements, std::string_view sql,
-                    std::span<const param> params) {
-  const wire_params wire(params);
-  const int count = static_cast<int>(params.size());
+                    const wire_params& wire) {
+  const int count = static_cast<int>(wire.values.size());
   const char* name = count > 0 ? statements.prepared_name(sql) : nullptr;
   const int sent =
       name != nullptr
@@ -431,35 +430,32 @@ void database::write(std::string_view tenant_id, const write_batch& batch) {
   lease leased(*pool_, acquire_live());
   PGconn* conn = leased.conn();
   auto& statements = leased.statements();
-  // A bad parameter (a NUL in text) is refused before anything is sent.
-  for (const auto& s : batch.statements_) wire_params{s.params};
-  // Preparing is a round trip of its own: done before the pipeline, once a connection.
+  // Parameters are converted (and a NUL in text refused) before anything is sent.
   const std::string_view set_tenant = "SELECT set_config('parley.tenant_id', $1, true)";
+  const param tenant[] = {tenant_id};
+  const wire_params none({});
+  const wire_params tenant_wire(tenant);
+  std::vector<wire_params> wires;
+  wires.reserve(batch.statements_.size());
+  for (const auto& s : batch.statements_) wires.emplace_back(s.params);
+  // Preparing is a round trip of its own: done before the pipeline, once a connection.
   statements.name_for(conn, set_tenant, 1);
   for (const auto& s : batch.statements_) {
     if (!s.params.empty()) statements.name_for(conn, s.sql, static_cast<int>(s.params.size()));
   }
+  // A send that fails leaves half a pipeline unsynced: the lease then closes the
+  // connection instead of pooling it.
   if (PQenterPipelineMode(conn) == 0) throw db_error(connection_message(conn), "");
-  const param tenant[] = {tenant_id};
-  std::size_t sent = 0;
-  std::optional<db_error> failure;
-  try {
-    send_statement(conn, statements, "BEGIN", {});
-    send_statement(conn, statements, set_tenant, tenant);
-    sent = 2;
-    for (const auto& s : batch.statements_) {
-      send_statement(conn, statements, s.sql, s.params);
-      ++sent;
-    }
-    send_statement(conn, statements, "COMMIT", {});
-    ++sent;
-    if (PQpipelineSync(conn) == 0) throw db_error(connection_message(conn), "");
-  } catch (db_error& e) {
-    failure.emplace(std::move(e));
+  send_statement(conn, statements, "BEGIN", none);
+  send_statement(conn, statements, set_tenant, tenant_wire);
+  for (std::size_t i = 0; i < wires.size(); ++i) {
+    send_statement(conn, statements, batch.statements_[i].sql, wires[i]);
   }
-  // Nothing was synced: the lease closes a connection left with half a pipeline.
-  if (failure) throw *failure;
-  for (std::size_t i = 0; i < sent; ++i) read_result(conn, failure);
+  send_statement(conn, statements, "COMMIT", none);
+  if (PQpipelineSync(conn) == 0) throw db_error(connection_message(conn), "");
+
+  std::optional<db_error> failure;
+  for (std::size_t i = 0; i < wires.size() + 3; ++i) read_result(conn, failure);
   PQclear(PQgetResult(conn));  // the sync point
   PQexitPipelineMode(conn);
   if (failure) throw *failure;
