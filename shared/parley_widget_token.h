@@ -35,6 +35,7 @@
 #define PARLEY_WIDGET_TOKEN_ALG           "HS256"
 #define PARLEY_WIDGET_TOKEN_TYP           "JWT"
 #define PARLEY_WIDGET_TOKEN_AUDIENCE      "parley-widget"
+#define PARLEY_WIDGET_STREAM_AUDIENCE     "parley-widget-stream"
 #define PARLEY_WIDGET_TOKEN_LIFETIME_MAX  900     /* exp - iat: 15 minutes */
 #define PARLEY_WIDGET_TOKEN_MAX_LEN       4096    /* longer is not minted */
 

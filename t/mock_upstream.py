@@ -37,6 +37,7 @@ class MockUpstream:
         self.gate = threading.Event()
         self.first_token_sent = threading.Event()
         self.finished = threading.Event()
+        self.cancelled = threading.Event()  # the caller hung up mid-answer
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.scheme = "http"
@@ -72,6 +73,7 @@ class MockUpstream:
         self.gate.clear()
         self.first_token_sent.clear()
         self.finished.clear()
+        self.cancelled.clear()
 
     def _handler(self):
         mock = self
@@ -123,8 +125,12 @@ class MockUpstream:
                                      "finish_reason": finish}]}
 
             def _send(self, raw):
-                self.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
-                self.wfile.flush()
+                try:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    mock.cancelled.set()
+                    raise
 
             def _event(self, obj):
                 self._send(b"data: " + json.dumps(obj).encode() + b"\n\n")

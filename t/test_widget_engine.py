@@ -11,6 +11,7 @@ import hmac
 import json
 import re
 import time
+import urllib.parse
 
 import pytest
 
@@ -19,6 +20,10 @@ from conftest import (DATA, db_rows, engine_call, engine_log_events,
 
 ORIGINS = ["https://shop.example.com", "http://localhost:3000"]
 GREETING = "Hi! Ask me anything about our products."
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def b64url_decode(text):
@@ -282,6 +287,8 @@ def csp_directives(header):
 
 
 def test_the_frame_page_has_a_fresh_nonce_and_the_tenants_ancestors(stack, site):
+    """Without ?origin= (the loader always names it), every allowed origin may
+    frame the page, and it carries no ticket: it cannot open a session."""
     _, pk = site
     nonces = []
     for _ in range(3):
@@ -297,10 +304,11 @@ def test_the_frame_page_has_a_fresh_nonce_and_the_tenants_ancestors(stack, site)
         assert csp["style-src"] == [script_src]
         nonce = re.fullmatch(r"'nonce-([A-Za-z0-9_-]+)'", script_src).group(1)
         assert len(b64url_decode(nonce)) >= 16
-        tags = re.findall(r"<(?:script|style)\b[^>]*>", page)
+        tags = re.findall(r"<(?:script|style|link)\b[^>]*>", page)
         assert len(tags) >= 2
         assert all(f'nonce="{nonce}"' in tag for tag in tags)
         assert GREETING in page
+        assert 'data-ticket=""' in page
         nonces.append(nonce)
     assert len(set(nonces)) == 3
 
@@ -351,3 +359,124 @@ def test_introspection_of_a_publishable_key_hash_finds_nothing(stack, site):
     assert status == 404
     status, _, _ = introspect(stack, "key_hash=" + hashlib.sha256(tenant.key.encode()).hexdigest())
     assert status == 200
+
+
+def frame_for(stack, site_key, origin, agent=None):
+    query = f"site_key={site_key}&origin={urllib.parse.quote(origin, safe='')}"
+    if agent:
+        query += f"&agent={agent}"
+    return engine_call(stack, "GET", f"/widget/v1/frame?{query}",
+                       public_context(stack))
+
+
+def ticket_of(page):
+    return re.search(r'data-ticket="([^"]*)"', page).group(1)
+
+
+def bootstrap(stack, body, headers=None):
+    """The frame's own POST /widget/v1/session (same origin: no site key)."""
+    status, _, payload = engine_call(stack, "POST", "/widget/v1/session",
+                                     public_context(stack), body=body,
+                                     headers=headers)
+    return status, json.loads(payload)
+
+
+def test_a_frame_for_an_allowed_origin_is_framed_only_there(stack, site):
+    _, pk = site
+    status, headers, page = frame_for(stack, pk, ORIGINS[1])
+    assert status == 200, page
+    csp = csp_directives(headers["content-security-policy"])
+    assert csp["frame-ancestors"] == [ORIGINS[1]]
+    claims = json.loads(b64url_decode(ticket_of(page).split(".")[1]))
+    assert claims["aud"] == "parley-widget-ticket"
+    assert claims["org"] == ORIGINS[1]
+    assert claims["exp"] - claims["iat"] <= 120
+
+
+def test_a_frame_for_an_origin_the_tenant_does_not_allow_is_refused(stack, site):
+    _, pk = site
+    status, headers, payload = frame_for(stack, pk, "https://evil.example")
+    assert status == 403 and error_code(payload) == "origin_not_allowed"
+    assert "content-security-policy" not in headers or \
+        "frame-ancestors https://evil" not in headers["content-security-policy"]
+
+
+def test_the_frames_ticket_opens_a_session_for_its_origin(stack, site):
+    tenant, pk = site
+    _, _, page = frame_for(stack, pk, ORIGINS[0], agent="sales")
+    status, answer = bootstrap(stack, {"ticket": ticket_of(page)})
+    assert status == 200, answer
+    assert answer["agent"]["code"] == "sales" and answer["resumed"] is False
+    claims = json.loads(b64url_decode(answer["token"].split(".")[1]))
+    assert claims["org"] == ORIGINS[0] and claims["sid"] == answer["session_id"]
+    assert claims["tid"] == tenant.id
+
+
+def test_a_resume_credential_picks_the_conversation_up_and_renews(stack, site):
+    _, pk = site
+    _, _, page = frame_for(stack, pk, ORIGINS[0])
+    _, first = bootstrap(stack, {"ticket": ticket_of(page)})
+    # a reload: a new page, a new ticket, the stored resume credential
+    _, _, page = frame_for(stack, pk, ORIGINS[0])
+    status, again = bootstrap(stack, {"ticket": ticket_of(page),
+                                      "resume": first["resume"]})
+    assert status == 200 and again["resumed"] is True
+    assert again["session_id"] == first["session_id"]
+    # renewal before the token expires: the resume credential alone
+    status, renewed = bootstrap(stack, {"resume": again["resume"]})
+    assert status == 200 and renewed["session_id"] == first["session_id"]
+    assert renewed["resume_expires_at"] >= again["resume_expires_at"]
+
+
+def test_a_resume_credential_does_not_cross_origins(stack, site):
+    _, pk = site
+    _, _, page = frame_for(stack, pk, ORIGINS[0])
+    _, first = bootstrap(stack, {"ticket": ticket_of(page)})
+    _, _, page = frame_for(stack, pk, ORIGINS[1])
+    status, other = bootstrap(stack, {"ticket": ticket_of(page),
+                                      "resume": first["resume"]})
+    assert status == 200 and other["resumed"] is False
+    assert other["session_id"] != first["session_id"]
+
+
+@pytest.mark.parametrize("field", ["ticket", "resume"])
+def test_forged_tickets_and_resume_credentials_are_refused(stack, site, field):
+    _, pk = site
+    _, _, page = frame_for(stack, pk, ORIGINS[0])
+    _, first = bootstrap(stack, {"ticket": ticket_of(page)})
+    genuine = ticket_of(page) if field == "ticket" else first["resume"]
+    header, claims, sig = genuine.split(".")
+    forged = json.loads(b64url_decode(claims))
+    forged["org"] = "https://evil.example"
+    forged = ".".join([header, b64url(json.dumps(forged).encode()), sig])
+    # a token is not a ticket, nor a resume credential
+    for text in (forged, first["token"]):
+        status, answer = bootstrap(stack, {field: text})
+        assert status == 401, answer
+        assert answer["error"]["code"] == f"invalid_{field}"
+
+
+def test_the_loader_is_cached_and_revalidated(stack):
+    status, headers, body = engine_call(stack, "GET", "/widget.js",
+                                        public_context(stack))
+    assert status == 200 and "data-site-key" in body
+    assert headers["content-type"] == "text/javascript; charset=utf-8"
+    assert headers["cache-control"] == "public, max-age=300"
+    status, _, body = engine_call(stack, "GET", "/widget.js",
+                                  public_context(stack),
+                                  headers={"If-None-Match": headers["etag"]})
+    assert status == 304 and body == ""
+
+
+def test_frame_assets_are_versioned_and_only_the_public_ones(stack, site):
+    _, pk = site
+    _, _, page = frame_for(stack, pk, ORIGINS[0])
+    url = re.search(r'src="(/widget/v1/assets/frame\.js\?v=[0-9a-f]+)"',
+                    page).group(1)
+    status, headers, _ = engine_call(stack, "GET", url, public_context(stack))
+    assert status == 200
+    assert headers["cache-control"] == "public, max-age=31536000, immutable"
+    for name in ("frame.html", "widget.js", "parley.yaml"):
+        status, _, _ = engine_call(stack, "GET", f"/widget/v1/assets/{name}",
+                                   public_context(stack))
+        assert status == 404, name

@@ -72,7 +72,9 @@
     return base + "/widget/v1/frame?site_key=" + enc(options.siteKey) +
       "&origin=" + enc(location.origin) +
       (options.agent ? "&agent=" + enc(options.agent) : "") +
-      "&accent=" + enc(options.accent) + "&title=" + enc(options.title);
+      "&accent=" + enc(options.accent) +
+      // without a title of the tenant's, the frame shows the agent's name
+      (options.title === DEFAULT_TITLE ? "" : "&title=" + enc(options.title));
   }
 
   // "Open chat", or "Open chat: <title>" under a tenant's title.

@@ -62,6 +62,37 @@ std::string base64url(std::string_view bytes) {
   return out;
 }
 
+std::optional<std::string> base64url_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() * 3 / 4);
+  unsigned bits = 0;
+  int held = 0;
+  for (const char c : text) {
+    int v = -1;
+    if (c >= 'A' && c <= 'Z')
+      v = c - 'A';
+    else if (c >= 'a' && c <= 'z')
+      v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9')
+      v = c - '0' + 52;
+    else if (c == '-')
+      v = 62;
+    else if (c == '_')
+      v = 63;
+    if (v < 0) return std::nullopt;
+    bits = (bits << 6) | static_cast<unsigned>(v);
+    held += 6;
+    if (held >= 8) {
+      held -= 8;
+      out += static_cast<char>((bits >> held) & 0xff);
+    }
+  }
+  // Canonical only: the same bytes always have one spelling (no stray length, no
+  // set bits left over), so a signature covers exactly one text.
+  if (base64url(out) != text) return std::nullopt;
+  return out;
+}
+
 std::string random_bytes(std::size_t count) {
   std::string out(count, '\0');
   if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(count)) != 1) {

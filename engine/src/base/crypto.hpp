@@ -3,6 +3,7 @@
 // The few OpenSSL primitives the engine needs, as plain functions.
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +17,10 @@ std::string hmac_sha256(std::string_view key, std::string_view data);
 
 // base64url without padding.
 std::string base64url(std::string_view bytes);
+
+// The bytes of canonical unpadded base64url `text` (what base64url() makes), or
+// nothing for any other text.
+std::optional<std::string> base64url_decode(std::string_view text);
 
 // Cryptographically random bytes; throws std::runtime_error if the CSPRNG fails.
 std::string random_bytes(std::size_t count);

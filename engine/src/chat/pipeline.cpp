@@ -74,12 +74,14 @@ chat::indexes::corpus_reader corpus_reader(store::database& db) {
 // What a turn stores besides an LLM's answer: the session when it is new, the
 // user's message, and the refusal when that is the answer.
 struct question_row {
+  std::string id;
   std::string tenant_id;
   std::optional<store::new_session> new_session;
   std::string session_id;
   std::string text;
   std::int64_t asked_at_unix_us = 0;
   std::optional<std::string> refusal;
+  std::string refusal_id;
 };
 
 // The wall-clock time the question arrived, from the turn's steady arrival time.
@@ -90,11 +92,11 @@ std::int64_t asked_at_unix_us(const turn_request& req) {
 
 void write_question(store::write_batch& batch, const question_row& q) {
   if (q.new_session) store::create_session(batch, *q.new_session);
-  store::insert_message(batch, {base::random_uuid(), q.tenant_id, q.session_id, "user", q.text,
-                                q.asked_at_unix_us, std::nullopt});
+  store::insert_message(
+      batch, {q.id, q.tenant_id, q.session_id, "user", q.text, q.asked_at_unix_us, std::nullopt});
   if (q.refusal) {
-    store::insert_message(batch, {base::random_uuid(), q.tenant_id, q.session_id, "assistant",
-                                  *q.refusal, base::unix_micros(),
+    store::insert_message(batch, {q.refusal_id, q.tenant_id, q.session_id, "assistant", *q.refusal,
+                                  base::unix_micros(),
                                   store::message_metadata{{}, true, std::nullopt, std::nullopt}});
   }
   if (!q.new_session) store::touch_session(batch, q.session_id);
@@ -120,6 +122,7 @@ struct pipeline::call {
   std::string session_id;
   std::string agent_code;
   std::string model;
+  std::string answer_id = base::random_uuid();  // the stored answer's message id
   std::vector<rag::citation> citations;
   llm::generation_request request;  // moved into the provider when the call starts
   question_row question;            // stored with the answer
@@ -172,9 +175,14 @@ asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request 
                                retrieval_options(ctx.agent, cfg_.retrieval));
   timing.mark(turn_timing::stage::retrieval);
 
-  question_row question{req.tenant_id,         std::nullopt,
-                        ctx.session_id,        req.messages.back().content,
-                        asked_at_unix_us(req), std::nullopt};
+  question_row question{req.question_id.value_or(base::random_uuid()),
+                        req.tenant_id,
+                        std::nullopt,
+                        ctx.session_id,
+                        req.messages.back().content,
+                        asked_at_unix_us(req),
+                        std::nullopt,
+                        base::random_uuid()};
   if (ctx.new_session) {
     question.new_session =
         store::new_session{ctx.session_id, req.tenant_id, ctx.agent.id, req.channel, req.user};
@@ -186,7 +194,7 @@ asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request 
     write_question(batch, question);
     co_await db_.async_write(req.tenant_id, std::move(batch));
     timing.mark(turn_timing::stage::stored);
-    co_await refuse(req, ctx, sink);
+    co_await refuse(req, ctx, question.refusal_id, sink);
     co_return nullptr;
   }
   auto c = std::make_unique<call>(make_call(req, ctx, std::move(passages), timing));
@@ -224,7 +232,7 @@ asio::awaitable<pipeline::context> pipeline::read_context(const turn_request& re
 }
 
 asio::awaitable<void> pipeline::refuse(const turn_request& req, const context& ctx,
-                                       turn_sink& sink) {
+                                       const std::string& answer_id, turn_sink& sink) {
   obs::info("chat_completion", {{"request_id", req.request_id},
                                 {"tenant_id", req.tenant_id},
                                 {"session_id", ctx.session_id},
@@ -234,7 +242,7 @@ asio::awaitable<void> pipeline::refuse(const turn_request& req, const context& c
   const turn_opened opened{ctx.session_id};
   if (!co_await sink.open(opened)) co_return;
   if (!co_await sink.token(ctx.agent.refusal_text)) co_return;
-  const turn_done done;
+  const turn_done done{answer_id};
   co_await sink.done(done);
 }
 
@@ -335,7 +343,7 @@ asio::awaitable<void> pipeline::generate(call& c, turn_sink& sink) {
   log_call(c, record);
   if (record.status() == call_status::cancelled) co_return;  // nobody to tell
   if (record.status() == call_status::ok && stored) {
-    const turn_done done{record.finish_reason(), record.usage(), c.citations};
+    const turn_done done{c.answer_id, record.finish_reason(), record.usage(), c.citations};
     co_await sink.done(done);
   } else if (record.status() == call_status::ok) {
     // Never acknowledge an answer that is not stored.
@@ -362,7 +370,7 @@ asio::awaitable<bool> pipeline::persist(const call& c, const call_record& record
   write_question(batch, c.question);
   // A partial answer (error, cancel) is kept too: it is what the user saw.
   if (metadata) {
-    row.message_id = base::random_uuid();
+    row.message_id = c.answer_id;
     store::insert_message(batch, {*row.message_id, c.tenant_id, c.session_id, "assistant",
                                   record.content(), base::unix_micros(), std::move(metadata)});
   }

@@ -73,7 +73,8 @@ class pipeline {
   // Context and retrieval; answers a refusal itself. The call to make, if any.
   asio::awaitable<std::unique_ptr<call>> prepare(turn_request req, turn_sink& sink);
   asio::awaitable<context> read_context(const turn_request& req);
-  asio::awaitable<void> refuse(const turn_request& req, const context& ctx, turn_sink& sink);
+  asio::awaitable<void> refuse(const turn_request& req, const context& ctx,
+                               const std::string& answer_id, turn_sink& sink);
   call make_call(const turn_request& req, const context& ctx,
                  std::vector<rag::retrieved_passage> passages, const turn_timing& timing) const;
   asio::awaitable<void> generate(call& c, turn_sink& sink);

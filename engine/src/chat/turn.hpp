@@ -36,11 +36,12 @@ struct turn_request {
   std::string tenant_id;   // only from the verified edge identity
   std::string request_id;  // the edge's, for logs and error messages
   std::string agent_code;
-  std::vector<chat_message> messages;     // the client's; the last is the user's question
-  std::optional<std::string> session_id;  // continue this stored session
-  std::optional<std::string> user;        // the client's own end-user id
-  std::string channel = "api";            // sessions.channel of a new session
-  std::optional<double> temperature;      // the agent's setting when unset
+  std::vector<chat_message> messages;      // the client's; the last is the user's question
+  std::optional<std::string> session_id;   // continue this stored session
+  std::optional<std::string> user;         // the client's own end-user id
+  std::string channel = "api";             // sessions.channel of a new session
+  std::optional<std::string> question_id;  // the user message's id, when the client was told it
+  std::optional<double> temperature;       // the agent's setting when unset
   std::optional<std::int64_t> max_tokens;
   // When the engine read the request: the origin of the turn's timing.
   std::chrono::steady_clock::time_point received_at = std::chrono::steady_clock::now();
@@ -68,6 +69,7 @@ struct turn_opened {
 };
 
 struct turn_done {
+  std::string message_id;  // the stored answer's
   std::string finish_reason = "stop";
   llm::usage usage;
   std::vector<rag::citation> citations;  // empty for a refusal

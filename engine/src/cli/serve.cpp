@@ -30,9 +30,12 @@
 #include "obs/log.hpp"
 #include "store/db.hpp"
 #include "store/migrations.hpp"
+#include "widget/assets.hpp"
+#include "widget/chat_routes.hpp"
 #include "widget/routes.hpp"
 #include "widget/session_sweep.hpp"
 #include "widget/signing_key.hpp"
+#include "widget/stream_hub.hpp"
 
 namespace parley::cli {
 namespace {
@@ -103,6 +106,13 @@ void reload_widget_keys(widget::signing_key& signer, const std::string& keys_fil
   obs::info("widget_keys_reloaded", {{"kid", signer.current()->kid}});
 }
 
+widget::stream_hub::settings widget_stream_settings(const config::widget_config& w) {
+  widget::stream_hub::settings s;
+  s.stream.buffer_bytes = std::size_t{w.stream_buffer_kb} * 1024;
+  s.stream.grace = std::chrono::seconds(w.stream_grace_s);
+  return s;
+}
+
 void on_hangup(asio::signal_set& hangups, widget::signing_key& signer,
                const std::string& keys_file) {
   hangups.async_wait([&hangups, &signer, &keys_file](const boost::system::error_code& ec, int) {
@@ -142,8 +152,13 @@ int serve(const invocation& inv) {
   const auto signer = std::make_shared<widget::signing_key>(secrets.widget_keys);
   widget::add_widget_routes(routes, db, widget::make_settings(cfg.widget, signer));
   admin::add_admin_routes(routes, db);
+  widget::add_asset_routes(routes);
+  widget::stream_hub widget_streams(widget_stream_settings(cfg.widget));
   chat::pipeline chat(io, db, cfg, secrets);
-  api::add_chat_completions_route(routes, chat, std::chrono::milliseconds(cfg.llm.heartbeat_ms));
+  const std::chrono::milliseconds heartbeat(cfg.llm.heartbeat_ms);
+  api::add_chat_completions_route(routes, chat, heartbeat);
+  widget::add_widget_chat_routes(routes, db, chat, widget_streams,
+                                 {cfg.widget.issuer, cfg.widget.token_ttl_s, heartbeat, signer});
 
   http::server server(io, cfg.server, routes, verifier, http_stats);
   server.listen();

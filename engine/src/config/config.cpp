@@ -291,25 +291,34 @@ void decode(const YAML::Node& root, config& c, problems& out) {
            [&](const reader& r) { r.integer(c.edge.introspect_cache_ttl_s, 1u, 3600u); }},
       },
       out);
-  read_section(root, "widget",
-               {
-                   {"keys_file", [&](const reader& r) { r.text(c.widget.keys_file); }},
-                   {"token_ttl_s",
-                    [&](const reader& r) {
-                      r.integer<std::int64_t>(c.widget.token_ttl_s, 1,
-                                              std::int64_t{PARLEY_WIDGET_TOKEN_LIFETIME_MAX});
-                    }},
-                   {"issuer", [&](const reader& r) { r.text(c.widget.issuer); }},
-                   {"idle_session_ttl_s",
-                    [&](const reader& r) {
-                      r.integer<std::int64_t>(c.widget.idle_session_ttl_s, 60, 366LL * 86400);
-                    }},
-                   {"session_sweep_interval_s",
-                    [&](const reader& r) {
-                      r.integer<std::int64_t>(c.widget.session_sweep_interval_s, 1, 86400);
-                    }},
-               },
-               out);
+  read_section(
+      root, "widget",
+      {
+          {"keys_file", [&](const reader& r) { r.text(c.widget.keys_file); }},
+          {"token_ttl_s",
+           [&](const reader& r) {
+             r.integer<std::int64_t>(c.widget.token_ttl_s, 1,
+                                     std::int64_t{PARLEY_WIDGET_TOKEN_LIFETIME_MAX});
+           }},
+          {"issuer", [&](const reader& r) { r.text(c.widget.issuer); }},
+          {"idle_session_ttl_s",
+           [&](const reader& r) {
+             r.integer<std::int64_t>(c.widget.idle_session_ttl_s, 60, 366LL * 86400);
+           }},
+          {"session_sweep_interval_s",
+           [&](const reader& r) {
+             r.integer<std::int64_t>(c.widget.session_sweep_interval_s, 1, 86400);
+           }},
+          {"resume_ttl_s",
+           [&](const reader& r) {
+             r.integer<std::int64_t>(c.widget.resume_ttl_s, 60, 30LL * 86400);
+           }},
+          {"stream_grace_s",
+           [&](const reader& r) { r.integer<std::int64_t>(c.widget.stream_grace_s, 1, 3600); }},
+          {"stream_buffer_kb",
+           [&](const reader& r) { r.integer(c.widget.stream_buffer_kb, 16u, 65536u); }},
+      },
+      out);
   read_section(
       root, "retrieval",
       {

@@ -48,6 +48,15 @@ struct widget_config {
   std::int64_t idle_session_ttl_s = 86400;
   // ... by a sweep serve runs this often (and once when it becomes ready).
   std::int64_t session_sweep_interval_s = 300;
+  // How long a visitor's conversation can be picked up again after a reload: the
+  // resume credential's lifetime (the frame renews it with each visit).
+  std::int64_t resume_ttl_s = 86400;
+  // An answer whose stream has no subscriber keeps generating this long (a reconnect
+  // resumes it), then its upstream call is cancelled.
+  std::int64_t stream_grace_s = 10;
+  // The events of one answer kept for a reconnect to replay, in KiB; the oldest go
+  // first beyond it.
+  unsigned stream_buffer_kb = 256;
 };
 
 struct retrieval_config {

@@ -92,21 +92,37 @@ std::optional<key_grant> introspect_secret_key(transaction& tx, std::string_view
   return g;
 }
 
-std::optional<site_key> find_site_key(transaction& tx, std::string_view key_hash) {
+namespace {
+
+// The live publishable key `column` = `value` names (recording its use once a minute).
+std::optional<site_key> live_site_key(transaction& tx, std::string_view column,
+                                      std::string_view value) {
   const auto r = tx.exec(R"sql(
     WITH hit AS (
       SELECT k.id, k.tenant_id, k.last_used_at, t.allowed_origins
         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
-       WHERE k.key_hash = $1 AND k.kind = 'publishable' AND k.revoked_at IS NULL AND t.is_active
+       WHERE )sql" + std::string(column) +
+                             R"sql( = $1 AND k.kind = 'publishable'
+         AND k.revoked_at IS NULL AND t.is_active
     ), touched AS (
       UPDATE api_keys SET last_used_at = now()
        WHERE id IN (SELECT id FROM hit
                      WHERE last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
     )
     SELECT id, tenant_id, allowed_origins FROM hit)sql",
-                         {key_hash});
+                         {value});
   if (r.empty()) return std::nullopt;
   return site_key{r.str(0, "id"), r.str(0, "tenant_id"), r.text_array(0, "allowed_origins")};
+}
+
+}  // namespace
+
+std::optional<site_key> find_site_key(transaction& tx, std::string_view key_hash) {
+  return live_site_key(tx, "k.key_hash", key_hash);
+}
+
+std::optional<site_key> find_site_key_by_id(transaction& tx, std::string_view key_id) {
+  return live_site_key(tx, "k.id", key_id);
 }
 
 }  // namespace parley::store

@@ -60,4 +60,7 @@ struct site_key {
 // not be usable where a site key is, and the other way round.
 std::optional<site_key> find_site_key(transaction& tx, std::string_view key_hash);
 
+// The same by the key's id (a lowercase UUID), for a bootstrap ticket that names it.
+std::optional<site_key> find_site_key_by_id(transaction& tx, std::string_view key_id);
+
 }  // namespace parley::store

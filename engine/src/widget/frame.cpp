@@ -1,6 +1,7 @@
 #include "widget/frame.hpp"
 
 #include "base/crypto.hpp"
+#include "widget/assets.hpp"
 #include "widget/web_assets.hpp"
 
 namespace parley::widget {
@@ -42,7 +43,7 @@ std::string frame_csp(std::string_view nonce, const std::vector<std::string>& al
   if (ancestors.empty()) ancestors = "'none'";
   const std::string n(nonce);
   return "default-src 'none'; script-src 'nonce-" + n + "'; style-src 'nonce-" + n +
-         "'; connect-src 'self'; frame-ancestors " + ancestors;
+         "'; connect-src 'self'; img-src 'self' data:; frame-ancestors " + ancestors;
 }
 
 std::string render_frame(std::string_view nonce, const frame_content& content) {
@@ -50,6 +51,9 @@ std::string render_frame(std::string_view nonce, const frame_content& content) {
   replace_all(page, "{{nonce}}", nonce);
   replace_all(page, "{{agent_name}}", html_escape(content.agent_name));
   replace_all(page, "{{greeting}}", html_escape(content.greeting));
+  replace_all(page, "{{ticket}}", html_escape(content.ticket));
+  replace_all(page, "{{frame_js_url}}", html_escape(asset_url("frame.js")));
+  replace_all(page, "{{frame_css_url}}", html_escape(asset_url("frame.css")));
   return page;
 }
 

@@ -22,6 +22,10 @@ class signing_key {
   // Null while the widget is switched off.
   std::shared_ptr<const config::ring_key> current() const;
 
+  // Every key of the ring, which verifies what the widget's credentials bring back
+  // (widget/credentials.hpp): one minted before a rotation stays good.
+  std::shared_ptr<const std::vector<config::ring_key>> ring() const;
+
   // A new ring, read without problems: its last key signs from now on. Requests
   // holding the previous key keep it intact.
   void replace(const std::vector<config::ring_key>& ring);
@@ -29,6 +33,7 @@ class signing_key {
  private:
   mutable std::mutex mutex_;
   std::shared_ptr<const config::ring_key> key_;
+  std::shared_ptr<const std::vector<config::ring_key>> ring_;
 };
 
 }  // namespace parley::widget
