@@ -66,7 +66,8 @@ ngx_http_parley_widget_authenticate(ngx_http_request_t *r,
 
     pmcf = ngx_http_get_module_main_conf(r, ngx_http_parley_module);
 
-    rc = ngx_http_parley_jwt_verify(&token, pmcf->widget_keys->elts,
+    rc = ngx_http_parley_jwt_verify(&token, PARLEY_WIDGET_TOKEN_AUDIENCE,
+                                    pmcf->widget_keys->elts,
                                     pmcf->widget_keys->nelts, ngx_time(),
                                     pmcf->widget_skew, &claims);
 
