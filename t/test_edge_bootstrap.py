@@ -300,7 +300,8 @@ def test_preflights_are_limited_per_address_before_any_lookup(stack, site):
 
 @pytest.mark.parametrize("directives, error", [
     ("parley_cors on;",
-     '"parley_cors" needs "parley_auth widget" or "parley_auth public"'),
+     '"parley_cors" needs "parley_auth widget", "widget_stream" or '
+     '"public"'),
     ("parley_auth public; parley_cors on;",
      '"parley_cors" needs "parley_methods"'),
     ("parley_auth public; parley_methods POST; parley_cors on;",
