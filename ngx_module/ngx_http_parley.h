@@ -47,6 +47,7 @@
 #define NGX_HTTP_PARLEY_HEADERS_OFF   0
 #define NGX_HTTP_PARLEY_HEADERS_API   1
 #define NGX_HTTP_PARLEY_HEADERS_PAGE  2   /* the upstream's CSP is kept */
+#define NGX_HTTP_PARLEY_HEADERS_ASSET 3   /* CORP cross-origin: <script src> */
 
 #define NGX_HTTP_PARLEY_HASH_LEN      32      /* SHA-256 */
 

@@ -45,6 +45,7 @@ static ngx_conf_enum_t  ngx_http_parley_headers_modes[] = {
     { ngx_string("off"), NGX_HTTP_PARLEY_HEADERS_OFF },
     { ngx_string("api"), NGX_HTTP_PARLEY_HEADERS_API },
     { ngx_string("page"), NGX_HTTP_PARLEY_HEADERS_PAGE },
+    { ngx_string("asset"), NGX_HTTP_PARLEY_HEADERS_ASSET },
     { ngx_null_string, 0 }
 };
 
