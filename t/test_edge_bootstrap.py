@@ -185,7 +185,7 @@ def test_a_preflight_from_an_allowed_origin_is_answered_at_the_edge(
         sent = [t for t, _ in tap.requests()]
     assert r.status_code == 204, r.text
     assert r.headers["Access-Control-Allow-Origin"] == origins[0]
-    assert r.headers["Access-Control-Allow-Methods"] == "GET"
+    assert r.headers["Access-Control-Allow-Methods"] == "GET, POST"
     allowed = [h.strip().lower() for h in
                r.headers["Access-Control-Allow-Headers"].split(",")]
     assert allowed == ["authorization", "content-type", "x-parley-site-key"]
