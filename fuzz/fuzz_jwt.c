@@ -3,8 +3,9 @@
  * Copyright (C) Parley
  *
  * libFuzzer harness of the widget token verifier,
- * ngx_http_parley_jwt_verify().  The first byte of an input picks how the
- * rest is used:
+ * ngx_http_parley_jwt_verify(), for both of its audiences (a widget
+ * token's and a widget stream id's).  The first byte of an input picks
+ * how the rest is used:
  *
  *   'j'  the rest is a token, as a client would send it;
  *   's'  the rest is "<header JSON>\n<claims JSON>", which the harness
@@ -72,14 +73,41 @@ fuzz_base64url(u_char *dst, const u_char *src, size_t len)
 
 
 static void
-fuzz_check_claims(ngx_http_parley_widget_claims_t *claims)
+fuzz_check_claims(ngx_http_parley_widget_claims_t *claims, ngx_uint_t stream)
 {
     if (!ngx_http_parley_is_uuid(claims->tenant, NGX_HTTP_PARLEY_UUID_LEN)
         || !ngx_http_parley_is_token(claims->session, claims->session_len)
         || !ngx_http_parley_is_token(claims->agent, claims->agent_len)
-        || claims->expires + FUZZ_SKEW <= FUZZ_NOW)
+        || claims->expires + FUZZ_SKEW <= FUZZ_NOW
+        || (stream
+            ? !ngx_http_parley_is_token(claims->stream, claims->stream_len)
+            : claims->stream_len != 0))
     {
         abort();
+    }
+}
+
+
+/* the token as a widget token, then as a stream id */
+
+static void
+fuzz_verify(ngx_str_t *t)
+{
+    ngx_int_t                         rc;
+    ngx_http_parley_widget_claims_t   claims;
+
+    rc = ngx_http_parley_jwt_verify(t, PARLEY_WIDGET_TOKEN_AUDIENCE,
+                                    fuzz_keys, 2, FUZZ_NOW, FUZZ_SKEW,
+                                    &claims);
+    if (rc == NGX_HTTP_PARLEY_JWT_OK) {
+        fuzz_check_claims(&claims, 0);
+    }
+
+    rc = ngx_http_parley_jwt_verify(t, PARLEY_WIDGET_STREAM_AUDIENCE,
+                                    fuzz_keys, 2, FUZZ_NOW, FUZZ_SKEW,
+                                    &claims);
+    if (rc == NGX_HTTP_PARLEY_JWT_OK) {
+        fuzz_check_claims(&claims, 1);
     }
 }
 
@@ -87,13 +115,11 @@ fuzz_check_claims(ngx_http_parley_widget_claims_t *claims)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    u_char                           *p, *nl, *token;
-    size_t                            n;
-    ngx_int_t                         rc;
-    ngx_str_t                         t;
-    unsigned int                      mac_len;
-    ngx_http_parley_widget_claims_t   claims;
-    u_char                            mac[EVP_MAX_MD_SIZE];
+    u_char        *p, *nl, *token;
+    size_t         n;
+    ngx_str_t      t;
+    unsigned int   mac_len;
+    u_char         mac[EVP_MAX_MD_SIZE];
 
     if (size < 1) {
         return 0;
@@ -103,11 +129,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         t.data = (u_char *) data + 1;
         t.len = size - 1;
 
-        rc = ngx_http_parley_jwt_verify(&t, fuzz_keys, 2, FUZZ_NOW,
-                                        FUZZ_SKEW, &claims);
-        if (rc == NGX_HTTP_PARLEY_JWT_OK) {
-            fuzz_check_claims(&claims);
-        }
+        fuzz_verify(&t);
 
         return 0;
     }
@@ -144,11 +166,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memcpy(t.data, token, n);
         t.len = n;
 
-        rc = ngx_http_parley_jwt_verify(&t, fuzz_keys, 2, FUZZ_NOW,
-                                        FUZZ_SKEW, &claims);
-        if (rc == NGX_HTTP_PARLEY_JWT_OK) {
-            fuzz_check_claims(&claims);
-        }
+        fuzz_verify(&t);
 
         free(t.data);
     }

@@ -25,6 +25,13 @@
 #define NGX_HTTP_PARLEY_AUTH_ADMIN    3
 #define NGX_HTTP_PARLEY_AUTH_PUBLIC   4   /* widget bootstrap: edge:public */
 
+/*
+ * A location's "parley_auth widget_stream": the stream id in the URI; the
+ * request's identity is then a widget token's (ctx->auth is
+ * NGX_HTTP_PARLEY_AUTH_WIDGET, and so are its counters)
+ */
+#define NGX_HTTP_PARLEY_AUTH_WIDGET_STREAM  5
+
 /* what a parley_limit is keyed on */
 #define NGX_HTTP_PARLEY_LIMIT_TENANT  0
 #define NGX_HTTP_PARLEY_LIMIT_KEY     1
@@ -40,6 +47,7 @@
 #define NGX_HTTP_PARLEY_HEADERS_OFF   0
 #define NGX_HTTP_PARLEY_HEADERS_API   1
 #define NGX_HTTP_PARLEY_HEADERS_PAGE  2   /* the upstream's CSP is kept */
+#define NGX_HTTP_PARLEY_HEADERS_ASSET 3   /* CORP cross-origin: <script src> */
 
 #define NGX_HTTP_PARLEY_HASH_LEN      32      /* SHA-256 */
 
@@ -226,6 +234,9 @@ void ngx_http_parley_cache_store(ngx_shm_zone_t *shm_zone, ngx_uint_t kind,
 
 ngx_int_t ngx_http_parley_widget_authenticate(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx);
+ngx_int_t ngx_http_parley_widget_stream_authenticate(ngx_http_request_t *r,
+    ngx_http_parley_ctx_t *ctx);
+ngx_int_t ngx_http_parley_stream_redact(ngx_http_request_t *r);
 char *ngx_http_parley_widget_keys(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_parley_public_authenticate(ngx_http_request_t *r,

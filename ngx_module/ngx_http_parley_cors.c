@@ -10,7 +10,9 @@
  * origin, and the answer is cached in the key cache like a key's, under
  * the SHA-256 of "origin " and the origin.  Preflights are answered here
  * and never reach the engine; an engine that cannot answer refuses the
- * request (fail closed).
+ * request (fail closed).  The widget's frame page is served from this
+ * site and calls the bootstrap routes from there: a request whose Origin
+ * is the request's own needs no CORS, and passes without a lookup.
  */
 
 
@@ -32,6 +34,8 @@ static ngx_int_t ngx_http_parley_origin_allowed(ngx_http_request_t *r,
 static ngx_int_t ngx_http_parley_origin_result(ngx_http_request_t *r,
     ngx_http_parley_ctx_t *ctx);
 static ngx_uint_t ngx_http_parley_origin_well_formed(ngx_str_t *origin);
+static ngx_uint_t ngx_http_parley_same_origin(ngx_http_request_t *r,
+    ngx_str_t *origin);
 static ngx_int_t ngx_http_parley_refuse_origin(ngx_http_request_t *r);
 
 
@@ -188,7 +192,8 @@ ngx_http_parley_cors_token(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
 /*
  * A public bootstrap request: one with an Origin that no tenant allows is
  * refused here (403), one without passes (the engine checks what it
- * needs).  NGX_OK, NGX_AGAIN while the engine is asked, NGX_DONE once
+ * needs), and so does one of this site's own origin, without CORS
+ * headers.  NGX_OK, NGX_AGAIN while the engine is asked, NGX_DONE once
  * refused, or NGX_ERROR.
  */
 
@@ -202,6 +207,12 @@ ngx_http_parley_cors_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx)
                                     &ngx_http_parley_origin_header);
 
     if (h == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_parley_same_origin(r, &h->value)) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "parley origin is the request's own");
         return NGX_OK;
     }
 
@@ -427,6 +438,41 @@ ngx_http_parley_origin_well_formed(ngx_str_t *origin)
     }
 
     return 1;
+}
+
+
+/*
+ * Whether an Origin is the request's own: the connection's scheme, then
+ * the Host header as the client sent it, compared exactly (a browser
+ * sends both without a default port).  Behind a proxy that terminates
+ * TLS the connection is plain HTTP, and so is the origin compared.
+ */
+
+static ngx_uint_t
+ngx_http_parley_same_origin(ngx_http_request_t *r, ngx_str_t *origin)
+{
+    ngx_str_t  *host, scheme;
+
+    if (r->headers_in.host == NULL) {
+        return 0;
+    }
+
+    host = &r->headers_in.host->value;
+
+#if (NGX_HTTP_SSL)
+    if (r->connection->ssl) {
+        ngx_str_set(&scheme, "https://");
+
+    } else
+#endif
+    {
+        ngx_str_set(&scheme, "http://");
+    }
+
+    return origin->len == scheme.len + host->len
+           && ngx_strncmp(origin->data, scheme.data, scheme.len) == 0
+           && ngx_memcmp(origin->data + scheme.len, host->data, host->len)
+              == 0;
 }
 
 

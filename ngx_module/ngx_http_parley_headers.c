@@ -38,9 +38,22 @@ static ngx_http_parley_header_t  ngx_http_parley_api_headers[] = {
       ngx_string("accelerometer=(), camera=(), geolocation=(), "
                  "gyroscope=(), microphone=(), payment=(), usb=()") },
 
-    { ngx_string("Cross-Origin-Resource-Policy"), ngx_string("same-origin") },
-
     { ngx_null_string, ngx_null_string }
+};
+
+
+/*
+ * Only this site may embed a response, but for the widget's static
+ * assets ("parley_headers asset"): a tenant's pages load its loader as
+ * <script src>, from their own origin.
+ */
+
+static ngx_http_parley_header_t  ngx_http_parley_corp = {
+    ngx_string("Cross-Origin-Resource-Policy"), ngx_string("same-origin")
+};
+
+static ngx_http_parley_header_t  ngx_http_parley_asset_corp = {
+    ngx_string("Cross-Origin-Resource-Policy"), ngx_string("cross-origin")
 };
 
 
@@ -213,6 +226,9 @@ ngx_http_parley_header_filter(ngx_http_request_t *r)
             set[n++] = hdr;
         }
 
+        set[n++] = (plcf->headers == NGX_HTTP_PARLEY_HEADERS_ASSET)
+                   ? &ngx_http_parley_asset_corp : &ngx_http_parley_corp;
+
         set[n++] = &ngx_http_parley_api_csp;
 
 #if (NGX_HTTP_SSL)
@@ -319,8 +335,10 @@ ngx_http_parley_uint(u_char *p, ngx_uint_t n)
 
 /*
  * The edge's values win over ones the upstream may have sent, except for
- * a page's CSP.  The response's headers are looked through once for all
- * of the names, then the missing ones are added in order.
+ * a page's CSP; the upstream's other headers (an asset's Cache-Control
+ * and ETag among them) are left as they are.  The response's headers are
+ * looked through once for all of the names, then the missing ones are
+ * added in order.
  */
 
 static ngx_int_t
@@ -378,7 +396,7 @@ ngx_http_parley_set_headers(ngx_http_request_t *r,
         }
 
         if (set[j] != &ngx_http_parley_api_csp
-            || headers == NGX_HTTP_PARLEY_HEADERS_API)
+            || headers != NGX_HTTP_PARLEY_HEADERS_PAGE)
         {
             found[j]->value = set[j]->value;
         }

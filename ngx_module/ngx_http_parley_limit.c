@@ -820,8 +820,10 @@ ngx_http_parley_limit_merge(ngx_conf_t *cf, ngx_http_parley_loc_conf_t *conf)
 
         case NGX_HTTP_PARLEY_LIMIT_TENANT:
             ok = (conf->auth == NGX_HTTP_PARLEY_AUTH_SECRET
-                  || conf->auth == NGX_HTTP_PARLEY_AUTH_WIDGET);
-            needs = "\"parley_auth secret\" or \"parley_auth widget\"";
+                  || conf->auth == NGX_HTTP_PARLEY_AUTH_WIDGET
+                  || conf->auth == NGX_HTTP_PARLEY_AUTH_WIDGET_STREAM);
+            needs = "\"parley_auth secret\", \"widget\" or "
+                    "\"widget_stream\"";
             break;
 
         case NGX_HTTP_PARLEY_LIMIT_KEY:
@@ -831,8 +833,9 @@ ngx_http_parley_limit_merge(ngx_conf_t *cf, ngx_http_parley_loc_conf_t *conf)
             break;
 
         case NGX_HTTP_PARLEY_LIMIT_SESSION:
-            ok = (conf->auth == NGX_HTTP_PARLEY_AUTH_WIDGET);
-            needs = "\"parley_auth widget\"";
+            ok = (conf->auth == NGX_HTTP_PARLEY_AUTH_WIDGET
+                  || conf->auth == NGX_HTTP_PARLEY_AUTH_WIDGET_STREAM);
+            needs = "\"parley_auth widget\" or \"widget_stream\"";
             break;
 
         default: /* NGX_HTTP_PARLEY_LIMIT_IP */

@@ -36,6 +36,7 @@ static ngx_conf_enum_t  ngx_http_parley_auth_modes[] = {
     { ngx_string("widget"), NGX_HTTP_PARLEY_AUTH_WIDGET },
     { ngx_string("admin"), NGX_HTTP_PARLEY_AUTH_ADMIN },
     { ngx_string("public"), NGX_HTTP_PARLEY_AUTH_PUBLIC },
+    { ngx_string("widget_stream"), NGX_HTTP_PARLEY_AUTH_WIDGET_STREAM },
     { ngx_null_string, 0 }
 };
 
@@ -44,6 +45,7 @@ static ngx_conf_enum_t  ngx_http_parley_headers_modes[] = {
     { ngx_string("off"), NGX_HTTP_PARLEY_HEADERS_OFF },
     { ngx_string("api"), NGX_HTTP_PARLEY_HEADERS_API },
     { ngx_string("page"), NGX_HTTP_PARLEY_HEADERS_PAGE },
+    { ngx_string("asset"), NGX_HTTP_PARLEY_HEADERS_ASSET },
     { ngx_null_string, 0 }
 };
 
@@ -265,6 +267,12 @@ ngx_http_parley_rewrite_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (plcf->auth == NGX_HTTP_PARLEY_AUTH_WIDGET_STREAM
+        && ngx_http_parley_stream_redact(r) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (ngx_http_parley_strip_headers(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -333,6 +341,10 @@ ngx_http_parley_access_handler(ngx_http_request_t *r)
             rc = ngx_http_parley_widget_authenticate(r, ctx);
             break;
 
+        case NGX_HTTP_PARLEY_AUTH_WIDGET_STREAM:
+            rc = ngx_http_parley_widget_stream_authenticate(r, ctx);
+            break;
+
         case NGX_HTTP_PARLEY_AUTH_ADMIN:
             rc = ngx_http_parley_admin_authenticate(r, ctx);
             break;
@@ -387,7 +399,9 @@ ngx_http_parley_access_handler(ngx_http_request_t *r)
         }
     }
 
-    ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_ALLOWED + plcf->auth, 1);
+    /* a stream id counts as the widget credential it stands for */
+
+    ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_ALLOWED + ctx->auth, 1);
 
     return (plcf->auth == NGX_HTTP_PARLEY_AUTH_OFF) ? NGX_DECLINED : NGX_OK;
 }
@@ -848,21 +862,24 @@ ngx_http_parley_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->streams_zone
         && conf->auth != NGX_HTTP_PARLEY_AUTH_SECRET
-        && conf->auth != NGX_HTTP_PARLEY_AUTH_WIDGET)
+        && conf->auth != NGX_HTTP_PARLEY_AUTH_WIDGET
+        && conf->auth != NGX_HTTP_PARLEY_AUTH_WIDGET_STREAM)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"parley_streams\" needs \"parley_auth secret\" "
-                           "or \"parley_auth widget\" to know the tenant");
+                           "\"parley_streams\" needs \"parley_auth secret\", "
+                           "\"widget\" or \"widget_stream\" to know "
+                           "the tenant");
         return NGX_CONF_ERROR;
     }
 
     if (conf->cors
         && conf->auth != NGX_HTTP_PARLEY_AUTH_WIDGET
+        && conf->auth != NGX_HTTP_PARLEY_AUTH_WIDGET_STREAM
         && conf->auth != NGX_HTTP_PARLEY_AUTH_PUBLIC)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"parley_cors\" needs \"parley_auth widget\" "
-                           "or \"parley_auth public\"");
+                           "\"parley_cors\" needs \"parley_auth widget\", "
+                           "\"widget_stream\" or \"public\"");
         return NGX_CONF_ERROR;
     }
 
@@ -904,11 +921,14 @@ ngx_http_parley_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     switch (conf->auth) {
 
     case NGX_HTTP_PARLEY_AUTH_WIDGET:
+    case NGX_HTTP_PARLEY_AUTH_WIDGET_STREAM:
 
         if (pmcf->widget_keys == NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"parley_auth widget\" needs "
-                               "\"parley_widget_keys\"");
+                               "\"parley_auth %s\" needs "
+                               "\"parley_widget_keys\"",
+                               (conf->auth == NGX_HTTP_PARLEY_AUTH_WIDGET)
+                               ? "widget" : "widget_stream");
             return NGX_CONF_ERROR;
         }
 

@@ -2,8 +2,9 @@
 /*
  * Copyright (C) Parley
  *
- * The module's token formats: verification of widget tokens (JWT, HS256
- * only) and signing of the X-Parley-Context for the engine.
+ * The module's token formats: verification of widget tokens and widget
+ * stream ids (JWT, HS256 only) and signing of the X-Parley-Context for
+ * the engine.
  *
  * This file uses nginx's types and macros but no nginx function, only
  * libc, OpenSSL and jansson: the fuzz harnesses in fuzz/ link it without
@@ -39,7 +40,8 @@
 static ngx_int_t ngx_http_parley_jwt_header(u_char *buf, size_t len,
     u_char *kid, size_t *kid_len);
 static ngx_int_t ngx_http_parley_jwt_claims(u_char *buf, size_t len,
-    time_t now, time_t skew, ngx_http_parley_widget_claims_t *claims);
+    const char *audience, time_t now, time_t skew,
+    ngx_http_parley_widget_claims_t *claims);
 static ngx_uint_t ngx_http_parley_json_is(json_t *value, const char *s);
 static ngx_int_t ngx_http_parley_json_time(json_t *root, const char *name,
     json_int_t *value);
@@ -67,11 +69,13 @@ static const char  *ngx_http_parley_jwt_errors[] = {
 /*
  * The checks run from cheap to costly, and nothing of the payload is read
  * before the signature holds: the compact form, the header (alg pinned to
- * HS256, a kid, nothing else), the key, the signature, then the claims.
+ * HS256, a kid, nothing else), the key, the signature, then the claims,
+ * whose "aud" must be the audience asked for: PARLEY_WIDGET_TOKEN_AUDIENCE
+ * or PARLEY_WIDGET_STREAM_AUDIENCE, the one that needs an "sti".
  */
 
 ngx_int_t
-ngx_http_parley_jwt_verify(ngx_str_t *token,
+ngx_http_parley_jwt_verify(ngx_str_t *token, const char *audience,
     ngx_http_parley_widget_key_t *keys, ngx_uint_t nkeys, time_t now,
     time_t skew, ngx_http_parley_widget_claims_t *claims)
 {
@@ -161,7 +165,7 @@ ngx_http_parley_jwt_verify(ngx_str_t *token,
         return NGX_HTTP_PARLEY_JWT_MALFORMED;
     }
 
-    return ngx_http_parley_jwt_claims(buf, len, now, skew, claims);
+    return ngx_http_parley_jwt_claims(buf, len, audience, now, skew, claims);
 }
 
 
@@ -240,8 +244,8 @@ done:
 
 
 static ngx_int_t
-ngx_http_parley_jwt_claims(u_char *buf, size_t len, time_t now, time_t skew,
-    ngx_http_parley_widget_claims_t *claims)
+ngx_http_parley_jwt_claims(u_char *buf, size_t len, const char *audience,
+    time_t now, time_t skew, ngx_http_parley_widget_claims_t *claims)
 {
     size_t       n;
     json_t      *root, *value;
@@ -256,10 +260,25 @@ ngx_http_parley_jwt_claims(u_char *buf, size_t len, time_t now, time_t skew,
         goto done;
     }
 
-    if (!ngx_http_parley_json_is(json_object_get(root, "aud"),
-                                 PARLEY_WIDGET_TOKEN_AUDIENCE))
-    {
+    /* audiences never cross: a token is no stream id, nor the reverse */
+
+    if (!ngx_http_parley_json_is(json_object_get(root, "aud"), audience)) {
         goto done;
+    }
+
+    /* a stream id names its stream; a token's "sti", if any, is not read */
+
+    claims->stream_len = 0;
+
+    if (ngx_strcmp(audience, PARLEY_WIDGET_STREAM_AUDIENCE) == 0) {
+
+        if (ngx_http_parley_json_token(root, "sti", claims->stream, &n)
+            != NGX_OK)
+        {
+            goto done;
+        }
+
+        claims->stream_len = n;
     }
 
     /* the issuer and the origin are the engine's; they must be there */

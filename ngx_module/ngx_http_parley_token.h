@@ -36,7 +36,10 @@ typedef struct {
 } ngx_http_parley_widget_key_t;
 
 
-/* what a verified widget token says; copies, the token may go away */
+/*
+ * What a verified widget token or stream id says; copies, the token may
+ * go away.  stream_len is 0 but for a stream id.
+ */
 typedef struct {
     u_char                        tenant[NGX_HTTP_PARLEY_UUID_LEN];
     u_char                        session[PARLEY_CONTEXT_FIELD_MAX];
@@ -45,6 +48,8 @@ typedef struct {
     size_t                        agent_len;
     u_char                        origin[PARLEY_ORIGIN_MAX];
     size_t                        origin_len;
+    u_char                        stream[PARLEY_CONTEXT_FIELD_MAX];
+    size_t                        stream_len;
     time_t                        expires;
 } ngx_http_parley_widget_claims_t;
 
@@ -60,7 +65,7 @@ typedef struct {
 } ngx_http_parley_context_t;
 
 
-ngx_int_t ngx_http_parley_jwt_verify(ngx_str_t *token,
+ngx_int_t ngx_http_parley_jwt_verify(ngx_str_t *token, const char *audience,
     ngx_http_parley_widget_key_t *keys, ngx_uint_t nkeys, time_t now,
     time_t skew, ngx_http_parley_widget_claims_t *claims);
 const char *ngx_http_parley_jwt_error(ngx_int_t rc);

@@ -22,6 +22,29 @@
  * the verifier's allowance for clocks that differ (the edge's
  * parley_widget_clock_skew, 30 s by default).
  *
+ * The widget stream id, the last segment of
+ * "GET /widget/v1/streams/<stream id>", is the URL a browser's
+ * EventSource opens: it cannot send an Authorization header, so the path
+ * segment is the credential, verified by the edge with no engine call,
+ * like a token.  It is a token in every
+ * respect (same header, key ring, signature, base64url, lifetime and time
+ * rules) but its claims:
+ *
+ *   claims   iss, aud = PARLEY_WIDGET_STREAM_AUDIENCE, tid, sid, agt, org,
+ *            iat, nbf, exp as in a token, and sti, the stream's own random
+ *            id ([A-Za-z0-9_-]{1,64}), which must be there
+ *
+ * The audiences never cross: a token is no stream id (its aud is
+ * PARLEY_WIDGET_TOKEN_AUDIENCE), and a stream id is no token.  A stream id
+ * is a credential in a URL: it must not be logged (nginx's $request_uri
+ * and $uri hold it).  Both sides check
+ * shared/test-vectors/widget_stream.json.
+ *
+ * Minted, a token or a stream id is exactly base64url(header) "."
+ * base64url(claims) "." base64url(sig), each JSON with its keys sorted and
+ * no whitespace, as the test vectors' valid ones are; a verifier accepts
+ * any JSON of the right members.
+ *
  * The key ring, the file both sides read (parley_widget_keys and
  * widget.keys_file): one "<kid> <secret>" a line, "#" comments and blank
  * lines ignored; kid [A-Za-z0-9_-]{1,64}, the secret one field of at

@@ -3,7 +3,8 @@ a publishable key from one of the tenant's allowed origins gets a widget
 token that then works on the widget API; the frame page keeps the engine's
 CSP; the edge passes the site key on and nothing else of the client's
 X-Parley-*; CORS headers go to allowed origins only, and preflights are
-answered by the edge alone, from introspection it caches."""
+answered by the edge alone, from introspection it caches; the frame page's
+calls from this host's own origin pass without CORS."""
 
 import re
 import secrets
@@ -184,7 +185,7 @@ def test_a_preflight_from_an_allowed_origin_is_answered_at_the_edge(
         sent = [t for t, _ in tap.requests()]
     assert r.status_code == 204, r.text
     assert r.headers["Access-Control-Allow-Origin"] == origins[0]
-    assert r.headers["Access-Control-Allow-Methods"] == "GET"
+    assert r.headers["Access-Control-Allow-Methods"] == "GET, POST"
     allowed = [h.strip().lower() for h in
                r.headers["Access-Control-Allow-Headers"].split(",")]
     assert allowed == ["authorization", "content-type", "x-parley-site-key"]
@@ -298,9 +299,51 @@ def test_preflights_are_limited_per_address_before_any_lookup(stack, site):
     assert origin_lookups() - before == len(statuses) - 1
 
 
+# -- the frame page's own origin on the bootstrap routes ----------------------
+
+def test_the_frame_pages_own_origin_passes_the_bootstrap_routes(
+        stack, site):
+    _, site_key, _ = site
+    own = f"http://127.0.0.1:{stack.port}"     # requests' Host: as sent
+    with EngineTap(stack) as tap, client_from("127.0.0.80") as client:
+        tap.clear()
+        r = open_session(stack, site_key, own, client=client)
+        sent = [t for t, _ in tap.requests()]
+    # passed on to the engine, which checks the site key and the origin,
+    # with no CORS headers and no question about the origin
+    assert sent == ["/widget/v1/session"], sent
+    assert r.status_code != 429
+    assert "Access-Control-Allow-Origin" not in r.headers
+    if r.status_code == 403:
+        assert r.json()["error"]["code"] == "origin_not_allowed"
+
+
+@pytest.mark.parametrize("origin", [
+    "http://127.0.0.1:{other}",        # another port of the same host
+    "https://127.0.0.1:{port}",        # another scheme
+    "http://127.0.0.1",                # the default port: another origin
+    "http://localhost:{port}",         # another name of the host
+])
+def test_the_same_host_on_another_port_or_scheme_is_cross_origin(
+        stack, site, origin):
+    _, site_key, _ = site
+    origin = origin.format(port=stack.port, other=stack.port + 1)
+    with EngineTap(stack) as tap, client_from("127.0.0.81") as client:
+        tap.clear()
+        r = open_session(stack, site_key, origin, client=client)
+        sent = [t for t, _ in tap.requests()]
+    # asked about, unknown to every tenant, refused at the edge
+    assert r.status_code == 403, r.text
+    assert r.json()["error"]["code"] == "origin_not_allowed"
+    assert "Access-Control-Allow-Origin" not in r.headers
+    assert all(t.startswith("/internal/v1/introspect?origin=")
+               for t in sent), sent
+
+
 @pytest.mark.parametrize("directives, error", [
     ("parley_cors on;",
-     '"parley_cors" needs "parley_auth widget" or "parley_auth public"'),
+     '"parley_cors" needs "parley_auth widget", "widget_stream" or '
+     '"public"'),
     ("parley_auth public; parley_cors on;",
      '"parley_cors" needs "parley_methods"'),
     ("parley_auth public; parley_methods POST; parley_cors on;",

@@ -169,6 +169,119 @@ class EngineTap:
             self.heads.clear()
 
 
+# what FakeRoutesTap answers for a stream: headers, then the body as it
+# comes
+STREAM_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+               b"Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n")
+
+
+def chunk(data):
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def canned(status, body=b"", headers=()):
+    head = [f"HTTP/1.1 {status}", f"Content-Length: {len(body)}"]
+    head += [f"{k}: {v}" for k, v in headers]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+class FakeRoutesTap(EngineTap):
+    """The engine's socket, as EngineTap takes it: requests are recorded
+    and relayed to the engine, but for the targets that `route` answers
+    itself: with canned bytes, or "hold" (a stream: its head and a first
+    event now, its end once released)."""
+
+    def __init__(self, stack, route):
+        super().__init__(stack)
+        self.route = route
+        self.released = threading.Event()
+        self.held = 0
+
+    def release(self):
+        self.released.set()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,),
+                             daemon=True).start()
+
+    def _serve(self, client):
+        buf, upstream, held = b"", None, [False]
+        try:
+            while True:
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    data = client.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                    continue
+                head = buf[:end].decode("latin-1")
+                total = end + 4 + self._record(head)
+                while len(buf) < total:
+                    data = client.recv(65536)
+                    if not data:
+                        return
+                    buf += data
+                request, buf = buf[:total], buf[total:]
+                answer = self.route(head.split("\r\n")[0].split(" ")[1])
+
+                if answer is None:
+                    if upstream is None:
+                        upstream = socket.socket(socket.AF_UNIX)
+                        upstream.connect(str(self.real))
+                        threading.Thread(target=self._pump,
+                                         args=(upstream, client, held),
+                                         daemon=True).start()
+                    upstream.sendall(request)
+
+                elif answer == "hold":
+                    held[0] = True
+                    with self.lock:
+                        self.held += 1
+                    client.sendall(STREAM_HEAD + chunk(b": ping\n\n"))
+                    self.released.wait()
+                    client.sendall(chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+                    return
+
+                else:
+                    client.sendall(answer)
+        except OSError:
+            pass
+        finally:
+            for s in (client, upstream):
+                if s is not None:
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+
+    @staticmethod
+    def _pump(src, dst, held):
+        """engine -> nginx; an engine that closes an idle connection
+        closes nginx's too, unless a stream is held on it"""
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            if not held[0]:
+                try:
+                    dst.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def __exit__(self, *exc):
+        self.release()
+        super().__exit__(*exc)
+
+
 @pytest.fixture(scope="module")
 def tap(stack):
     with EngineTap(stack) as t:

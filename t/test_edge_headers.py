@@ -1,10 +1,16 @@
 """Security headers (SPEC 3.3) on every response of the API, the edge's own
-refusals included, and every edge refusal in the OpenAI error shape."""
+refusals included, and every edge refusal in the OpenAI error shape.  The
+widget's static assets may be loaded from other origins, and keep the
+engine's caching headers."""
 
 import pytest
 import requests
 
-from conftest import auth, chat, make_tenant
+from conftest import auth, chat, client_from, make_tenant
+from parley_context import NIL_TENANT, verify_context
+from test_edge_bootstrap import fresh_origin
+from test_edge_context import (FakeRoutesTap, canned, headers_named, now_ms,
+                               sent_to)
 
 EXPECTED = {
     "X-Content-Type-Options": "nosniff",
@@ -81,3 +87,74 @@ def test_refusals_keep_the_connection_alive(stack):
             assert r.headers.get("Connection", "keep-alive") == "keep-alive"
         r = s.get(f"{stack.url}/healthz", timeout=10)
         assert r.status_code == 200
+
+
+# -- the widget's static assets -----------------------------------------------
+
+ASSET = (b"(function(){/* the loader */})();\n")
+ASSET_HEADERS = (("Content-Type", "text/javascript; charset=utf-8"),
+                 ("Cache-Control", "public, max-age=300"),
+                 ("ETag", '"w1-5d1c0a9e"'),
+                 ("Cross-Origin-Resource-Policy", "same-origin"))
+
+
+def asset_routes(target):
+    if target == "/widget.js" or target.startswith("/widget/v1/assets/"):
+        return canned("200 OK", ASSET, ASSET_HEADERS)
+    return None
+
+
+@pytest.fixture
+def asset_tap(stack):
+    with FakeRoutesTap(stack, asset_routes) as t:
+        yield t
+
+
+@pytest.mark.parametrize("path", ["/widget.js",
+                                  "/widget/v1/assets/frame.css"])
+def test_assets_may_be_loaded_from_any_origin_and_keep_their_caching(
+        stack, asset_tap, path):
+    asset_tap.clear()
+    r = requests.get(f"{stack.url}{path}", timeout=10,
+                     headers={"Origin": fresh_origin(),
+                              "Referer": "https://shop.example/"})
+    assert r.status_code == 200, r.text
+    assert r.content == ASSET
+    # <script src> from a tenant's page: the edge allows it
+    assert r.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    # the upstream's caching, untouched
+    assert r.headers["Cache-Control"] == "public, max-age=300"
+    assert r.headers["ETag"] == '"w1-5d1c0a9e"'
+    assert r.headers["Content-Type"] == "text/javascript; charset=utf-8"
+    # and the rest of the security headers
+    assert r.headers["X-Content-Type-Options"] == "nosniff"
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert "camera=()" in r.headers["Permissions-Policy"]
+    assert "Access-Control-Allow-Origin" not in r.headers
+
+    [(_, headers)] = sent_to(asset_tap, path)
+    [context] = headers_named(headers, "X-Parley-Context")
+    fields = verify_context(stack.secret("edge.secret"), context, now_ms())
+    assert (fields["tenant"], fields["kind"], fields["principal"]) == \
+        (NIL_TENANT, "edge", "public")
+
+    # HEAD: the engine's GET, the head of it
+    asset_tap.clear()
+    h = requests.head(f"{stack.url}{path}", timeout=10)
+    assert h.status_code == 200
+    assert h.content == b""
+    assert h.headers["ETag"] == '"w1-5d1c0a9e"'
+    assert h.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    assert [t for t, _ in asset_tap.requests() if t == path] == [path]
+
+    r = requests.post(f"{stack.url}{path}", json={}, timeout=10)
+    assert r.status_code == 405
+    assert r.headers["Allow"] == "GET, HEAD"
+
+
+def test_assets_have_no_per_address_limit(stack, asset_tap):
+    # the bootstrap routes' (30r/m, burst 10) would refuse the 12th
+    with client_from("127.0.0.82") as client:
+        statuses = {client.get(f"{stack.url}/widget.js", timeout=10)
+                    .status_code for _ in range(40)}
+    assert statuses == {200}

@@ -194,9 +194,10 @@ def test_made_up_keys_are_limited_per_address_before_the_engine_is_asked(
 @pytest.mark.parametrize("auth_kind, limit, error", [
     ("widget", "lookup", '"parley_limit lookup" needs "parley_auth secret"'),
     ("admin", "key", '"parley_limit key" needs "parley_auth secret"'),
-    ("secret", "session", '"parley_limit session" needs "parley_auth widget"'),
-    ("admin", "tenant", '"parley_limit tenant" needs "parley_auth secret" '
-                        'or "parley_auth widget"'),
+    ("secret", "session", '"parley_limit session" needs "parley_auth widget"'
+                          ' or "widget_stream"'),
+    ("admin", "tenant", '"parley_limit tenant" needs "parley_auth secret", '
+                        '"widget" or "widget_stream"'),
     ("secret", "everyone", 'unknown limit key "everyone"'),
 ])
 def test_a_limit_without_its_credential_is_a_configuration_error(

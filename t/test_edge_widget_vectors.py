@@ -67,7 +67,12 @@ http {{
 
 
 class FrozenNginx:
-    """nginx with the module, its wall clock frozen at `now`."""
+    """nginx with the module, its wall clock frozen at `now`, with the key
+    ring and skew of `VECTORS` and the configuration `CONF`."""
+
+    VECTORS = VECTORS
+    CONF = CONF
+    REFUSAL = REFUSAL
 
     def __init__(self, root, now):
         self.root = root
@@ -81,13 +86,14 @@ class FrozenNginx:
         for name, text in (
                 ("edge.secret", self.secret),
                 ("widget.keys", "\n".join(f"{k['kid']} {k['secret']}"
-                                          for k in VECTORS["keys"]))):
+                                          for k in self.VECTORS["keys"]))):
             path = self.root / name
             path.write_text(text + "\n")
             path.chmod(0o600)
         conf = self.root / "nginx.conf"
-        conf.write_text(CONF.format(module=MODULE, dir=self.root,
-                                    port=self.port, skew=VECTORS["skew"]))
+        conf.write_text(self.CONF.format(module=MODULE, dir=self.root,
+                                         port=self.port,
+                                         skew=self.VECTORS["skew"]))
         frozen = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(self.now))
         env = dict(os.environ, TZ="UTC", LD_PRELOAD=FAKETIME,
                    FAKETIME=frozen, FAKETIME_DONT_FAKE_MONOTONIC="1")
@@ -108,16 +114,23 @@ class FrozenNginx:
                 return
             time.sleep(0.05)
 
-    def get(self, token):
+    def get(self, token, path="/widget/v1/history"):
+        """GET `path` with the token as a bearer token (None: without):
+        the response, the refusals' words in the error log, and all that
+        the request wrote there."""
+        r, refusals, _ = self.get_logged(path, None if token is None else {
+            "Authorization": f"Bearer {token}"})
+        return r, refusals
+
+    def get_logged(self, path, headers=None):
         offset = self.log.stat().st_size
-        r = requests.get(f"http://127.0.0.1:{self.port}/widget/v1/history",
-                         headers={"Authorization": f"Bearer {token}"},
-                         timeout=10)
+        r = requests.get(f"http://127.0.0.1:{self.port}{path}",
+                         headers=headers or {}, timeout=10)
         # the worker writes its line before it answers
         with open(self.log, errors="replace") as f:
             f.seek(offset)
-            refusals = REFUSAL.findall(f.read())
-        return r, refusals
+            logged = f.read()
+        return r, self.REFUSAL.findall(logged), logged
 
 
 def by_time(vectors):
