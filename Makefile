@@ -44,8 +44,14 @@ unit:
 	cmake --build $(BUILD)/engine -j$(JOBS) --target parley_tests
 	ctest --test-dir $(BUILD)/engine --output-on-failure -j$(JOBS)
 
-integration:
+# axe-core for the browser tests' accessibility audit, from npm (pinned major)
+AXE := $(BUILD)/npm/node_modules/axe-core/axe.min.js
+
+integration: $(AXE)
 	$(PYTHON) -m pytest -q t
+
+$(AXE):
+	npm install --silent --no-audit --no-fund --prefix $(BUILD)/npm axe-core@4
 
 # the engine benchmark's mock upstream and load generator (bench/engine/)
 BENCH_TOOLS := $(BUILD)/bench/mock_upstream $(BUILD)/bench/loadgen

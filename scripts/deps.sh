@@ -20,7 +20,15 @@ packages=(
     curl wrk libbenchmark-dev openssl faketime
     # the engine's style check (engine/.clang-format)
     clang-format
+    # the widget's tests in a real browser (t/test_widget_browser.py)
+    chromium chromium-driver python3-selenium
 )
+
+# axe-core (the accessibility audit of the browser tests) comes from npm: Debian's
+# npm only where no node and npm are installed already
+if ! command -v npm >/dev/null 2>&1; then
+    packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

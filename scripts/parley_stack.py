@@ -442,6 +442,27 @@ def load_demo(stack):
     return key["key"], site_key["key"]
 
 
+def serve_demo_site(stack, site_key):
+    """The demo tenant's website on its allowed origin, with the widget's tag:
+    its page is written with this stack's URL and site key, and the stack's
+    nginx serves it."""
+    site = stack.root / "demo-site"
+    site.mkdir(exist_ok=True)
+    page = (DEMO_DIR / "site" / "index.html").read_text()
+    page = page.replace("{{parley_url}}", stack.url).replace("{{site_key}}", site_key)
+    (site / "index.html").write_text(page)
+    shutil.copy(DEMO_DIR / "site" / "site.css", site / "site.css")
+    port = DEMO_ORIGIN.rsplit(":", 1)[1]
+    stack.extra_http = f"""
+    server {{
+        listen 127.0.0.1:{port};
+        root {site};
+    }}
+"""
+    stack.reload_nginx()
+    return DEMO_ORIGIN + "/"
+
+
 def demo_curl(stack, key):
     body = json.dumps({
         "model": "support", "stream": True,
@@ -478,6 +499,7 @@ def main():
             print(f"PARLEY_DEMO_KEY={key}")
             print(f"PARLEY_DEMO_SITE_KEY={site_key}")
             print(f"PARLEY_DEMO_ORIGIN={DEMO_ORIGIN}")
+            print(f"PARLEY_DEMO_PAGE={serve_demo_site(stack, site_key)}")
             print("\nAsk the demo assistant (streams a cited answer):\n")
             print(demo_curl(stack, key))
     except (StackError, subprocess.CalledProcessError) as e:

@@ -38,12 +38,28 @@ const asset& find_asset(std::string_view name) {
   return it->second;
 }
 
+// If-None-Match lists ETags, perhaps weakened ("W/") by a compressing proxy: the
+// content behind a weak tag of ours is still ours.
+bool matches(std::string_view if_none_match, std::string_view etag) {
+  while (!if_none_match.empty()) {
+    const auto comma = if_none_match.find(',');
+    auto tag = if_none_match.substr(0, comma);
+    while (tag.starts_with(' ')) tag.remove_prefix(1);
+    while (tag.ends_with(' ')) tag.remove_suffix(1);
+    if (tag.starts_with("W/")) tag.remove_prefix(2);
+    if (tag == etag || tag == "*") return true;
+    if (comma == std::string_view::npos) break;
+    if_none_match.remove_prefix(comma + 1);
+  }
+  return false;
+}
+
 http::response serve(const http::request& req, const asset& a, std::string cache_control) {
   const std::string etag = "\"" + a.version + "\"";
   http::response res;
   res.headers.push_back({"ETag", etag});
   res.headers.push_back({"Cache-Control", std::move(cache_control)});
-  if (req.header("If-None-Match") == std::optional<std::string_view>(etag)) {
+  if (const auto asked = req.header("If-None-Match"); asked && matches(*asked, etag)) {
     res.status = 304;
     res.content_type.clear();
     return res;
