@@ -3,11 +3,11 @@
  * Copyright (C) Parley
  *
  * The Parley edge: validation of methods and media types, authentication
- * (secret keys with an introspection cache, widget tokens, the admin
- * token, the public widget bootstrap), rate limits and concurrent stream
- * slots, CORS for the widget API, security headers, removal of
- * client-sent X-Parley-* headers, the signed X-Parley-Context for the
- * engine, and a status page.
+ * (secret keys with an introspection cache, widget tokens and widget
+ * stream ids, the admin token, the public widget bootstrap), rate limits
+ * and concurrent stream slots, CORS for the widget API, security headers,
+ * removal of client-sent X-Parley-* headers, the signed X-Parley-Context
+ * for the engine, and a status page.
  */
 
 

@@ -71,13 +71,19 @@ class EngineTap:
         self.server.bind(str(self.path))
         os.chmod(self.path, 0o666)
         self.server.listen(64)
-        threading.Thread(target=self._accept, daemon=True).start()
+        self.accepting = threading.Thread(target=self._accept, daemon=True)
+        self.accepting.start()
         # new workers: no idle upstream connection bypasses the tap
         self.stack.reload_nginx()
         self._wait_until_tapped()
         return self
 
     def __exit__(self, *exc):
+        # the accept loop ends before the descriptor is closed: a thread
+        # still in accept() then could take the connections of whatever
+        # socket gets that descriptor next (the mock upstream's, say)
+        self.server.shutdown(socket.SHUT_RDWR)
+        self.accepting.join(10)
         self.server.close()
         self.path.unlink()
         os.rename(self.real, self.path)

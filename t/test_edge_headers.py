@@ -124,7 +124,8 @@ def test_assets_may_be_loaded_from_any_origin_and_keep_their_caching(
     assert r.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
     # the upstream's caching, untouched
     assert r.headers["Cache-Control"] == "public, max-age=300"
-    assert r.headers["ETag"] == '"w1-5d1c0a9e"'
+    # (weakened by nginx when it compresses the answer, as browsers ask)
+    assert r.headers["ETag"].removeprefix("W/") == '"w1-5d1c0a9e"'
     assert r.headers["Content-Type"] == "text/javascript; charset=utf-8"
     # and the rest of the security headers
     assert r.headers["X-Content-Type-Options"] == "nosniff"
@@ -143,7 +144,7 @@ def test_assets_may_be_loaded_from_any_origin_and_keep_their_caching(
     h = requests.head(f"{stack.url}{path}", timeout=10)
     assert h.status_code == 200
     assert h.content == b""
-    assert h.headers["ETag"] == '"w1-5d1c0a9e"'
+    assert h.headers["ETag"].removeprefix("W/") == '"w1-5d1c0a9e"'
     assert h.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
     assert [t for t, _ in asset_tap.requests() if t == path] == [path]
 

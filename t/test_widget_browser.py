@@ -118,7 +118,9 @@ def watch_answer(driver, timeout=30, during=None):
             "const all = document.querySelectorAll("
             "'#log .msg.assistant:not(.greeting)');"
             "const m = all[all.length - 1];"
-            "return [m.dataset.state, m.querySelector('.content').textContent];")
+            "const c = m.querySelector('.content').cloneNode(true);"
+            "c.querySelectorAll('.typing').forEach(t => t.remove());"  # the dots
+            "return [m.dataset.state, c.textContent];")
         if state == "streaming":
             if text and (not seen or seen[-1] != text):
                 seen.append(text)

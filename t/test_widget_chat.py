@@ -170,6 +170,10 @@ def test_a_question_streams_its_cited_answer_and_lands_in_history(
                           "ON m.id = l.message_id WHERE m.session_id = "
                           f"'{session}'", tenant=tenant.id)
     assert rows == [["ok"]]
+    # the stream id is a credential: the engine's log never shows it
+    log = (stack.log_dir / "engine.log").read_text()
+    assert posted["stream_id"] not in log
+    assert '"path":"/widget/v1/streams/{stream_id}"' in log
 
 
 def test_a_reconnect_resumes_after_the_last_event_seen(stack, widget_engine,

@@ -91,7 +91,7 @@ void log_request(const request& req, const responder_impl& res, std::uint64_t co
   const bool probe = req.path == "/healthz" || req.path == "/readyz";
   obs::log(probe ? obs::level::debug : obs::level::info, "request",
            {{"method", req.method},
-            {"path", req.path},
+            {"path", req.loggable_path()},
             {"status", res.status()},
             {"latency_ms", std::round(latency * 1000) / 1000},
             {"request_id", req.identity.request_id},
@@ -144,16 +144,17 @@ asio::awaitable<void> connection::answer(request& req, const std::string& query,
   } catch (const api_error& e) {
     failure = e;
   } catch (const std::exception& e) {
-    obs::error("handler_exception",
-               {{"error", e.what()}, {"path", req.path}, {"request_id", req.identity.request_id}});
+    obs::error("handler_exception", {{"error", e.what()},
+                                     {"path", req.loggable_path()},
+                                     {"request_id", req.identity.request_id}});
     failure = api_error::internal();
   }
   if (failure && res.responded()) {
     // Too late for an error response (headers or an SSE stream went out already):
     // the stream just ends, and the log says why.
-    obs::warn(
-        "handler_error_after_response",
-        {{"path", req.path}, {"request_id", req.identity.request_id}, {"code", failure->code()}});
+    obs::warn("handler_error_after_response", {{"path", req.loggable_path()},
+                                               {"request_id", req.identity.request_id},
+                                               {"code", failure->code()}});
   }
   if (auto* stream = res.stream()) {
     co_await stream->finish();
@@ -161,7 +162,7 @@ asio::awaitable<void> connection::answer(request& req, const std::string& query,
     co_await refuse(res, *failure, false);
   } else if (!res.responded()) {
     obs::error("handler_no_response",
-               {{"path", req.path}, {"request_id", req.identity.request_id}});
+               {{"path", req.loggable_path()}, {"request_id", req.identity.request_id}});
     const auto internal = api_error::internal();
     co_await refuse(res, internal, false);
   }

@@ -39,8 +39,9 @@ struct header_field {
 };
 
 struct request {
-  std::string method;                         // upper case: "GET", "POST", ...
-  std::string path;                           // as sent, without the query
+  std::string method;    // upper case: "GET", "POST", ...
+  std::string path;      // as sent, without the query
+  std::string log_path;  // what logs show instead of `path`, when it holds a credential
   std::map<std::string, std::string> query;   // percent-decoded; last value wins
   std::map<std::string, std::string> params;  // "{name}" segments, percent-decoded
   std::vector<header_field> headers;          // as received
@@ -58,6 +59,8 @@ struct request {
     std::vector<header_field>().swap(headers);
   }
   std::optional<std::string_view> query_param(std::string_view name) const;
+
+  const std::string& loggable_path() const noexcept { return log_path.empty() ? path : log_path; }
 };
 
 struct response {

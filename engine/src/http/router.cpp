@@ -51,7 +51,8 @@ edge::identity verified_identity(const request& req, const edge::context_verifie
   if (!header) throw api_error::unauthorized_context("The request context is missing.");
   auto verdict = verifier.verify(*header, now_ms);
   if (!verdict.identity) {
-    obs::warn("context_rejected", {{"reason", edge::to_string(verdict.error)}, {"path", req.path}});
+    obs::warn("context_rejected",
+              {{"reason", edge::to_string(verdict.error)}, {"path", req.loggable_path()}});
     throw api_error::unauthorized_context(std::string(context_problem(verdict.error)));
   }
   return std::move(*verdict.identity);
@@ -62,6 +63,12 @@ edge::identity verified_identity(const request& req, const edge::context_verifie
 void router::add(std::string method, std::string_view pattern,
                  std::initializer_list<edge::principal_kind> kinds, handler h) {
   routes_.push_back({std::move(method), pattern_segments(pattern), false, kinds, std::move(h)});
+}
+
+void router::add_credential_path(std::string method, std::string_view pattern,
+                                 std::initializer_list<edge::principal_kind> kinds, handler h) {
+  add(std::move(method), pattern, kinds, std::move(h));
+  routes_.back().secret_path = pattern;
 }
 
 void router::add_public(std::string method, std::string_view pattern, handler h) {
@@ -87,6 +94,7 @@ router::match_result router::match(std::string_view method, std::string_view pat
 const router::route& router::resolve(request& req, const edge::context_verifier& verifier,
                                      std::int64_t now_ms) const {
   auto m = match(req.method, req.path);
+  if (m.found && !m.found->secret_path.empty()) req.log_path = m.found->secret_path;
   const bool is_public = m.found && m.found->is_public;
   if (!is_public) req.identity = verified_identity(req, verifier, now_ms);
   if (!m.found) {

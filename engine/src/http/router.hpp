@@ -27,6 +27,7 @@ class router {
     bool is_public = false;                   // no X-Parley-Context needed
     std::vector<edge::principal_kind> kinds;  // who may call it
     http::handler handler;
+    std::string secret_path;  // logged instead of a path with a credential
   };
 
   struct match_result {
@@ -39,6 +40,11 @@ class router {
   // Callers must present a verified context of one of `kinds`.
   void add(std::string method, std::string_view pattern,
            std::initializer_list<edge::principal_kind> kinds, handler h);
+
+  // A route whose path carries a credential (the widget's stream id): its requests
+  // are logged under `pattern`, never with the path they came with.
+  void add_credential_path(std::string method, std::string_view pattern,
+                           std::initializer_list<edge::principal_kind> kinds, handler h);
 
   // Reachable without a context: only /healthz and /readyz.
   void add_public(std::string method, std::string_view pattern, handler h);

@@ -268,10 +268,11 @@ void add_widget_chat_routes(http::router& routes, store::database& db, chat::pip
              [&db, &pipeline, &hub, shared](http::request& req, http::responder& res) {
                return post_message(db, pipeline, hub, *shared, req, res);
              });
-  routes.add("GET", "/widget/v1/streams/{stream_id}", {edge::principal_kind::widget},
-             [&hub, shared](http::request& req, http::responder& res) {
-               return open_stream(hub, *shared, req, res);
-             });
+  routes.add_credential_path("GET", "/widget/v1/streams/{stream_id}",
+                             {edge::principal_kind::widget},
+                             [&hub, shared](http::request& req, http::responder& res) {
+                               return open_stream(hub, *shared, req, res);
+                             });
 }
 
 }  // namespace parley::widget

@@ -94,14 +94,13 @@ jws_result verify_jws(const std::vector<config::ring_key>& ring, std::string_vie
   const auto p = split(token);
   if (!p) return {std::nullopt, jws_error::malformed};
   const auto header = decode_object(p->header);
-  if (!header) return {std::nullopt, jws_error::malformed};
+  const auto signature = base::base64url_decode(p->signature);
+  if (!header || !signature) return {std::nullopt, jws_error::malformed};
   std::string kid;
   if (const auto e = check_header(*header, kid)) return {std::nullopt, *e};
   const auto* key = find_key(ring, kid);
   if (key == nullptr) return {std::nullopt, jws_error::unknown_key};
-  const auto signature = base::base64url_decode(p->signature);
-  if (!signature ||
-      !base::constant_time_equal(*signature, base::hmac_sha256(key->secret, p->signed_text)))
+  if (!base::constant_time_equal(*signature, base::hmac_sha256(key->secret, p->signed_text)))
     return {std::nullopt, jws_error::signature};
   auto claims = decode_object(p->claims);
   if (!claims) return {std::nullopt, jws_error::claims};
