@@ -457,6 +457,7 @@ def serve_demo_site(stack, site_key):
     server {{
         listen 127.0.0.1:{port};
         root {site};
+        types {{ text/html html; text/css css; }}
     }}
 """
     stack.reload_nginx()
