@@ -45,6 +45,21 @@
  * no whitespace, as the test vectors' valid ones are; a verifier accepts
  * any JSON of the right members.
  *
+ * Two more credentials of the same form come back to the engine only
+ * (in the body of POST /widget/v1/session), never to the edge; they are
+ * defined here so that every audience of the ring is in one place:
+ *
+ *   ticket   aud = PARLEY_WIDGET_TICKET_AUDIENCE: carried by the frame
+ *            page asked for from one of the tenant's origins (the page's
+ *            only frame-ancestors); iss, tid, org, key (the publishable
+ *            key's lowercase UUID), agt when the page names an agent, iat,
+ *            nbf, exp <= iat + PARLEY_WIDGET_TICKET_LIFETIME_MAX
+ *   resume   aud = PARLEY_WIDGET_RESUME_AUDIENCE: kept in the frame's
+ *            storage; iss, tid, org, sid, agt, iat, nbf,
+ *            exp <= iat + PARLEY_WIDGET_RESUME_LIFETIME_MAX
+ *
+ * The engine checks shared/test-vectors/widget_ticket.json.
+ *
  * The key ring, the file both sides read (parley_widget_keys and
  * widget.keys_file): one "<kid> <secret>" a line, "#" comments and blank
  * lines ignored; kid [A-Za-z0-9_-]{1,64}, the secret one field of at
@@ -59,6 +74,10 @@
 #define PARLEY_WIDGET_TOKEN_TYP           "JWT"
 #define PARLEY_WIDGET_TOKEN_AUDIENCE      "parley-widget"
 #define PARLEY_WIDGET_STREAM_AUDIENCE     "parley-widget-stream"
+#define PARLEY_WIDGET_TICKET_AUDIENCE     "parley-widget-ticket"
+#define PARLEY_WIDGET_RESUME_AUDIENCE     "parley-widget-resume"
+#define PARLEY_WIDGET_TICKET_LIFETIME_MAX 120     /* the frame trades it at once */
+#define PARLEY_WIDGET_RESUME_LIFETIME_MAX 2592000 /* 30 days */
 #define PARLEY_WIDGET_TOKEN_LIFETIME_MAX  900     /* exp - iat: 15 minutes */
 #define PARLEY_WIDGET_TOKEN_MAX_LEN       4096    /* longer is not minted */
 

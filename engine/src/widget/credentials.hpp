@@ -30,11 +30,11 @@
 namespace parley::widget {
 
 inline constexpr std::string_view stream_audience = PARLEY_WIDGET_STREAM_AUDIENCE;
-inline constexpr std::string_view ticket_audience = "parley-widget-ticket";
-inline constexpr std::string_view resume_audience = "parley-widget-resume";
+inline constexpr std::string_view ticket_audience = PARLEY_WIDGET_TICKET_AUDIENCE;
+inline constexpr std::string_view resume_audience = PARLEY_WIDGET_RESUME_AUDIENCE;
 
-inline constexpr std::int64_t ticket_ttl_s = 120;  // the frame trades it at once
-inline constexpr std::int64_t resume_ttl_max_s = 30 * 86400;
+inline constexpr std::int64_t ticket_ttl_s = PARLEY_WIDGET_TICKET_LIFETIME_MAX;
+inline constexpr std::int64_t resume_ttl_max_s = PARLEY_WIDGET_RESUME_LIFETIME_MAX;
 
 // What every widget credential says: when, by whom, for which tenant and origin.
 struct credential_base {

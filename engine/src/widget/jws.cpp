@@ -79,6 +79,20 @@ std::optional<jws_error> check_times(const json& claims, const jws_check& check)
 
 }  // namespace
 
+std::string_view to_string(jws_error e) noexcept {
+  switch (e) {
+    case jws_error::malformed: return "malformed";
+    case jws_error::algorithm: return "algorithm";
+    case jws_error::unknown_key: return "unknown_key";
+    case jws_error::signature: return "signature";
+    case jws_error::claims: return "claims";
+    case jws_error::lifetime: return "lifetime";
+    case jws_error::expired: return "expired";
+    case jws_error::not_yet_valid: return "not_yet_valid";
+  }
+  return "unknown";
+}
+
 std::string sign_jws(const config::ring_key& key, const json& claims) {
   const json header = {
       {"alg", PARLEY_WIDGET_TOKEN_ALG}, {"typ", PARLEY_WIDGET_TOKEN_TYP}, {"kid", key.kid}};

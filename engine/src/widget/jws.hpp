@@ -37,6 +37,9 @@ enum class jws_error : std::uint8_t {
   not_yet_valid,
 };
 
+// "malformed", "algorithm", ...: the names the shared test vectors use.
+std::string_view to_string(jws_error e) noexcept;
+
 struct jws_check {
   std::string_view audience;
   std::int64_t now = 0;       // unix seconds
