@@ -374,12 +374,16 @@
     container.replaceChildren(out);
   }
 
+  // A source is its title; its excerpt (and link) open on demand, so that the
+  // answer, not its sources, fills the frame.
   function citationItem(c) {
     const item = el("li");
     if (Number.isInteger(c.index)) item.value = c.index;
-    const title = String(c.title || c.source_uri || "Document");
-    item.append(isWebUrl(c.source_uri) ? link(c.source_uri, title) : el("span", "source", title));
-    if (c.snippet) item.append(el("p", "snippet", String(c.snippet)));
+    const more = el("details");
+    more.append(el("summary", "source", String(c.title || c.source_uri || "Document")));
+    if (c.snippet) more.append(el("p", "snippet", String(c.snippet)));
+    if (isWebUrl(c.source_uri)) more.append(link(c.source_uri, "Open the source"));
+    item.append(more);
     return item;
   }
 
