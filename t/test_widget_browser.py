@@ -351,3 +351,17 @@ def test_everything_the_widget_loads_fits_in_30_kb(stack, upstream, proxy,
     total = sum(size for _, _, size in loaded)
     print(f"widget assets: {total} bytes on the wire: {loaded}")
     assert total <= 30 * 1024
+
+
+def test_on_a_narrow_screen_the_chat_fills_it(stack, upstream, proxy, hosts,
+                                              site, driver):
+    _, pk = site
+    driver.set_window_size(375, 720)
+    driver.get(hosts[0].page("/", host_page(proxy.url, pk)))
+    open_widget(driver)
+    driver.switch_to.default_content()
+    frame = shadow(driver, "parley-frame").rect
+    width, height = driver.execute_script(
+        "return [innerWidth, innerHeight]")
+    assert (frame["x"], frame["y"]) == (0, 0)
+    assert (frame["width"], frame["height"]) == (width, height)

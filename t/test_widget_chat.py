@@ -27,6 +27,7 @@ def widget_engine(stack, mock_upstream):
         "PARLEY__LLM__BASE_URL": mock_upstream.base_url,
         "PARLEY__LLM__MODEL": "mock-model",
         "PARLEY__WIDGET__STREAM_GRACE_S": str(GRACE_S),
+        "PARLEY__LLM__HEARTBEAT_MS": "300",
     })
     try:
         yield mock_upstream
@@ -284,3 +285,20 @@ def test_an_ended_session_cannot_ask(stack, widget_engine, site):
     status, _, answer = ask(stack, tenant, "0b6a3f1e-3a43-4b4e-9a2e-0d6f1f6a4e11",
                             QUESTION)
     assert status == 404 and answer["error"]["code"] == "session_not_found"
+
+
+def test_an_idle_stream_sends_heartbeats(stack, widget_engine, site):
+    """Before the first token (a slow model) the stream pings, so that no
+    proxy on the way takes it for dead."""
+    mock = widget_engine
+    mock.reset(mode="silent")
+    tenant, pk = site
+    session = new_session(stack, pk)
+    _, _, posted = ask(stack, tenant, session, QUESTION)
+    stream = EventStream(stack, tenant, session, posted["stream_id"])
+    deadline = time.monotonic() + 5
+    while stream.text.count(": ping") < 2 and time.monotonic() < deadline:
+        stream._fill()
+    assert stream.status == 200 and stream.text.count(": ping") >= 2
+    stream.close()
+    mock.gate.set()
