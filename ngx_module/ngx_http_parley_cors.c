@@ -451,7 +451,8 @@ ngx_http_parley_origin_well_formed(ngx_str_t *origin)
 static ngx_uint_t
 ngx_http_parley_same_origin(ngx_http_request_t *r, ngx_str_t *origin)
 {
-    ngx_str_t  *host, scheme;
+    size_t      len;
+    ngx_str_t  *host;
 
     if (r->headers_in.host == NULL) {
         return 0;
@@ -459,20 +460,31 @@ ngx_http_parley_same_origin(ngx_http_request_t *r, ngx_str_t *origin)
 
     host = &r->headers_in.host->value;
 
-#if (NGX_HTTP_SSL)
-    if (r->connection->ssl) {
-        ngx_str_set(&scheme, "https://");
+    /*
+     * On a TLS connection only "https://" is this site; on a plain one
+     * "http://" is, and so is "https://": the TLS of a site behind a proxy
+     * (parley-site.conf) ends before nginx, and its pages are https
+     */
 
-    } else
+    if (origin->len > 8 && ngx_strncmp(origin->data, "https://", 8) == 0) {
+        len = 8;
+
+#if (NGX_HTTP_SSL)
+    } else if (r->connection->ssl) {
+        return 0;
 #endif
+
+    } else if (origin->len > 7
+               && ngx_strncmp(origin->data, "http://", 7) == 0)
     {
-        ngx_str_set(&scheme, "http://");
+        len = 7;
+
+    } else {
+        return 0;
     }
 
-    return origin->len == scheme.len + host->len
-           && ngx_strncmp(origin->data, scheme.data, scheme.len) == 0
-           && ngx_memcmp(origin->data + scheme.len, host->data, host->len)
-              == 0;
+    return origin->len == len + host->len
+           && ngx_memcmp(origin->data + len, host->data, host->len) == 0;
 }
 
 

@@ -318,9 +318,20 @@ def test_the_frame_pages_own_origin_passes_the_bootstrap_routes(
         assert r.json()["error"]["code"] == "origin_not_allowed"
 
 
+def test_this_hosts_https_origin_passes_where_a_proxy_ends_tls(stack, site):
+    """parley-site.conf: TLS ends at a proxy in front of nginx, so the frame
+    page's origin is https while nginx's connection is plain."""
+    _, site_key, _ = site
+    with EngineTap(stack) as tap, client_from("127.0.0.82") as client:
+        tap.clear()
+        open_session(stack, site_key, f"https://127.0.0.1:{stack.port}",
+                     client=client)
+        sent = [t for t, _ in tap.requests()]
+    assert sent == ["/widget/v1/session"], sent
+
+
 @pytest.mark.parametrize("origin", [
     "http://127.0.0.1:{other}",        # another port of the same host
-    "https://127.0.0.1:{port}",        # another scheme
     "http://127.0.0.1",                # the default port: another origin
     "http://localhost:{port}",         # another name of the host
 ])
