@@ -99,7 +99,10 @@ class MockUpstream:
                         "type": "server_error", "code": "overloaded"}})
                 if not body.get("stream"):
                     return self._json(200, self._completion(body))
-                self._stream(body, s)
+                try:
+                    self._stream(body, s)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the caller hung up: recorded
 
             def _json(self, status, obj):
                 data = json.dumps(obj).encode()
