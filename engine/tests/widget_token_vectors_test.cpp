@@ -167,7 +167,8 @@ token_claims mint_claims(const json& c) {
           c.at("agt"),
           c.at("org"),
           c.at("iat"),
-          c.at("exp").get<std::int64_t>() - c.at("iat").get<std::int64_t>()};
+          c.at("exp").get<std::int64_t>() - c.at("iat").get<std::int64_t>(),
+          {}};
 }
 
 // -- the vectors ---------------------------------------------------------------------
