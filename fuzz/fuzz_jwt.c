@@ -72,10 +72,23 @@ fuzz_base64url(u_char *dst, const u_char *src, size_t len)
 }
 
 
+/* a plan value of accepted claims: none, or within introspection's bounds */
+
+static ngx_uint_t
+fuzz_plan_value(ngx_int_t value, ngx_int_t min)
+{
+    return value == NGX_HTTP_PARLEY_UNSET
+           || (value >= min && value <= PARLEY_WIDGET_PLAN_MAX);
+}
+
+
 static void
 fuzz_check_claims(ngx_http_parley_widget_claims_t *claims, ngx_uint_t stream)
 {
-    if (!ngx_http_parley_is_uuid(claims->tenant, NGX_HTTP_PARLEY_UUID_LEN)
+    if (!fuzz_plan_value(claims->rpm, 1)
+        || !fuzz_plan_value(claims->burst, 0)
+        || !fuzz_plan_value(claims->max_streams, 0)
+        || !ngx_http_parley_is_uuid(claims->tenant, NGX_HTTP_PARLEY_UUID_LEN)
         || !ngx_http_parley_is_token(claims->session, claims->session_len)
         || !ngx_http_parley_is_token(claims->agent, claims->agent_len)
         || claims->expires + FUZZ_SKEW <= FUZZ_NOW

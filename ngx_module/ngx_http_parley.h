@@ -51,15 +51,15 @@
 
 #define NGX_HTTP_PARLEY_HASH_LEN      32      /* SHA-256 */
 
-/* an introspection answer without a plan value: the location's default */
-#define NGX_HTTP_PARLEY_UNSET         -1
-
 /* what a key cache entry is a verdict on: kinds never answer for each other */
 #define NGX_HTTP_PARLEY_CACHE_KEY     1       /* a secret key */
 #define NGX_HTTP_PARLEY_CACHE_ORIGIN  2       /* a browser origin */
 
-/* keeps GCRA arithmetic far from overflow, far above any real plan */
-#define NGX_HTTP_PARLEY_MAX_RATE      10000000
+/*
+ * keeps GCRA arithmetic far from overflow, far above any real plan; the
+ * bound of a widget credential's plan too
+ */
+#define NGX_HTTP_PARLEY_MAX_RATE      PARLEY_WIDGET_PLAN_MAX
 
 /* every edge refusal has the OpenAI error shape */
 #define NGX_HTTP_PARLEY_ERROR(message, type, code)                           \

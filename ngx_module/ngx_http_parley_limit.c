@@ -11,9 +11,12 @@
  * engine about: made-up keys cannot make it ask faster than that.  The
  * zones involved are locked together, always in
  * the order of their names, so that this is atomic across workers.  The
- * tenant's policy, requests per minute plus a burst, comes from its plan
- * through introspection; every other policy from the "parley_limit"
- * directive.
+ * tenant's policy, requests per minute plus a burst, comes from its plan,
+ * through introspection for a secret key and in the signed "pln" of a
+ * widget token or stream id; its node is keyed on the tenant's id,
+ * nothing of the credential, so that a tenant's API and widget requests
+ * share one count in a zone.  Every other policy comes from the
+ * "parley_limit" directive.
  */
 
 
@@ -163,11 +166,12 @@ ngx_http_parley_limit_check(ngx_http_request_t *r, ngx_http_parley_ctx_t *ctx,
         }
 
         /*
-         * A plan comes from the key cache's shared memory: whatever value
-         * it holds, the rate is kept within 1..NGX_HTTP_PARLEY_MAX_RATE
-         * (below one, the strictest rate) and the burst within
-         * 0..NGX_HTTP_PARLEY_MAX_RATE, so that the interval, which divides
-         * below, is never zero and no product overflows.
+         * A plan comes from the key cache's shared memory or a widget
+         * credential: whatever value it holds, the rate is kept within
+         * 1..NGX_HTTP_PARLEY_MAX_RATE (below one, the strictest rate) and
+         * the burst within 0..NGX_HTTP_PARLEY_MAX_RATE, so that the
+         * interval, which divides below, is never zero and no product
+         * overflows.
          */
 
         if (rpm < 1) {

@@ -6,7 +6,8 @@
  * in the access phase once the tenant is known, and given back by a
  * cleanup of the request's pool, so that every ending returns it:
  * completion, client abort, upstream error, timeout.  The maximum comes
- * from the tenant's plan through introspection, or from the directive.
+ * from the tenant's plan, through introspection for a secret key and in
+ * the signed "pln" of a widget stream id, or from the directive.
  */
 
 
@@ -86,8 +87,9 @@ ngx_http_parley_streams_acquire(ngx_http_request_t *r,
     if (ctx->identity.max_streams != NGX_HTTP_PARLEY_UNSET) {
 
         /*
-         * the plan's maximum, from the key cache's shared memory; a value
-         * introspection never gives allows no stream rather than many
+         * the plan's maximum, from the key cache's shared memory or a
+         * verified widget credential; a value neither ever gives allows
+         * no stream rather than many
          */
 
         max = (ctx->identity.max_streams >= 0

@@ -42,11 +42,15 @@ static ngx_int_t ngx_http_parley_jwt_header(u_char *buf, size_t len,
 static ngx_int_t ngx_http_parley_jwt_claims(u_char *buf, size_t len,
     const char *audience, time_t now, time_t skew,
     ngx_http_parley_widget_claims_t *claims);
+static ngx_int_t ngx_http_parley_jwt_plan(json_t *root,
+    ngx_http_parley_widget_claims_t *claims);
 static ngx_uint_t ngx_http_parley_json_is(json_t *value, const char *s);
 static ngx_int_t ngx_http_parley_json_time(json_t *root, const char *name,
     json_int_t *value);
 static ngx_int_t ngx_http_parley_json_token(json_t *root, const char *name,
     u_char *buf, size_t *len);
+static ngx_int_t ngx_http_parley_json_limit(json_t *value, ngx_int_t min,
+    ngx_int_t *limit);
 static ngx_int_t ngx_http_parley_base64url_decode(u_char *dst, size_t *dlen,
     u_char *src, size_t len);
 static u_char *ngx_http_parley_base64url_encode(u_char *dst, u_char *src,
@@ -326,6 +330,10 @@ ngx_http_parley_jwt_claims(u_char *buf, size_t len, const char *audience,
 
     claims->agent_len = n;
 
+    if (ngx_http_parley_jwt_plan(root, claims) != NGX_OK) {
+        goto done;
+    }
+
     if (ngx_http_parley_json_time(root, "iat", &iat) != NGX_OK
         || ngx_http_parley_json_time(root, "nbf", &nbf) != NGX_OK
         || ngx_http_parley_json_time(root, "exp", &exp) != NGX_OK)
@@ -357,6 +365,58 @@ done:
     json_decref(root);
 
     return rc;
+}
+
+
+/*
+ * "pln", the tenant's plan, signed by the engine with the rest: none, or
+ * an object of "rpm", "burst" and "streams" only, each an integer within
+ * the bounds of introspection's answers, so that a plan reaches the limits
+ * the same way whichever credential carried it
+ */
+
+static ngx_int_t
+ngx_http_parley_jwt_plan(json_t *root, ngx_http_parley_widget_claims_t *claims)
+{
+    json_t      *plan, *value;
+    ngx_int_t    rc;
+    const char  *name;
+
+    claims->rpm = NGX_HTTP_PARLEY_UNSET;
+    claims->burst = NGX_HTTP_PARLEY_UNSET;
+    claims->max_streams = NGX_HTTP_PARLEY_UNSET;
+
+    plan = json_object_get(root, "pln");
+
+    if (plan == NULL) {
+        return NGX_OK;
+    }
+
+    if (!json_is_object(plan)) {
+        return NGX_ERROR;
+    }
+
+    json_object_foreach(plan, name, value) {
+
+        if (ngx_strcmp(name, "rpm") == 0) {
+            rc = ngx_http_parley_json_limit(value, 1, &claims->rpm);
+
+        } else if (ngx_strcmp(name, "burst") == 0) {
+            rc = ngx_http_parley_json_limit(value, 0, &claims->burst);
+
+        } else if (ngx_strcmp(name, "streams") == 0) {
+            rc = ngx_http_parley_json_limit(value, 0, &claims->max_streams);
+
+        } else {
+            rc = NGX_ERROR;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -415,6 +475,29 @@ ngx_http_parley_json_token(json_t *root, const char *name, u_char *buf,
 
     *len = json_string_length(v);
     ngx_memcpy(buf, json_string_value(v), *len);
+
+    return NGX_OK;
+}
+
+
+/* a plan value of "pln": an integer of min..PARLEY_WIDGET_PLAN_MAX */
+
+static ngx_int_t
+ngx_http_parley_json_limit(json_t *value, ngx_int_t min, ngx_int_t *limit)
+{
+    json_int_t  n;
+
+    if (!json_is_integer(value)) {
+        return NGX_ERROR;
+    }
+
+    n = json_integer_value(value);
+
+    if (n < min || n > PARLEY_WIDGET_PLAN_MAX) {
+        return NGX_ERROR;
+    }
+
+    *limit = (ngx_int_t) n;
 
     return NGX_OK;
 }

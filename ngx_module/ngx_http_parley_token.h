@@ -17,6 +17,12 @@
 
 #define NGX_HTTP_PARLEY_UUID_LEN          36
 
+/*
+ * a plan value that introspection or a widget credential's "pln" does not
+ * give: the location's default
+ */
+#define NGX_HTTP_PARLEY_UNSET             -1
+
 /* ngx_http_parley_jwt_verify() results */
 #define NGX_HTTP_PARLEY_JWT_OK            0
 #define NGX_HTTP_PARLEY_JWT_MALFORMED     1
@@ -38,7 +44,8 @@ typedef struct {
 
 /*
  * What a verified widget token or stream id says; copies, the token may
- * go away.  stream_len is 0 but for a stream id.
+ * go away.  stream_len is 0 but for a stream id.  The plan's values are
+ * "pln"'s, each NGX_HTTP_PARLEY_UNSET when it is not there.
  */
 typedef struct {
     u_char                        tenant[NGX_HTTP_PARLEY_UUID_LEN];
@@ -50,6 +57,9 @@ typedef struct {
     size_t                        origin_len;
     u_char                        stream[PARLEY_CONTEXT_FIELD_MAX];
     size_t                        stream_len;
+    ngx_int_t                     rpm;
+    ngx_int_t                     burst;
+    ngx_int_t                     max_streams;
     time_t                        expires;
 } ngx_http_parley_widget_claims_t;
 

@@ -277,11 +277,16 @@ ngx_http_parley_widget_identity(ngx_http_request_t *r,
     ctx->token_origin.data = ctx->session.data + claims->session_len;
     ngx_memcpy(ctx->token_origin.data, claims->origin, claims->origin_len);
 
+    /*
+     * the tenant's plan as the engine signed it, for the tenant's limits
+     * and its streams, as introspection's for a secret key
+     */
+
     ngx_memcpy(ctx->identity.tenant, claims->tenant,
                NGX_HTTP_PARLEY_UUID_LEN);
-    ctx->identity.rpm = NGX_HTTP_PARLEY_UNSET;
-    ctx->identity.burst = NGX_HTTP_PARLEY_UNSET;
-    ctx->identity.max_streams = NGX_HTTP_PARLEY_UNSET;
+    ctx->identity.rpm = claims->rpm;
+    ctx->identity.burst = claims->burst;
+    ctx->identity.max_streams = claims->max_streams;
 
     ctx->auth = NGX_HTTP_PARLEY_AUTH_WIDGET;
     ctx->authenticated = 1;

@@ -14,13 +14,34 @@
  *            tid (lowercase tenant UUID), sid and agt ([A-Za-z0-9_-]{1,64}),
  *            org (the browser origin it was issued to, 1 to
  *            PARLEY_ORIGIN_MAX bytes), iat, nbf, exp (whole unix seconds,
- *            iat < exp <= iat + PARLEY_WIDGET_TOKEN_LIFETIME_MAX)
+ *            iat < exp <= iat + PARLEY_WIDGET_TOKEN_LIFETIME_MAX),
+ *            and pln, the tenant's plan, when it has one (below)
  *   sig      HMAC-SHA256 over "<header>.<claims>" with the kid's secret
  *
  * base64url is unpadded and canonical.  A token is valid at "now" when
  * now < exp + skew, nbf <= now + skew and iat <= now + skew, where skew is
  * the verifier's allowance for clocks that differ (the edge's
  * parley_widget_clock_skew, 30 s by default).
+ *
+ * pln, in a token and in a stream id alike, is the tenant's plan, for the
+ * edge's limits of the widget's requests (a secret key's plan comes from
+ * introspection instead):
+ *
+ *   pln      {"rpm":N,"burst":N,"streams":N}: requests per minute and burst
+ *            of the "parley_limit tenant", and the maximum of the tenant's
+ *            concurrent streams ("parley_streams"); each member there only
+ *            when the plan sets it (the edge's directive default applies to
+ *            the others), nothing else in it, the claim left out when the
+ *            plan sets none.  Integers: rpm 1 to PARLEY_WIDGET_PLAN_MAX,
+ *            burst and streams 0 to PARLEY_WIDGET_PLAN_MAX, the bounds of
+ *            introspection's answers; the engine mints a larger plan value
+ *            as PARLEY_WIDGET_PLAN_MAX (a limit far above any real plan).
+ *            A pln of any other form refuses the credential (its claims).
+ *
+ * The engine reads the plan when it mints the credential, and the edge
+ * asks nothing: a change of a tenant's plan reaches its widget traffic
+ * only with the credentials minted after it, at most
+ * PARLEY_WIDGET_TOKEN_LIFETIME_MAX (15 minutes) later.
  *
  * The widget stream id, the last segment of
  * "GET /widget/v1/streams/<stream id>", is the URL a browser's
@@ -31,8 +52,8 @@
  * rules) but its claims:
  *
  *   claims   iss, aud = PARLEY_WIDGET_STREAM_AUDIENCE, tid, sid, agt, org,
- *            iat, nbf, exp as in a token, and sti, the stream's own random
- *            id ([A-Za-z0-9_-]{1,64}), which must be there
+ *            iat, nbf, exp and pln as in a token, and sti, the stream's own
+ *            random id ([A-Za-z0-9_-]{1,64}), which must be there
  *
  * The audiences never cross: a token is no stream id (its aud is
  * PARLEY_WIDGET_TOKEN_AUDIENCE), and a stream id is no token.  A stream id
@@ -42,8 +63,8 @@
  *
  * Minted, a token or a stream id is exactly base64url(header) "."
  * base64url(claims) "." base64url(sig), each JSON with its keys sorted and
- * no whitespace, as the test vectors' valid ones are; a verifier accepts
- * any JSON of the right members.
+ * no whitespace (pln's members sorted too), as the test vectors' valid
+ * ones are; a verifier accepts any JSON of the right members.
  *
  * Two more credentials of the same form come back to the engine only
  * (in the body of POST /widget/v1/session), never to the edge; they are
@@ -82,6 +103,9 @@
 #define PARLEY_WIDGET_TOKEN_MAX_LEN       4096    /* longer is not minted */
 
 #define PARLEY_WIDGET_SECRET_MIN          32      /* bytes of a ring secret */
+
+/* the largest value of a pln member: the edge's bound of any rate */
+#define PARLEY_WIDGET_PLAN_MAX            10000000
 
 /*
  * "scheme://host[:port]" of a browser, as tenants' allowed origins are

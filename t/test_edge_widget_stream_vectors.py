@@ -2,7 +2,8 @@
 through nginx with the module, as the widget token vectors are: each id is
 the last segment of GET /widget/v1/streams/<id> to a real nginx whose
 clock reads the vector's time.  A valid id passes the edge as the widget
-identity of its claims, and is refused as a widget token; an invalid one
+identity of its claims, the tenant limit taking the plan it carries (pln),
+and is refused as a widget token; an invalid one
 is refused with 401 JSON, the error log naming the vector's reason and
 never the id.  The valid ids are exactly what minting their claims gives,
 the rule the engine follows (the file's comment)."""
@@ -17,7 +18,8 @@ import pytest
 
 from conftest import REPO
 from parley_context import verify_context
-from test_edge_widget_vectors import REASONS, FrozenNginx, by_time
+from test_edge_widget_vectors import (REASONS, FrozenNginx,
+                                      assert_plan_applies, by_time)
 
 VECTORS = json.loads(
     (REPO / "shared" / "test-vectors" / "widget_stream.json").read_text())
@@ -37,12 +39,14 @@ http {{
     parley_edge_secret_file {dir}/edge.secret;
     parley_widget_keys {dir}/widget.keys;
     parley_widget_clock_skew {skew}s;
+    parley_limit_zone zone=parley_limits:1m;
 
     server {{
         listen 127.0.0.1:{port};
 
         location /widget/v1/ {{
             parley_auth widget;
+            parley_limit tenant zone=parley_limits rate=600r/m burst=50;
             stub_status;
             add_header X-Test-Context $parley_context always;
 
@@ -100,6 +104,9 @@ def test_the_vectors_cover_the_contract():
     for v in VECTORS["valid"]:
         assert v["claims"]["aud"] == "parley-widget-stream"
         assert v["claims"]["sti"]
+    # a stream id carries the plan as a token does
+    assert [v for v in VECTORS["valid"] if "pln" in v["claims"]]
+    assert [v for v in VECTORS["invalid"] if "pln" in v["name"]]
     # the audiences cross in neither direction: a widget token is here
     tokens = {v["token"] for v in TOKEN_VECTORS["valid"]}
     assert tokens & {v["token"] for v in VECTORS["invalid"]
@@ -126,6 +133,7 @@ def test_valid_ids_pass_the_edge_at_their_time(tmp_path):
                 assert (fields["kind"], fields["principal"]) == \
                     ("widget", claims["agt"]), v["name"]
                 assert fields["session"] == claims["sid"], v["name"]
+                assert_plan_applies(r, v)
 
                 # a stream id is no widget token
                 r, refusals = nginx.get(v["token"])

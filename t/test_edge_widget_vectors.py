@@ -2,7 +2,8 @@
 nginx with the module: each token is checked by a real nginx whose clock
 reads the vector's time (libfaketime, the wall clock frozen there), with the
 vectors' key ring and skew.  A valid token passes the edge as the widget
-identity of its claims; an invalid one is refused with 401 JSON, and the
+identity of its claims, the tenant limit taking the plan it carries (pln)
+over the directive's; an invalid one is refused with 401 JSON, and the
 error log names the vector's reason.  The engine's unit tests check the same
 vectors against what it mints (engine/tests/widget_token_vectors_test.cpp)."""
 
@@ -41,6 +42,9 @@ REASONS = {
 }
 REFUSAL = re.compile(r"parley: invalid widget token: ([a-z ]+)")
 
+# the tenant limit of CONF, which a token's plan (pln) overrides
+DEFAULT_RPM, DEFAULT_BURST = 600, 50
+
 CONF = """\
 load_module {module};
 pid {dir}/nginx.pid;
@@ -52,12 +56,14 @@ http {{
     parley_edge_secret_file {dir}/edge.secret;
     parley_widget_keys {dir}/widget.keys;
     parley_widget_clock_skew {skew}s;
+    parley_limit_zone zone=parley_limits:1m;
 
     server {{
         listen 127.0.0.1:{port};
 
         location /widget/v1/ {{
             parley_auth widget;
+            parley_limit tenant zone=parley_limits rate=600r/m burst=50;
             stub_status;
             add_header X-Test-Context $parley_context always;
         }}
@@ -133,6 +139,21 @@ class FrozenNginx:
         return r, self.REFUSAL.findall(logged), logged
 
 
+def assert_plan_applies(r, v):
+    """The tenant limit of the response `r` to the vector `v` is its plan's
+    (pln), the directive's for what the plan does not set.  Each vector with
+    a plan names a tenant of its own: its first request shows the whole
+    burst left."""
+    plan = v["claims"].get("pln", {})
+    rpm = plan.get("rpm", DEFAULT_RPM)
+    assert r.headers["RateLimit-Policy"] == f'"tenant";q={rpm};w=60', \
+        v["name"]
+    if plan:
+        burst = plan.get("burst", DEFAULT_BURST)
+        assert r.headers["RateLimit"].startswith(f'"tenant";r={burst};'), \
+            (v["name"], r.headers["RateLimit"])
+
+
 def by_time(vectors):
     ordered = sorted(vectors, key=lambda v: v["now"])
     return [(now, list(vs)) for now, vs in groupby(ordered,
@@ -143,6 +164,13 @@ def test_the_vectors_cover_the_contract():
     reasons = {v["reason"] for v in VECTORS["invalid"]}
     assert reasons == set(REASONS.values())
     assert len(VECTORS["valid"]) >= 4
+    # plans: each of its own tenant, and malformed ones
+    plans = [v for v in VECTORS["valid"] if "pln" in v["claims"]]
+    assert len(plans) >= 2
+    assert len({v["claims"]["tid"] for v in plans}) == len(plans)
+    assert not {v["claims"]["tid"] for v in plans} & {
+        v["claims"]["tid"] for v in VECTORS["valid"] if v not in plans}
+    assert [v for v in VECTORS["invalid"] if "pln" in v["name"]]
     # the ring's last key, the engine's, is the shortest a ring allows
     assert len(VECTORS["keys"][-1]["secret"]) == 32
 
@@ -162,6 +190,7 @@ def test_valid_vectors_pass_the_edge_at_their_time(tmp_path):
                 assert (fields["kind"], fields["principal"]) == \
                     ("widget", claims["agt"]), v["name"]
                 assert fields["session"] == claims["sid"], v["name"]
+                assert_plan_applies(r, v)
 
 
 def test_invalid_vectors_are_refused_for_their_reason(tmp_path):

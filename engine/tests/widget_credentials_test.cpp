@@ -20,7 +20,7 @@ credential_base base_of(std::int64_t ttl) {
   return {"parley", tenant, "https://shop.example", now, ttl};
 }
 
-stream_claims a_stream() { return {base_of(600), "sess-1", "support", "k3y"}; }
+stream_claims a_stream() { return {base_of(600), "sess-1", "support", "k3y", {}}; }
 
 TEST(Base64urlDecode, TakesOnlyTheCanonicalSpelling) {
   EXPECT_EQ(base::base64url_decode(base::base64url("any bytes\xff")), "any bytes\xff");
@@ -70,13 +70,60 @@ TEST(WidgetCredentials, AStreamIdReadsBackItsClaims) {
   EXPECT_FALSE(read_stream_id(ring, mint_stream_id(ring.back(), a_stream()), now + 700));
 }
 
+TEST(WidgetCredentials, AStreamIdCarriesTheTenantsPlanForTheEdge) {
+  const auto payload_of = [](const stream_claims& c) {
+    const auto id = mint_stream_id(ring.back(), c);
+    const auto first = id.find('.');
+    return nlohmann::json::parse(
+        *base::base64url_decode(id.substr(first + 1, id.rfind('.') - first - 1)));
+  };
+  EXPECT_FALSE(payload_of(a_stream()).contains("pln"));
+  auto with_plan = a_stream();
+  with_plan.plan.max_streams = 1;
+  EXPECT_EQ(payload_of(with_plan).at("pln"), nlohmann::json({{"streams", 1}}));
+  const auto read = read_stream_id(ring, mint_stream_id(ring.back(), with_plan), now + 1);
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->plan, with_plan.plan);
+}
+
+TEST(WidgetCredentials, AStreamIdWithAPlanTheEdgeRefusesIsRefusedHereToo) {
+  const auto with_pln = [](nlohmann::json pln) {
+    return sign_jws(ring.back(), {{"iss", "parley"},
+                                  {"aud", stream_audience},
+                                  {"tid", tenant},
+                                  {"org", "https://shop.example"},
+                                  {"iat", now},
+                                  {"nbf", now},
+                                  {"exp", now + 600},
+                                  {"sid", "sess-1"},
+                                  {"agt", "support"},
+                                  {"sti", "k3y"},
+                                  {"pln", std::move(pln)}});
+  };
+  const auto good = read_stream_id(ring, with_pln({{"rpm", 1}, {"burst", 0}}), now);
+  ASSERT_TRUE(good);
+  EXPECT_EQ(good->plan, (store::tenant_plan{1, 0, std::nullopt}));
+  EXPECT_TRUE(read_stream_id(ring, with_pln({{"streams", plan_value_max}}), now));
+  for (const auto& bad :
+       {nlohmann::json(3), nlohmann::json(nullptr), nlohmann::json::array(),
+        nlohmann::json({{"rpm", 0}}), nlohmann::json({{"burst", -1}}),
+        nlohmann::json({{"streams", plan_value_max + 1}}), nlohmann::json({{"rpm", "3"}}),
+        nlohmann::json({{"rpm", 3.5}}), nlohmann::json({{"rpm", 3}, {"tokens", 5}})}) {
+    EXPECT_FALSE(read_stream_id(ring, with_pln(bad), now)) << bad.dump();
+  }
+  // as parsed from text, where 0 and 2^64 - 1 are unsigned numbers
+  for (const auto* bad : {R"({"rpm":0})", R"({"streams":18446744073709551615})"}) {
+    EXPECT_FALSE(read_stream_id(ring, with_pln(nlohmann::json::parse(bad)), now)) << bad;
+  }
+}
+
 TEST(WidgetCredentials, NoKindIsTakenForAnother) {
   const auto stream = mint_stream_id(ring.back(), a_stream());
   const auto ticket =
       mint_ticket(ring.back(), {base_of(120), "0b6a3f1e-3a43-4b4e-9a2e-0d6f1f6a4e11", {}});
   const auto resume = mint_resume(ring.back(), {base_of(86400), "sess-1", "support"});
   const auto token = mint_token(
-      ring.back(), {"parley", tenant, "sess-1", "support", "https://shop.example", now, 600});
+      ring.back(), {"parley", tenant, "sess-1", "support", "https://shop.example", now, 600, {}});
   EXPECT_TRUE(read_ticket(ring, ticket, now));
   EXPECT_TRUE(read_resume(ring, resume, now));
   for (const auto& other : {ticket, resume, token}) EXPECT_FALSE(read_stream_id(ring, other, now));

@@ -56,7 +56,8 @@ const token_claims claims{"parley",
                           "support",
                           "https://shop.example.com",
                           1'700'000'000,
-                          600};
+                          600,
+                          {}};
 
 TEST(WidgetToken, MintsAnHs256JwtWithTheRingsLastKey) {
   const auto ring = config::parse_key_ring("old " + std::string(40, 'o') + "\nnew " +
@@ -92,6 +93,40 @@ TEST(WidgetToken, TheLifetimeFollowsTheConfiguredTtl) {
   const auto parts = split_dots(mint_token({"k", std::string(32, 'k')}, c));
   const auto payload = json::parse(base64url_decode(parts.at(1)));
   EXPECT_EQ(payload.at("exp").get<std::int64_t>() - payload.at("iat").get<std::int64_t>(), 900);
+}
+
+json payload_of(const token_claims& c) {
+  const auto parts = split_dots(mint_token({"k", std::string(32, 'k')}, c));
+  return json::parse(base64url_decode(parts.at(1)));
+}
+
+TEST(WidgetToken, ClaimsThePlansLimitsOnlyWhenItSetsThem) {
+  EXPECT_FALSE(payload_of(claims).contains("pln"));  // no plan: the edge's defaults
+
+  token_claims c = claims;
+  c.plan = {3, 1, 2};
+  EXPECT_EQ(payload_of(c).at("pln"), json({{"rpm", 3}, {"burst", 1}, {"streams", 2}}));
+
+  c.plan = {std::nullopt, std::nullopt, 1};
+  EXPECT_EQ(payload_of(c).at("pln"), json({{"streams", 1}}));
+  c.plan = {600, std::nullopt, std::nullopt};
+  EXPECT_EQ(payload_of(c).at("pln"), json({{"rpm", 600}}));
+}
+
+TEST(WidgetToken, ThePlanIsSortedLikeTheRestOfTheClaims) {
+  // the edge verifies any order, but minting is byte for byte the vectors' rule
+  EXPECT_EQ(plan_claim({3, 1, 2})->dump(), R"({"burst":1,"rpm":3,"streams":2})");
+  EXPECT_FALSE(plan_claim({}));
+}
+
+TEST(WidgetToken, APlanBeyondTheEdgesBoundIsClaimedAtTheBound) {
+  // the admin API allows rates up to 10^9; the edge refuses a pln above its bound
+  const auto pln = plan_claim({1'000'000'000, 1'000'000'000, 1'000'000});
+  ASSERT_TRUE(pln);
+  EXPECT_EQ(pln->at("rpm"), plan_value_max);
+  EXPECT_EQ(pln->at("burst"), plan_value_max);
+  EXPECT_EQ(pln->at("streams"), 1'000'000);
+  EXPECT_EQ(plan_value_max, PARLEY_WIDGET_PLAN_MAX);
 }
 
 TEST(WidgetToken, TheSignatureCoversHeaderAndPayload) {

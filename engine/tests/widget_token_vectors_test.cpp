@@ -103,6 +103,24 @@ bool is_time(const json& v) {
   return v.is_number_integer() && v.get<std::int64_t>() >= 0 && v.get<std::int64_t>() <= time_max;
 }
 
+bool is_plan_value(const json& v, std::int64_t min) {
+  return v.is_number_integer() && v.get<std::int64_t>() >= min &&
+         v.get<std::int64_t>() <= PARLEY_WIDGET_PLAN_MAX;
+}
+
+// pln: absent, or an object of rpm (at least 1), burst and streams (at least 0) only.
+bool is_plan(const json& c) {
+  const auto pln = c.find("pln");
+  if (pln == c.end()) return true;
+  if (!pln->is_object()) return false;
+  for (const auto& [name, value] : pln->items()) {
+    const std::int64_t min = name == "rpm" ? 1 : 0;
+    if ((name != "rpm" && name != "burst" && name != "streams") || !is_plan_value(value, min))
+      return false;
+  }
+  return true;
+}
+
 // The reason a token is refused at `now`, checked in the contract's order, or "valid".
 std::string verify(const std::string& token, std::int64_t now, json* claims = nullptr) {
   if (token.empty() || token.size() > PARLEY_WIDGET_TOKEN_MAX_LEN) return "malformed";
@@ -146,7 +164,7 @@ std::string verify(const std::string& token, std::int64_t now, json* claims = nu
     return "claims";
   }
   if (!is_uuid(c.value("tid", json())) || !is_token(c.value("sid", json())) ||
-      !is_token(c.value("agt", json()))) {
+      !is_token(c.value("agt", json())) || !is_plan(c)) {
     return "claims";
   }
   for (const char* name : {"iat", "nbf", "exp"}) {
@@ -160,6 +178,15 @@ std::string verify(const std::string& token, std::int64_t now, json* claims = nu
   return "valid";
 }
 
+store::tenant_plan plan_of(const json& c) {
+  const auto pln = c.value("pln", json::object());
+  const auto member = [&](const char* name) -> std::optional<std::int64_t> {
+    if (!pln.contains(name)) return std::nullopt;
+    return pln.at(name).get<std::int64_t>();
+  };
+  return {member("rpm"), member("burst"), member("streams")};
+}
+
 token_claims mint_claims(const json& c) {
   return {c.at("iss"),
           c.at("tid"),
@@ -167,7 +194,8 @@ token_claims mint_claims(const json& c) {
           c.at("agt"),
           c.at("org"),
           c.at("iat"),
-          c.at("exp").get<std::int64_t>() - c.at("iat").get<std::int64_t>()};
+          c.at("exp").get<std::int64_t>() - c.at("iat").get<std::int64_t>(),
+          plan_of(c)};
 }
 
 // -- the vectors ---------------------------------------------------------------------
@@ -181,6 +209,12 @@ TEST(WidgetTokenVectors, ArePresent) {
                              "lifetime", "expired", "not_yet_valid"}) {
     EXPECT_NE(std::ranges::find(reasons, reason), reasons.end()) << reason;
   }
+  // the plan: valid ones with and without it, and malformed ones refused
+  const auto has_plan = [](const json& v) { return v.at("claims").contains("pln"); };
+  EXPECT_TRUE(std::ranges::any_of(vectors().at("valid"), has_plan));
+  EXPECT_TRUE(std::ranges::any_of(vectors().at("invalid"), [](const json& v) {
+    return v.at("name").get<std::string>().find("pln") != std::string::npos;
+  }));
 }
 
 TEST(WidgetTokenVectors, TheVerifierAcceptsEveryValidOneWithItsClaims) {

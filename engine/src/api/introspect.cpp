@@ -26,10 +26,11 @@ http::response grant_response(const store::key_grant& g, unsigned ttl) {
   res.headers.push_back({PARLEY_HDR_KEY_ID, g.key_id});
   res.headers.push_back({PARLEY_HDR_KEY_KIND, g.kind});
   // Absent plan values mean "use the edge's directive defaults".
-  if (g.rate_rpm) res.headers.push_back({PARLEY_HDR_RATE_RPM, std::to_string(*g.rate_rpm)});
-  if (g.rate_burst) res.headers.push_back({PARLEY_HDR_RATE_BURST, std::to_string(*g.rate_burst)});
-  if (g.max_streams)
-    res.headers.push_back({PARLEY_HDR_MAX_STREAMS, std::to_string(*g.max_streams)});
+  const auto& p = g.plan;
+  if (p.rate_rpm) res.headers.push_back({PARLEY_HDR_RATE_RPM, std::to_string(*p.rate_rpm)});
+  if (p.rate_burst) res.headers.push_back({PARLEY_HDR_RATE_BURST, std::to_string(*p.rate_burst)});
+  if (p.max_streams)
+    res.headers.push_back({PARLEY_HDR_MAX_STREAMS, std::to_string(*p.max_streams)});
   res.headers.push_back({PARLEY_HDR_CACHE_TTL, std::to_string(ttl)});
   return res;
 }

@@ -86,9 +86,7 @@ std::optional<key_grant> introspect_secret_key(transaction& tx, std::string_view
   g.key_id = r.str(0, "id");
   g.tenant_id = r.str(0, "tenant_id");
   g.kind = r.str(0, "kind");
-  g.rate_rpm = r.opt_i64(0, "rate_rpm");
-  g.rate_burst = r.opt_i64(0, "rate_burst");
-  g.max_streams = r.opt_i64(0, "max_streams");
+  g.plan = plan_of(r, 0);
   return g;
 }
 
@@ -99,7 +97,8 @@ std::optional<site_key> live_site_key(transaction& tx, std::string_view column,
                                       std::string_view value) {
   const auto r = tx.exec(R"sql(
     WITH hit AS (
-      SELECT k.id, k.tenant_id, k.last_used_at, t.allowed_origins
+      SELECT k.id, k.tenant_id, k.last_used_at, t.allowed_origins,
+             t.rate_rpm, t.rate_burst, t.max_streams
         FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
        WHERE )sql" + std::string(column) +
                              R"sql( = $1 AND k.kind = 'publishable'
@@ -109,10 +108,11 @@ std::optional<site_key> live_site_key(transaction& tx, std::string_view column,
        WHERE id IN (SELECT id FROM hit
                      WHERE last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
     )
-    SELECT id, tenant_id, allowed_origins FROM hit)sql",
+    SELECT id, tenant_id, allowed_origins, rate_rpm, rate_burst, max_streams FROM hit)sql",
                          {value});
   if (r.empty()) return std::nullopt;
-  return site_key{r.str(0, "id"), r.str(0, "tenant_id"), r.text_array(0, "allowed_origins")};
+  return site_key{r.str(0, "id"), r.str(0, "tenant_id"), r.text_array(0, "allowed_origins"),
+                  plan_of(r, 0)};
 }
 
 }  // namespace

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "store/tenant_plan.hpp"
+
 namespace parley::store {
 
 class transaction;
@@ -40,9 +42,7 @@ struct key_grant {
   std::string tenant_id;
   std::string key_id;
   std::string kind;
-  std::optional<std::int64_t> rate_rpm;
-  std::optional<std::int64_t> rate_burst;
-  std::optional<std::int64_t> max_streams;
+  tenant_plan plan;
 };
 
 // The live secret key with this SHA-256 hex, if it is not revoked and its tenant is
@@ -53,6 +53,7 @@ struct site_key {
   std::string key_id;
   std::string tenant_id;
   std::vector<std::string> allowed_origins;
+  tenant_plan plan;  // for the widget's credentials
 };
 
 // The live publishable key with this SHA-256 hex, if it is not revoked and its

@@ -16,20 +16,22 @@ std::string create_widget_session(transaction& tx, std::string_view tenant_id,
 
 // tenants and api_keys are platform tables (no RLS); the session row is this
 // tenant's, so the join finds nothing for another tenant's session.
-widget_session_state widget_session_status(transaction& tx, std::string_view tenant_id,
+widget_session_check widget_session_status(transaction& tx, std::string_view tenant_id,
                                            std::string_view session_id) {
   const auto r = tx.exec(R"sql(
-      SELECT t.is_active, k.id IS NOT NULL AND k.revoked_at IS NULL AS key_live
+      SELECT t.is_active, k.id IS NOT NULL AND k.revoked_at IS NULL AS key_live,
+             t.rate_rpm, t.rate_burst, t.max_streams
         FROM sessions s
         JOIN tenants t ON t.id = s.tenant_id
         LEFT JOIN api_keys k ON k.tenant_id = s.tenant_id AND k.id = s.publishable_key_id
                             AND k.kind = 'publishable'
        WHERE s.tenant_id = $1::uuid AND s.id = $2::uuid AND s.channel = 'widget')sql",
                          {tenant_id, session_id});
-  if (r.empty()) return widget_session_state::missing;
-  if (!r.boolean(0, "is_active")) return widget_session_state::tenant_inactive;
-  if (!r.boolean(0, "key_live")) return widget_session_state::key_revoked;
-  return widget_session_state::live;
+  if (r.empty()) return {};
+  const auto plan = plan_of(r, 0);
+  if (!r.boolean(0, "is_active")) return {widget_session_state::tenant_inactive, plan};
+  if (!r.boolean(0, "key_live")) return {widget_session_state::key_revoked, plan};
+  return {widget_session_state::live, plan};
 }
 
 // SKIP LOCKED: a session some transaction holds (a message being written into it)

@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "store/tenant_plan.hpp"
+
 namespace parley::store {
 
 class transaction;
@@ -35,7 +37,14 @@ enum class widget_session_state {
   key_revoked,      // the publishable key was revoked, deleted, or never recorded
 };
 
-widget_session_state widget_session_status(transaction& tx, std::string_view tenant_id,
+// The session's state, and its tenant's plan as of now (read in the same query, for
+// the credentials a route mints: no extra round trip).
+struct widget_session_check {
+  widget_session_state state = widget_session_state::missing;
+  tenant_plan plan;
+};
+
+widget_session_check widget_session_status(transaction& tx, std::string_view tenant_id,
                                            std::string_view session_id);
 
 // Deletes up to `limit` of this tenant's widget sessions that never received a

@@ -136,10 +136,11 @@ asio::awaitable<void> post_message(store::database& db, chat::pipeline& pipeline
                                        "The widget is not configured on this server.");
   }
   // A named lambda: g++ 12 destroys a temporary one in a co_await expression twice.
+  // The tenant's plan, for the stream id, comes with the session's check.
   auto check = [tenant = who.tenant_id, session](store::transaction& tx) {
-    require_live_session(tx, tenant, session);
+    return require_live_session(tx, tenant, session);
   };
-  co_await db.async_tenant(who.tenant_id, std::move(check));
+  auto plan = co_await db.async_tenant(who.tenant_id, std::move(check));
 
   const auto key = base::base64url(base::random_bytes(stream_key_bytes));
   const auto strand = asio::make_strand(co_await asio::this_coro::executor);
@@ -163,7 +164,8 @@ asio::awaitable<void> post_message(store::database& db, chat::pipeline& pipeline
       {s.issuer, who.tenant_id, asking_origin(req), base::unix_seconds(), s.stream_id_ttl_s},
       session,
       who.principal_id,
-      key};
+      key,
+      std::move(plan)};
   const auto stream_id = mint_stream_id(*signing, claims);
   stream->start();
   asio::co_spawn(strand, generate(pipeline, hub, key, stream, std::move(turn)), asio::detached);

@@ -46,6 +46,7 @@ std::string mint_stream_id(const config::ring_key& key, const stream_claims& c) 
   claims["sid"] = c.session_id;
   claims["agt"] = c.agent;
   claims["sti"] = c.stream_key;
+  if (auto pln = plan_claim(c.plan)) claims["pln"] = std::move(*pln);
   return sign_jws(key, claims);
 }
 
@@ -70,8 +71,11 @@ std::optional<stream_claims> read_stream_id(const std::vector<config::ring_key>&
   auto sid = token_claim(read->second, "sid");
   auto agt = token_claim(read->second, "agt");
   auto sti = token_claim(read->second, "sti");
-  if (!sid || !agt || !sti) return std::nullopt;
-  return stream_claims{std::move(read->first), std::move(*sid), std::move(*agt), std::move(*sti)};
+  // refused as the edge refuses it: no stream id one side takes is bad to the other
+  auto plan = read_plan_claim(read->second);
+  if (!sid || !agt || !sti || !plan) return std::nullopt;
+  return stream_claims{std::move(read->first), std::move(*sid), std::move(*agt), std::move(*sti),
+                       std::move(*plan)};
 }
 
 std::optional<ticket_claims> read_ticket(const std::vector<config::ring_key>& ring,

@@ -15,8 +15,9 @@
 //              conversation up after a reload, and renews the token
 //
 // Claims are those of a token (iss, aud, tid, org, iat, nbf, exp) plus each kind's
-// own: sid/agt/sti for a stream, key (the site key's id) and agt for a ticket,
-// sid/agt for a resume credential.
+// own: sid/agt/sti and the tenant's plan (pln, as in a token: the edge's stream
+// limits) for a stream, key (the site key's id) and agt for a ticket, sid/agt for a
+// resume credential.
 
 #include <cstdint>
 #include <optional>
@@ -26,6 +27,7 @@
 
 #include "config/key_ring.hpp"
 #include "shared/parley_widget_token.h"
+#include "store/tenant_plan.hpp"
 
 namespace parley::widget {
 
@@ -49,7 +51,8 @@ struct stream_claims {
   credential_base base;
   std::string session_id;
   std::string agent;
-  std::string stream_key;  // sti: the stream's own random id
+  std::string stream_key;   // sti: the stream's own random id
+  store::tenant_plan plan;  // pln: the tenant's plan, for the edge's limits
 };
 
 struct ticket_claims {

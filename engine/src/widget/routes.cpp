@@ -98,12 +98,13 @@ session_body parse_session_body(const http::request& req) {
 }
 
 // Who may open a session: a tenant, through one of its live site keys, for a page of
-// one of its origins.
+// one of its origins; with the tenant's plan, read with the key, for the token.
 struct grant {
   std::string tenant_id;
   std::string key_id;
   std::string origin;
   std::optional<std::string> agent;
+  store::tenant_plan plan;
 };
 
 http::api_error invalid_ticket() {
@@ -138,7 +139,7 @@ asio::awaitable<grant> grant_of_ticket(store::database& db, const settings& s,
   const auto key = co_await db.async_platform(std::move(lookup));
   if (!key || key->tenant_id != ticket->base.tenant_id) throw invalid_site_key();
   require_allowed(*key, ticket->base.origin, req);
-  co_return grant{key->tenant_id, key->key_id, ticket->base.origin, ticket->agent};
+  co_return grant{key->tenant_id, key->key_id, ticket->base.origin, ticket->agent, key->plan};
 }
 
 // A tenant's own page: its site key and the browser's Origin.
@@ -147,7 +148,7 @@ asio::awaitable<grant> grant_of_site_key(store::database& db, const session_body
   const auto key = co_await resolve_site_key(db, req.header(site_key_header));
   const std::string origin(req.header("Origin").value_or(""));
   require_allowed(key, origin, req);
-  co_return grant{key.tenant_id, key.key_id, origin, body.agent};
+  co_return grant{key.tenant_id, key.key_id, origin, body.agent, key.plan};
 }
 
 struct opened_session {
@@ -162,7 +163,7 @@ std::optional<opened_session> open_or_resume(store::transaction& tx, const grant
                                              const std::optional<resume_claims>& resume) {
   if (resume && resume->base.tenant_id == g.tenant_id && resume->base.origin == g.origin &&
       (!g.agent || *g.agent == resume->agent) &&
-      store::widget_session_status(tx, g.tenant_id, resume->session_id) ==
+      store::widget_session_status(tx, g.tenant_id, resume->session_id).state ==
           store::widget_session_state::live) {
     if (auto agent = widget_agent(tx, resume->agent))
       return opened_session{std::move(*agent), resume->session_id, true};
@@ -178,27 +179,29 @@ std::optional<resume_claims> read_resume_field(const settings& s, const session_
   return read_resume(*s.signer->ring(), *body.resume, base::unix_seconds());
 }
 
-// A renewal: the resume credential alone continues its live session.
+// A renewal: the resume credential alone continues its live session. The tenant's
+// plan comes with the session's check, in the transaction the renewal runs anyway.
 asio::awaitable<std::pair<grant, opened_session>> renew(store::database& db, const settings& s,
                                                         const session_body& body) {
   const auto resume = read_resume_field(s, body);
   if (!resume) throw invalid_resume();
-  const grant g{resume->base.tenant_id, {}, resume->base.origin, resume->agent};
+  grant g{resume->base.tenant_id, {}, resume->base.origin, resume->agent, {}};
   auto load = [tenant = g.tenant_id, resume = *resume](store::transaction& tx) {
-    require_live_session(tx, tenant, resume.session_id);
+    auto plan = require_live_session(tx, tenant, resume.session_id);
     auto agent = widget_agent(tx, resume.agent);
     if (!agent) throw no_agent();
-    return opened_session{std::move(*agent), resume.session_id, true};
+    return std::pair{opened_session{std::move(*agent), resume.session_id, true}, std::move(plan)};
   };
-  auto opened = co_await db.async_tenant(g.tenant_id, std::move(load));
-  co_return std::pair{g, std::move(opened)};
+  auto loaded = co_await db.async_tenant(g.tenant_id, std::move(load));
+  g.plan = std::move(loaded.second);
+  co_return std::pair{std::move(g), std::move(loaded.first)};
 }
 
 json session_answer(const settings& s, const config::ring_key& signing, const grant& g,
                     const opened_session& opened) {
   const auto now = base::unix_seconds();
   const token_claims claims{s.issuer, g.tenant_id, opened.session_id, opened.agent.code,
-                            g.origin, now,         s.token_ttl_s};
+                            g.origin, now,         s.token_ttl_s,     g.plan};
   const resume_claims resume{
       {s.issuer, g.tenant_id, g.origin, now, s.resume_ttl_s}, opened.session_id, opened.agent.code};
   const json agent = {{"code", opened.agent.code},

@@ -6,14 +6,14 @@
 
 namespace parley::widget {
 
-void require_live_session(store::transaction& tx, std::string_view tenant_id,
-                          std::string_view session_id) {
+store::tenant_plan require_live_session(store::transaction& tx, std::string_view tenant_id,
+                                        std::string_view session_id) {
   // A signed context may carry any token as its session; only UUIDs can name one.
-  const auto state = edge::is_lower_uuid(session_id)
+  const auto check = edge::is_lower_uuid(session_id)
                          ? store::widget_session_status(tx, tenant_id, session_id)
-                         : store::widget_session_state::missing;
-  switch (state) {
-    case store::widget_session_state::live: return;
+                         : store::widget_session_check{};
+  switch (check.state) {
+    case store::widget_session_state::live: return check.plan;
     case store::widget_session_state::missing:
       throw http::api_error::not_found("session_not_found", "This widget session does not exist.");
     case store::widget_session_state::tenant_inactive:

@@ -8,6 +8,8 @@
 
 #include <string_view>
 
+#include "store/tenant_plan.hpp"
+
 namespace parley::store {
 class transaction;
 }
@@ -18,8 +20,9 @@ namespace parley::widget {
 // live: 404 session_not_found (no such widget session of this tenant; a session id
 // that is not a UUID included), 403 tenant_inactive, 401 session_revoked (its key
 // was revoked or is unknown). Call it in the tenant transaction that does the
-// route's work, so that the check and the work see the same rows.
-void require_live_session(store::transaction& tx, std::string_view tenant_id,
-                          std::string_view session_id);
+// route's work, so that the check and the work see the same rows. Returns the
+// tenant's plan, read by the same query, for the credentials the route mints.
+store::tenant_plan require_live_session(store::transaction& tx, std::string_view tenant_id,
+                                        std::string_view session_id);
 
 }  // namespace parley::widget
