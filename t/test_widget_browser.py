@@ -5,9 +5,8 @@ no working widget on an origin the tenant does not allow, nothing from a
 model or a document run as markup, a strict host CSP and hostile host CSS,
 accessibility (axe-core, keyboard only), and the size of all it loads."""
 
-import json
+import re
 import time
-from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.action_chains import ActionChains
@@ -365,3 +364,36 @@ def test_on_a_narrow_screen_the_chat_fills_it(stack, upstream, proxy, hosts,
         "return [innerWidth, innerHeight]")
     assert (frame["x"], frame["y"]) == (0, 0)
     assert (frame["width"], frame["height"]) == (width, height)
+
+
+def test_a_failing_model_and_a_rate_limit_are_told_plainly(
+        stack, upstream, proxy, hosts, driver):
+    """Never a silent failure or an endless spinner: the provider failing
+    ends the answer with its message; the tenant's plan refusing a message
+    says when to try again."""
+    tenant = make_tenant(stack, REPO / "demo" / "handbook", rpm="4", burst="1")
+    stack.parley("tenant", "update", "--slug", tenant.slug,
+                 "--allowed-origin", hosts[0].origin, "--json")
+    pk = stack.parley("key", "create", "--tenant", tenant.slug, "--kind",
+                      "publishable", "--json")["key"]
+    upstream.reset(mode="http_error", status=503)
+    driver.get(hosts[0].page("/limited", host_page(proxy.url, pk)))
+    open_widget(driver)
+    ask(driver, QUESTION)
+    _, _, state = watch_answer(driver)
+    assert state == "error"
+    status = driver.find_element(By.ID, "status").text
+    assert "language model provider" in status, status
+    upstream.reset(tokens=TOKENS)
+    notices = []
+    for _ in range(6):  # the plan's burst is soon spent
+        ask(driver, QUESTION)
+        time.sleep(0.5)
+        notices = [n.text for n in driver.find_elements(By.CSS_SELECTOR,
+                                                        "#log .notice")]
+        if any("too quickly" in n for n in notices):
+            break
+        wait_for(driver, "the answer's end", lambda d: d.execute_script(
+            "return !document.querySelector('[data-state=streaming]')"))
+    assert any(re.fullmatch(r"You're sending messages too quickly\. Try again "
+                            r"in \d+ seconds?\.", n) for n in notices), notices
