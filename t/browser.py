@@ -6,7 +6,6 @@ own, and a proxy in front of Parley that can cut every connection at once
 import json
 import socket
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from selenium import webdriver
@@ -151,5 +150,12 @@ def network_log(driver):
     return [(*sent[i], size) for i, size in done.items() if i in sent]
 
 
-def pause(seconds):
-    time.sleep(seconds)
+def event_source_ids(driver):
+    """The ids of the server-sent events Chromium received since the last
+    read of its performance log, in order, over every connection."""
+    ids = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.eventSourceMessageReceived":
+            ids.append(int(message["params"]["eventId"]))
+    return ids

@@ -13,7 +13,8 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
-from browser import CuttingProxy, HostSite, chromium, network_log, wait_for
+from browser import (CuttingProxy, HostSite, chromium, event_source_ids,
+                     network_log, wait_for)
 from conftest import REPO, engine_log_events, make_tenant
 
 QUESTION = "How many vacation days do new employees get?"
@@ -277,6 +278,8 @@ def test_a_dropped_connection_resumes_the_answer_exactly(
     assert state == "done"
     assert text == "".join(tokens)  # as uninterrupted: nothing lost or repeated
     assert len(upstream.requests) == 1
+    ids = event_source_ids(driver)  # both connections' events, as received
+    assert ids == list(range(1, len(ids) + 1)) and len(ids) >= len(tokens)
 
 
 def run_axe(driver):
