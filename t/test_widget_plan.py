@@ -12,7 +12,6 @@ import hmac
 import json
 import time
 
-import pytest
 import requests
 
 from conftest import REPO, auth, client_from, make_tenant
