@@ -38,6 +38,8 @@ constexpr subcommand subcommands[] = {
      "  agent list --tenant SLUG"},
     {"ingest", parley::cli::ingest,
      "ingest --tenant SLUG --agent CODE PATH...  load txt/md files or folders"},
+    {"eval", parley::cli::eval,
+     "eval --corpus F --queries F --qrels F [--limit N]  retrieval quality on a BEIR data set"},
 };
 
 void print_usage(std::ostream& os) {

@@ -36,5 +36,6 @@ int tenant(const invocation& inv);   // parley tenant create|list
 int key(const invocation& inv);      // parley key create|revoke
 int agent(const invocation& inv);    // parley agent create|list
 int ingest(const invocation& inv);   // parley ingest
+int eval(const invocation& inv);     // parley eval
 
 }  // namespace parley::cli
