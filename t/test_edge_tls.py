@@ -116,3 +116,19 @@ def test_sse_streams_over_http2(stack, site):
     assert f"strict-transport-security: {HSTS}" in out.lower()
     assert "data: [DONE]" in out
     assert out.rstrip().endswith("http_version=2")
+
+
+@pytest.mark.parametrize("scheme, passes", [("https", True), ("http", False)])
+def test_on_tls_only_the_https_origin_is_this_sites_own(stack, site, scheme,
+                                                        passes):
+    """The frame page's bootstrap from this site: over TLS its origin is
+    https; the same host named over http is another origin, refused at the
+    edge (no tenant allows it)."""
+    r = requests.post(f"{site['https']}/widget/v1/session", data="{}",
+                      headers={"Content-Type": "application/json",
+                               "Origin": f"{scheme}://127.0.0.1:{site['port']}"},
+                      verify=site["cert"], timeout=10)
+    code = r.json()["error"]["code"]
+    # passed on: the engine finds no site key; refused: the edge's 403
+    assert (r.status_code, code) == ((401, "invalid_site_key") if passes
+                                     else (403, "origin_not_allowed")), r.text
