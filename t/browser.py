@@ -12,6 +12,8 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
+from relay import copy_until_closed, shut
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
@@ -106,28 +108,15 @@ class CuttingProxy:
                                  daemon=True).start()
 
     def _pipe(self, src, dst):
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            with self.lock:
-                self.open.discard(src)
+        copy_until_closed(src, dst)
+        with self.lock:
+            self.open.discard(src)
 
     def cut(self):
         with self.lock:
             victims = list(self.open)
         for s in victims:
-            try:
-                s.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            shut(s)
         return len(victims)
 
     def stop(self):

@@ -66,25 +66,33 @@ def stack():
         shutil.rmtree(root, ignore_errors=True)
 
 
-@pytest.fixture(scope="module")
-def openai_engine(stack, mock_upstream):
-    """The engine restarted with the openai provider pointed at the mock
-    upstream, for one test module; the extractive engine again after it."""
+@contextmanager
+def engine_through(stack, mock, **env):
+    """The engine restarted with the openai provider pointed at `mock`, and
+    `env`'s overrides; the extractive engine again after it."""
     stack.start_engine(env={
         "PARLEY__LLM__PROVIDER": "openai",
-        "PARLEY__LLM__BASE_URL": mock_upstream.base_url,
+        "PARLEY__LLM__BASE_URL": mock.base_url,
         "PARLEY__LLM__MODEL": "mock-model",
         "PARLEY__LLM__API_KEY_ENV": "PARLEY_TEST_UPSTREAM_KEY",
         "PARLEY__LLM__FIRST_TOKEN_TIMEOUT_MS": "3000",
         "PARLEY__LLM__PRICES": '{"mock-model": {"prompt_per_1k": 0.001, '
                                '"completion_per_1k": 0.002}}',
         "PARLEY_TEST_UPSTREAM_KEY": "sk-upstream-test-0123456789",
+        **env,
     })
     try:
-        yield mock_upstream
+        yield mock
     finally:
-        mock_upstream.gate.set()
+        mock.gate.set()
         stack.start_engine(env={})
+
+
+@pytest.fixture(scope="module")
+def openai_engine(stack, mock_upstream):
+    """The engine answering through the mock upstream, for one test module."""
+    with engine_through(stack, mock_upstream) as mock:
+        yield mock
 
 
 def make_tenant(stack, docs=None, rpm=None, burst=None, agent="support",

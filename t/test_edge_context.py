@@ -18,6 +18,7 @@ import requests
 from conftest import REPO, auth, make_tenant
 from parley_context import (NIL_TENANT, InvalidContext, sign_context,
                             verify_context)
+from relay import copy_until_closed
 
 VECTORS = json.loads(
     (REPO / "shared" / "test-vectors" / "context.json").read_text())
@@ -110,22 +111,9 @@ class EngineTap:
             upstream.connect(str(self.real))
             threading.Thread(target=self._requests_of, args=(client, upstream),
                              daemon=True).start()
-            threading.Thread(target=self._copy, args=(upstream, client),
+            threading.Thread(target=copy_until_closed, args=(upstream, client),
                              daemon=True).start()
 
-    @staticmethod
-    def _copy(src, dst):
-        try:
-            while data := src.recv(65536):
-                dst.sendall(data)
-        except OSError:
-            pass
-        finally:
-            for s in (src, dst):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def _requests_of(self, client, upstream):
         """Relays nginx -> engine, parsing heads; bodies have a length

@@ -175,22 +175,27 @@ def test_the_vectors_cover_the_contract():
     assert len(VECTORS["keys"][-1]["secret"]) == 32
 
 
+def assert_passed_as_its_claims(nginx, now, v, r, refusals):
+    """Vector `v` passed the edge as the widget identity of its claims, the
+    tenant limit taking its plan."""
+    assert r.status_code == 200, (v["name"], refusals, r.text)
+    assert refusals == [], v["name"]
+    fields = verify_context(nginx.secret, r.headers["X-Test-Context"],
+                            now * 1000)
+    claims = v["claims"]
+    assert fields["tenant"] == claims["tid"], v["name"]
+    assert (fields["kind"], fields["principal"]) == \
+        ("widget", claims["agt"]), v["name"]
+    assert fields["session"] == claims["sid"], v["name"]
+    assert_plan_applies(r, v)
+
+
 def test_valid_vectors_pass_the_edge_at_their_time(tmp_path):
     for now, vectors in by_time(VECTORS["valid"]):
         with FrozenNginx(tmp_path / str(now), now) as nginx:
             for v in vectors:
-                r, refusals = nginx.get(v["token"])
-                assert r.status_code == 200, (v["name"], refusals, r.text)
-                assert refusals == [], v["name"]
-                fields = verify_context(nginx.secret,
-                                        r.headers["X-Test-Context"],
-                                        now * 1000)
-                claims = v["claims"]
-                assert fields["tenant"] == claims["tid"], v["name"]
-                assert (fields["kind"], fields["principal"]) == \
-                    ("widget", claims["agt"]), v["name"]
-                assert fields["session"] == claims["sid"], v["name"]
-                assert_plan_applies(r, v)
+                assert_passed_as_its_claims(nginx, now, v,
+                                            *nginx.get(v["token"]))
 
 
 def test_invalid_vectors_are_refused_for_their_reason(tmp_path):

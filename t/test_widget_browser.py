@@ -15,7 +15,7 @@ from selenium.webdriver.common.keys import Keys
 
 from browser import (CuttingProxy, HostSite, chromium, event_source_ids,
                      network_log, wait_for)
-from conftest import REPO, engine_log_events, make_tenant
+from conftest import REPO, engine_log_events, engine_through, make_tenant
 
 QUESTION = "How many vacation days do new employees get?"
 TOKENS = ["Vacation ", "is ", "**twenty** ", "days ", "[1]."]
@@ -28,16 +28,8 @@ XSS_DOC = ("Relocation allowance: <img src=x onerror=\"window.__pwned=1\"> "
 
 @pytest.fixture(scope="module")
 def upstream(stack, mock_upstream):
-    stack.start_engine(env={
-        "PARLEY__LLM__PROVIDER": "openai",
-        "PARLEY__LLM__BASE_URL": mock_upstream.base_url,
-        "PARLEY__LLM__MODEL": "mock-model",
-    })
-    try:
-        yield mock_upstream
-    finally:
-        mock_upstream.gate.set()
-        stack.start_engine(env={})
+    with engine_through(stack, mock_upstream) as mock:
+        yield mock
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from conftest import REPO, db_rows, engine_call, make_tenant, signed_context
+from conftest import (REPO, db_rows, engine_call, engine_through, make_tenant,
+                      signed_context)
 
 ORIGIN = "https://shop.example.com"
 QUESTION = "How many vacation days do new employees get?"
@@ -22,18 +23,10 @@ GRACE_S = 2
 @pytest.fixture(scope="module")
 def widget_engine(stack, mock_upstream):
     """The engine answering through the mock upstream, with a short grace."""
-    stack.start_engine(env={
-        "PARLEY__LLM__PROVIDER": "openai",
-        "PARLEY__LLM__BASE_URL": mock_upstream.base_url,
-        "PARLEY__LLM__MODEL": "mock-model",
-        "PARLEY__WIDGET__STREAM_GRACE_S": str(GRACE_S),
-        "PARLEY__LLM__HEARTBEAT_MS": "300",
-    })
-    try:
-        yield mock_upstream
-    finally:
-        mock_upstream.gate.set()
-        stack.start_engine(env={})
+    with engine_through(stack, mock_upstream,
+                        PARLEY__WIDGET__STREAM_GRACE_S=str(GRACE_S),
+                        PARLEY__LLM__HEARTBEAT_MS="300") as mock:
+        yield mock
 
 
 @pytest.fixture(scope="module")

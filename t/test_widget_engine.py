@@ -381,6 +381,16 @@ def bootstrap(stack, body, headers=None):
     return status, json.loads(payload)
 
 
+def from_frame(stack, site_key, origin, resume=None, agent=None):
+    """What the frame page for `origin` does: its ticket (and the stored
+    resume credential) traded for a session."""
+    _, _, page = frame_for(stack, site_key, origin, agent=agent)
+    body = {"ticket": ticket_of(page)}
+    if resume:
+        body["resume"] = resume
+    return bootstrap(stack, body)
+
+
 def test_a_frame_for_an_allowed_origin_is_framed_only_there(stack, site):
     _, pk = site
     status, headers, page = frame_for(stack, pk, ORIGINS[1])
@@ -403,8 +413,7 @@ def test_a_frame_for_an_origin_the_tenant_does_not_allow_is_refused(stack, site)
 
 def test_the_frames_ticket_opens_a_session_for_its_origin(stack, site):
     tenant, pk = site
-    _, _, page = frame_for(stack, pk, ORIGINS[0], agent="sales")
-    status, answer = bootstrap(stack, {"ticket": ticket_of(page)})
+    status, answer = from_frame(stack, pk, ORIGINS[0], agent="sales")
     assert status == 200, answer
     assert answer["agent"]["code"] == "sales" and answer["resumed"] is False
     claims = json.loads(b64url_decode(answer["token"].split(".")[1]))
@@ -414,12 +423,9 @@ def test_the_frames_ticket_opens_a_session_for_its_origin(stack, site):
 
 def test_a_resume_credential_picks_the_conversation_up_and_renews(stack, site):
     _, pk = site
-    _, _, page = frame_for(stack, pk, ORIGINS[0])
-    _, first = bootstrap(stack, {"ticket": ticket_of(page)})
+    _, first = from_frame(stack, pk, ORIGINS[0])
     # a reload: a new page, a new ticket, the stored resume credential
-    _, _, page = frame_for(stack, pk, ORIGINS[0])
-    status, again = bootstrap(stack, {"ticket": ticket_of(page),
-                                      "resume": first["resume"]})
+    status, again = from_frame(stack, pk, ORIGINS[0], resume=first["resume"])
     assert status == 200 and again["resumed"] is True
     assert again["session_id"] == first["session_id"]
     # renewal before the token expires: the resume credential alone
@@ -430,11 +436,8 @@ def test_a_resume_credential_picks_the_conversation_up_and_renews(stack, site):
 
 def test_a_resume_credential_does_not_cross_origins(stack, site):
     _, pk = site
-    _, _, page = frame_for(stack, pk, ORIGINS[0])
-    _, first = bootstrap(stack, {"ticket": ticket_of(page)})
-    _, _, page = frame_for(stack, pk, ORIGINS[1])
-    status, other = bootstrap(stack, {"ticket": ticket_of(page),
-                                      "resume": first["resume"]})
+    _, first = from_frame(stack, pk, ORIGINS[0])
+    status, other = from_frame(stack, pk, ORIGINS[1], resume=first["resume"])
     assert status == 200 and other["resumed"] is False
     assert other["session_id"] != first["session_id"]
 

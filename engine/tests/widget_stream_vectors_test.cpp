@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -14,24 +13,19 @@
 #include "widget/jws.hpp"
 #include "widget/token.hpp"
 
+#include "shared_vectors.hpp"
+
 namespace parley::widget {
 namespace {
 
 using json = nlohmann::json;
 
 const json& vectors() {
-  static const json v = [] {
-    std::ifstream in(std::string(PARLEY_SOURCE_DIR) + "/shared/test-vectors/widget_stream.json");
-    return json::parse(in);
-  }();
+  static const json v = test::read_shared_vectors("widget_stream.json");
   return v;
 }
 
-std::vector<config::ring_key> ring() {
-  std::vector<config::ring_key> keys;
-  for (const auto& k : vectors().at("keys")) keys.push_back({k.at("kid"), k.at("secret")});
-  return keys;
-}
+std::vector<config::ring_key> ring() { return test::ring_of(vectors()); }
 
 TEST(WidgetStreamVectors, ValidOnesReadBackAndMintByteForByte) {
   ASSERT_FALSE(vectors().at("valid").empty());

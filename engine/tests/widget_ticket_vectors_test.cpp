@@ -5,12 +5,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <fstream>
 #include <string>
 #include <vector>
 
 #include "widget/credentials.hpp"
 #include "widget/jws.hpp"
+
+#include "shared_vectors.hpp"
 
 namespace parley::widget {
 namespace {
@@ -18,18 +19,11 @@ namespace {
 using json = nlohmann::json;
 
 const json& vectors() {
-  static const json v = [] {
-    std::ifstream in(std::string(PARLEY_SOURCE_DIR) + "/shared/test-vectors/widget_ticket.json");
-    return json::parse(in);
-  }();
+  static const json v = test::read_shared_vectors("widget_ticket.json");
   return v;
 }
 
-std::vector<config::ring_key> ring() {
-  std::vector<config::ring_key> keys;
-  for (const auto& k : vectors().at("keys")) keys.push_back({k.at("kid"), k.at("secret")});
-  return keys;
-}
+std::vector<config::ring_key> ring() { return test::ring_of(vectors()); }
 
 TEST(WidgetTicketVectors, ValidOnesReadBackAndMintByteForByte) {
   const auto keys = ring();

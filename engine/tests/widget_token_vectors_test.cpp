@@ -12,7 +12,6 @@
 #include <openssl/hmac.h>
 
 #include <algorithm>
-#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,24 +21,19 @@
 #include "widget/origin.hpp"
 #include "widget/token.hpp"
 
+#include "shared_vectors.hpp"
+
 namespace parley::widget {
 namespace {
 
 using json = nlohmann::json;
 
 const json& vectors() {
-  static const json v = [] {
-    std::ifstream in(std::string(PARLEY_SOURCE_DIR) + "/shared/test-vectors/widget_token.json");
-    return json::parse(in);
-  }();
+  static const json v = test::read_shared_vectors("widget_token.json");
   return v;
 }
 
-std::vector<config::ring_key> ring() {
-  std::vector<config::ring_key> keys;
-  for (const auto& k : vectors().at("keys")) keys.push_back({k.at("kid"), k.at("secret")});
-  return keys;
-}
+std::vector<config::ring_key> ring() { return test::ring_of(vectors()); }
 
 std::int64_t skew() { return vectors().at("skew"); }
 
