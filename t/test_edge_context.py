@@ -18,7 +18,7 @@ import requests
 from conftest import REPO, auth, make_tenant
 from parley_context import (NIL_TENANT, InvalidContext, sign_context,
                             verify_context)
-from relay import copy_until_closed
+from relay import copy_until_closed, shut
 
 VECTORS = json.loads(
     (REPO / "shared" / "test-vectors" / "context.json").read_text())
@@ -138,10 +138,7 @@ class EngineTap:
             pass
         finally:
             for s in (client, upstream):
-                try:
-                    s.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                shut(s)
 
     def _record(self, head):
         lines = head.split("\r\n")
@@ -250,10 +247,7 @@ class FakeRoutesTap(EngineTap):
         finally:
             for s in (client, upstream):
                 if s is not None:
-                    try:
-                        s.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
+                    shut(s)
 
     @staticmethod
     def _pump(src, dst, held):
@@ -266,10 +260,7 @@ class FakeRoutesTap(EngineTap):
             pass
         finally:
             if not held[0]:
-                try:
-                    dst.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
+                shut(dst)
 
     def __exit__(self, *exc):
         self.release()
