@@ -80,8 +80,11 @@ struct question_row {
   std::string session_id;
   std::string text;
   std::int64_t asked_at_unix_us = 0;
-  std::optional<std::string> refusal;
-  std::string refusal_id;
+  struct answer_row {
+    std::string id;
+    std::string text;
+  };
+  std::optional<answer_row> refusal;  // the agent's refusal, when it is the answer
 };
 
 // The wall-clock time the question arrived, from the turn's steady arrival time.
@@ -95,8 +98,8 @@ void write_question(store::write_batch& batch, const question_row& q) {
   store::insert_message(
       batch, {q.id, q.tenant_id, q.session_id, "user", q.text, q.asked_at_unix_us, std::nullopt});
   if (q.refusal) {
-    store::insert_message(batch, {q.refusal_id, q.tenant_id, q.session_id, "assistant", *q.refusal,
-                                  base::unix_micros(),
+    store::insert_message(batch, {q.refusal->id, q.tenant_id, q.session_id, "assistant",
+                                  q.refusal->text, base::unix_micros(),
                                   store::message_metadata{{}, true, std::nullopt, std::nullopt}});
   }
   if (!q.new_session) store::touch_session(batch, q.session_id);
@@ -175,26 +178,25 @@ asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request 
                                retrieval_options(ctx.agent, cfg_.retrieval));
   timing.mark(turn_timing::stage::retrieval);
 
-  question_row question{req.question_id.value_or(base::random_uuid()),
+  question_row question{req.question_id ? *req.question_id : base::random_uuid(),
                         req.tenant_id,
                         std::nullopt,
                         ctx.session_id,
                         req.messages.back().content,
                         asked_at_unix_us(req),
-                        std::nullopt,
-                        base::random_uuid()};
+                        std::nullopt};
   if (ctx.new_session) {
     question.new_session =
         store::new_session{ctx.session_id, req.tenant_id, ctx.agent.id, req.channel, req.user};
   }
   if (passages.empty()) {
     // Nothing relevant: the agent's refusal is the answer, and no LLM is called.
-    question.refusal = ctx.agent.refusal_text;
+    question.refusal = question_row::answer_row{base::random_uuid(), ctx.agent.refusal_text};
     store::write_batch batch;
     write_question(batch, question);
     co_await db_.async_write(req.tenant_id, std::move(batch));
     timing.mark(turn_timing::stage::stored);
-    co_await refuse(req, ctx, question.refusal_id, sink);
+    co_await refuse(req, ctx, question.refusal->id, sink);
     co_return nullptr;
   }
   auto c = std::make_unique<call>(make_call(req, ctx, std::move(passages), timing));
