@@ -12,12 +12,17 @@ packages=(
     # engine libraries
     libboost-dev libpq-dev nlohmann-json3-dev libcurl4-openssl-dev libssl-dev
     libyaml-cpp-dev libspdlog-dev libfmt-dev libhnswlib-dev
+    # knowledge: content types (libmagic), HTML (gumbo), PDF (poppler), multipart
+    # uploads (GMime), stemming (Snowball); FAISS is the retrieval bench's baseline
+    libmagic-dev libgumbo-dev libpoppler-cpp-dev libgmime-3.0-dev libstemmer-dev libfaiss-dev
     # database server for demo and tests
     postgresql-15
     # tests and benchmarks; faketime: nginx checks the widget token vectors
     # at their own time (t/test_edge_widget_vectors.py)
     libgtest-dev libgmock-dev python3 python3-pytest python3-requests
     curl wrk libbenchmark-dev openssl faketime
+    # documents the upload tests generate: PDFs with text, encrypted, image-only
+    python3-reportlab qpdf img2pdf
     # the engine's style check (engine/.clang-format)
     clang-format
     # the widget's tests in a real browser (t/test_widget_browser.py)
