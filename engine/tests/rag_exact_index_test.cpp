@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <random>
 #include <stdexcept>
 
@@ -64,6 +65,49 @@ TEST(RagExactIndex, TiesKeepRowOrder) {
   EXPECT_EQ(hits[0].row, 0U);
   EXPECT_EQ(hits[1].row, 1U);
   EXPECT_EQ(hits[2].row, 2U);
+}
+
+TEST(RagExactIndex, VectorisedDotEqualsPortable) {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> dist;
+  // Lengths around the kernels' unrolled widths (4, 8 and 32 floats) and 384.
+  for (const std::size_t n : {1U, 3U, 7U, 8U, 31U, 32U, 33U, 100U, 384U, 1000U}) {
+    std::vector<float> a(n), b(n);
+    for (auto& x : a) x = dist(rng);
+    for (auto& x : b) x = dist(rng);
+    double exact = 0, magnitude = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      exact += static_cast<double>(a[i]) * b[i];
+      magnitude += std::abs(static_cast<double>(a[i]) * b[i]);
+    }
+    const float tolerance = static_cast<float>(1e-6 * magnitude) + 1e-6F;
+    EXPECT_NEAR(dot(a.data(), b.data(), n), dot_portable(a.data(), b.data(), n), tolerance)
+        << "n=" << n;
+    EXPECT_NEAR(dot(a.data(), b.data(), n), static_cast<float>(exact), tolerance) << "n=" << n;
+  }
+  if (!dot_is_vectorised()) GTEST_SKIP() << "no AVX2+FMA here: dot is the portable kernel";
+}
+
+TEST(RagExactIndex, SearchScoresAreThePortableDotProducts) {
+  constexpr std::size_t dims = 384;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist;
+  exact_index index(dims);
+  std::vector<std::vector<float>> data(300, std::vector<float>(dims));
+  for (auto& row : data) {
+    for (auto& x : row) x = dist(rng);
+    index.add(row);
+  }
+  std::vector<float> q(dims);
+  for (auto& x : q) x = dist(rng);
+  const auto hits = index.search(q, 300, std::vector<std::uint8_t>(300, 1));
+  ASSERT_EQ(hits.size(), 300U);
+  for (std::size_t i = 0; i < hits.size(); ++i) {
+    EXPECT_NEAR(hits[i].score, dot_portable(q.data(), data[hits[i].row].data(), dims), 1e-3F);
+    if (i > 0) {
+      EXPECT_GE(hits[i - 1].score, hits[i].score);
+    }
+  }
 }
 
 TEST(RagExactIndex, RejectsWrongLengths) {

@@ -3,7 +3,10 @@
 // Exact nearest-neighbour search: one contiguous row-major float32 matrix scanned
 // with dot products (the vectors are unit length, so this is cosine similarity).
 // Memory-bandwidth bound and simple enough to be obviously right; it is the
-// baseline any approximate index is measured against.
+// baseline any approximate index is measured against. The dot product runs on
+// AVX2+FMA when the CPU running the engine has them (checked once at start-up,
+// since the build machine's CPU may differ), else on portable code that compilers
+// vectorise with SSE.
 
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +20,13 @@ struct scored_row {
   float score = 0;
 };
 
+// Dot products of n floats: the portable kernel, and the fastest one this CPU runs
+// (AVX2+FMA when it has them, the portable one otherwise). They may differ in the
+// last bits, as the order of additions differs.
+float dot_portable(const float* a, const float* b, std::size_t n) noexcept;
+float dot(const float* a, const float* b, std::size_t n) noexcept;
+bool dot_is_vectorised() noexcept;
+
 class exact_index {
  public:
   explicit exact_index(std::size_t dimensions);
@@ -24,6 +34,9 @@ class exact_index {
   std::size_t dimensions() const noexcept { return dimensions_; }
   std::size_t size() const noexcept { return rows_; }
   std::size_t memory_bytes() const noexcept { return matrix_.capacity() * sizeof(float); }
+
+  // Room for `rows` rows, so that adding them does not reallocate.
+  void reserve(std::size_t rows);
 
   // Appends a row; its number is the previous size(). Throws std::invalid_argument
   // if the vector has the wrong length.
