@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <string>
+#include <string_view>
+
 namespace parley::rag {
 namespace {
 
@@ -86,6 +90,59 @@ TEST_F(RagKnowledgeIndex, OtherEmbeddingModelsAreNeverComparedByVector) {
   ASSERT_EQ(hits.size(), 1U);
   EXPECT_EQ(hits[0].chunk_id, "c3");
   EXPECT_EQ(hits[0].cosine, 0.0F);
+}
+
+// Enough chunks that HNSW walks its graph rather than scoring a few rows exactly.
+corpus with_filler(corpus c, const hashing_embedder& e) {
+  static constexpr std::array<std::string_view, 12> words{"oven",   "flour", "crust",  "yeast",
+                                                          "butter", "rye",   "almond", "sugar",
+                                                          "proof",  "knead", "dough",  "loaf"};
+  for (std::size_t i = 0; i < 3000; ++i) {
+    std::string text;
+    for (std::size_t w = 0; w < 8; ++w) {
+      text += std::string(words[(i * 7 + w * w * 3 + i / 12) % words.size()]) + " ";
+    }
+    text += "batch " + std::to_string(i);
+    c.chunks.push_back(embedded(e, "f" + std::to_string(i), "d-bakery", text));
+  }
+  return c;
+}
+
+TEST_F(RagKnowledgeIndex, HnswFindsWhatExactFinds) {
+  vector_index_options hnsw;
+  hnsw.hnsw = true;
+  const knowledge_index exact(with_filler(make_corpus(), embedder_), embedder_);
+  const knowledge_index approximate(with_filler(make_corpus(), embedder_), embedder_, hnsw);
+  EXPECT_FALSE(exact.uses_hnsw());
+  EXPECT_TRUE(approximate.uses_hnsw());
+  EXPECT_EQ(approximate.embedded_count(), exact.embedded_count());
+  EXPECT_GT(approximate.memory_bytes(), exact.memory_bytes());
+  for (const auto* query : {"How do I get a refund for my reservation?", "sourdough bread",
+                            "rye dough proof batch 1234", "almond butter crust", "launch window"}) {
+    const auto want = exact.search("agent-support", query, {});
+    const auto got = approximate.search("agent-support", query, {});
+    ASSERT_FALSE(want.empty()) << query;
+    ASSERT_FALSE(got.empty()) << query;
+    EXPECT_EQ(got[0].chunk_id, want[0].chunk_id) << query;
+    EXPECT_FLOAT_EQ(got[0].cosine, want[0].cosine) << query;
+  }
+  // The agent's documents still bound what HNSW returns.
+  for (const auto& h : approximate.search("agent-support", "refund password", {})) {
+    EXPECT_NE(h.document_id, "d-secret");
+  }
+  const auto other = approximate.search("agent-other", "refund password", {});
+  ASSERT_EQ(other.size(), 1U);
+  EXPECT_EQ(other[0].chunk_id, "c4");
+}
+
+TEST_F(RagKnowledgeIndex, HnswOnATinyCorpus) {
+  vector_index_options hnsw;
+  hnsw.hnsw = true;
+  const knowledge_index index(make_corpus(), embedder_, hnsw);
+  const auto hits = index.search("agent-support", "How do I get a refund for my reservation?", {});
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0].document_id, "d-refunds");
+  EXPECT_TRUE(index.search("agent-support", "What is the capital of France?", {}).empty());
 }
 
 }  // namespace

@@ -16,8 +16,21 @@ std::size_t candidate_depth(std::size_t top_k) { return std::max<std::size_t>(to
 
 }  // namespace
 
-knowledge_index::knowledge_index(corpus source, hashing_embedder embedder)
+knowledge_index::knowledge_index(corpus source, hashing_embedder embedder,
+                                 vector_index_options vectors)
     : embedder_(std::move(embedder)), dense_(embedder_.dimensions()) {
+  const auto ours = [this](const corpus_chunk& c) {
+    return c.embedding_model == embedder_.model() && c.embedding.size() == embedder_.dimensions();
+  };
+  const auto embedded =
+      static_cast<std::size_t>(std::count_if(source.chunks.begin(), source.chunks.end(), ours));
+  if (vectors.hnsw) {
+    hnsw_.emplace(embedder_.dimensions(), embedded,
+                  hnsw_params{vectors.m, vectors.ef_construction, vectors.ef_search});
+  } else {
+    dense_.reserve(embedded);
+  }
+
   std::unordered_map<std::string, std::uint32_t> document_index;
   documents_ = std::move(source.documents);
   for (std::uint32_t i = 0; i < documents_.size(); ++i) document_index.emplace(documents_[i].id, i);
@@ -27,9 +40,13 @@ knowledge_index::knowledge_index(corpus source, hashing_embedder embedder)
     const auto doc = document_index.find(c.document_id);
     if (doc == document_index.end()) continue;  // cannot happen with the foreign key
     chunk_entry entry{std::move(c.id), doc->second, c.ordinal, std::move(c.content), -1};
-    if (c.embedding_model == embedder_.model() && c.embedding.size() == embedder_.dimensions()) {
-      entry.dense_row = static_cast<std::int64_t>(dense_.size());
-      dense_.add(c.embedding);
+    if (ours(c)) {
+      entry.dense_row = static_cast<std::int64_t>(dense_to_chunk_.size());
+      if (hnsw_) {
+        hnsw_->add(c.embedding);
+      } else {
+        dense_.add(c.embedding);
+      }
       dense_to_chunk_.push_back(static_cast<std::uint32_t>(chunks_.size()));
     }
     lexical_.add(terms(entry.content));
@@ -47,7 +64,7 @@ knowledge_index::knowledge_index(corpus source, hashing_embedder embedder)
     docs[doc->second] = 1;
   }
   for (const auto& [agent, docs] : enabled_documents) {
-    agent_masks m{std::vector<std::uint8_t>(dense_.size(), 0),
+    agent_masks m{std::vector<std::uint8_t>(dense_to_chunk_.size(), 0),
                   std::vector<std::uint8_t>(chunks_.size(), 0)};
     for (std::uint32_t i = 0; i < chunks_.size(); ++i) {
       if (docs[chunks_[i].document] == 0) continue;
@@ -57,8 +74,8 @@ knowledge_index::knowledge_index(corpus source, hashing_embedder embedder)
     masks_.emplace(agent, std::move(m));
   }
 
-  memory_bytes_ = dense_.memory_bytes() + lexical_.memory_bytes() +
-                  dense_to_chunk_.capacity() * sizeof(std::uint32_t);
+  memory_bytes_ = dense_.memory_bytes() + (hnsw_ ? hnsw_->memory_bytes() : 0) +
+                  lexical_.memory_bytes() + dense_to_chunk_.capacity() * sizeof(std::uint32_t);
   for (const auto& d : documents_) {
     memory_bytes_ += sizeof(d) + d.id.capacity() + d.title.capacity() + d.source_uri.capacity();
   }
@@ -66,6 +83,11 @@ knowledge_index::knowledge_index(corpus source, hashing_embedder embedder)
   for (const auto& [agent, m] : masks_) {
     memory_bytes_ += agent.capacity() + m.dense.capacity() + m.lexical.capacity();
   }
+}
+
+float knowledge_index::dense_score(std::span<const float> query, std::int64_t row) const {
+  const auto r = static_cast<std::uint32_t>(row);
+  return hnsw_ ? hnsw_->score(query, r) : dense_.score(query, r);
 }
 
 std::vector<retrieved_passage> knowledge_index::search(std::string_view agent_id,
@@ -81,7 +103,9 @@ std::vector<retrieved_passage> knowledge_index::search(std::string_view agent_id
 
   const auto query_vector = embedder_.embed(query);
   std::array<std::vector<std::uint32_t>, 2> rankings;
-  for (const auto& h : dense_.search(query_vector, depth, masks->second.dense)) {
+  const auto dense_hits = hnsw_ ? hnsw_->search(query_vector, depth, masks->second.dense)
+                                : dense_.search(query_vector, depth, masks->second.dense);
+  for (const auto& h : dense_hits) {
     const auto chunk = dense_to_chunk_[h.row];
     if (h.score >= options.min_score || bm25[chunk] > 0) rankings[0].push_back(chunk);
   }
@@ -93,9 +117,7 @@ std::vector<retrieved_passage> knowledge_index::search(std::string_view agent_id
     const auto& c = chunks_[f.row];
     const auto& d = documents_[c.document];
     out.push_back({c.id, d.id, d.title, d.source_uri, c.ordinal, c.content, f.score,
-                   c.dense_row >= 0
-                       ? dense_.score(query_vector, static_cast<std::uint32_t>(c.dense_row))
-                       : 0.0F,
+                   c.dense_row >= 0 ? dense_score(query_vector, c.dense_row) : 0.0F,
                    static_cast<float>(bm25[f.row])});
   }
   return out;
