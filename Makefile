@@ -53,8 +53,9 @@ integration: $(AXE)
 $(AXE):
 	npm install --silent --no-audit --no-fund --prefix $(BUILD)/npm axe-core@4
 
-# the engine benchmark's mock upstream and load generator (bench/engine/)
-BENCH_TOOLS := $(BUILD)/bench/mock_upstream $(BUILD)/bench/loadgen
+# the engine benchmark's mock upstream and load generator (bench/engine/), and
+# the retrieval benchmark (bench/retrieval/: the engine's vector indexes and FAISS)
+BENCH_TOOLS := $(BUILD)/bench/mock_upstream $(BUILD)/bench/loadgen $(BUILD)/bench/retrieval_bench
 
 bench: build $(BENCH_TOOLS)
 	bench/run
@@ -62,6 +63,14 @@ bench: build $(BENCH_TOOLS)
 $(BUILD)/bench/%: bench/engine/%.cpp $(wildcard bench/engine/*.hpp)
 	@mkdir -p $(@D)
 	g++ -std=c++20 -O2 -Wall -Wextra -o $@ $< -lpthread
+
+RETRIEVAL_BENCH_SOURCES := bench/retrieval/retrieval_bench.cpp \
+	$(addprefix engine/src/rag/,exact_index.cpp hnsw_index.cpp hashing_embedder.cpp text.cpp)
+
+$(BUILD)/bench/retrieval_bench: $(RETRIEVAL_BENCH_SOURCES) $(wildcard engine/src/rag/*.hpp)
+	@mkdir -p $(@D)
+	g++ -std=c++20 -O2 -Wall -Wextra -Iengine/src -o $@ $(RETRIEVAL_BENCH_SOURCES) \
+		-lfaiss -fopenmp -llapack -lblas -lpthread
 
 # libFuzzer harnesses of the module's token and context code (not in test)
 FUZZ_SECONDS ?= 60
