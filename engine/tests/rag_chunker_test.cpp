@@ -4,6 +4,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "rag/text.hpp"
 
@@ -72,6 +73,28 @@ TEST(RagChunker, PunctuationCountsAsTokens) {
 TEST(RagChunker, RejectsOverlapNotSmallerThanSize) {
   EXPECT_THROW(chunk_text("x", 10, 10), std::invalid_argument);
   EXPECT_THROW(chunk_text("x", 0, 0), std::invalid_argument);
+  EXPECT_THROW(chunk_sections({}, 10, 10), std::invalid_argument);
+}
+
+TEST(RagChunker, SectionChunksNeverSpanTwoSections) {
+  const std::vector<extracted_section> sections{
+      {"Leave", 0, numbered_words(12)},
+      {"Leave \u203A Parental", 0, "Sixteen weeks."},
+      {"", 4, numbered_words(3)},
+  };
+  const auto chunks = chunk_sections(sections, 10, 2);
+  // 12 words: 0..9 and 8..11; then one chunk for each short section.
+  ASSERT_EQ(chunks.size(), 4U);
+  EXPECT_EQ(chunks[0].heading, "Leave");
+  EXPECT_EQ(chunks[1].heading, "Leave");
+  EXPECT_EQ(chunks[1].content, "w8 w9 w10 w11");
+  EXPECT_EQ(chunks[2].heading, "Leave \u203A Parental");
+  EXPECT_EQ(chunks[2].content, "Sixteen weeks.");
+  EXPECT_EQ(chunks[2].token_count, 3U);
+  EXPECT_EQ(chunks[2].page, 0);
+  EXPECT_EQ(chunks[3].heading, "");
+  EXPECT_EQ(chunks[3].page, 4);
+  EXPECT_EQ(chunks[3].content, "w0 w1 w2");
 }
 
 }  // namespace

@@ -2,87 +2,89 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 namespace parley::rag {
 namespace {
 
-TEST(RagExtract, PlainTextIsNormalised) {
+std::string refusal(std::string_view bytes, std::string_view declared = {},
+                    std::string_view name = {}) {
+  try {
+    extract(bytes, declared, name);
+  } catch (const extract_error& e) {
+    return e.what();
+  }
+  return "accepted";
+}
+
+TEST(RagExtract, PlainTextIsOneNormalisedSection) {
   const auto doc = extract("\xEF\xBB\xBFLine one  \r\nLine two\r\n\r\n\r\n\r\nNext paragraph\n");
   EXPECT_EQ(doc.format, content_format::text);
   EXPECT_EQ(doc.mime_type, "text/plain");
   EXPECT_EQ(doc.title, "");
-  EXPECT_EQ(doc.text, "Line one\nLine two\n\nNext paragraph");
+  ASSERT_EQ(doc.sections.size(), 1U);
+  EXPECT_EQ(doc.sections[0].heading, "");
+  EXPECT_EQ(doc.sections[0].page, 0);
+  EXPECT_EQ(doc.sections[0].text, "Line one\nLine two\n\nNext paragraph");
 }
 
-TEST(RagExtract, MarkdownIsDetectedByContentAndFlattened) {
-  const std::string md =
-      "# Refund policy #\n"
-      "\n"
-      "Refunds are **fully** paid within _30 days_. See [the form](https://x.example/f).\n"
-      "\n"
-      "## How to ask\n"
-      "* Write to `billing@acme.example`\n"
-      "> Quoted note\n"
-      "\n"
-      "---\n"
-      "| Plan | Days |\n"
-      "|------|------|\n"
-      "| Basic | 30 |\n"
-      "```\n"
-      "code_kept *as is*\n"
-      "```\n"
-      "[ref]: https://example.com\n"
-      "snake_case and 2 * 3 stay\n";
-  const auto doc = extract(md);
+TEST(RagExtract, MarkdownIsReadInSections) {
+  const auto doc = extract("# Leave\n\nTwenty **days**.\n## Parental\nSixteen weeks.\n");
   EXPECT_EQ(doc.format, content_format::markdown);
   EXPECT_EQ(doc.mime_type, "text/markdown");
-  EXPECT_EQ(doc.title, "Refund policy");
-  EXPECT_EQ(doc.text,
-            "Refund policy\n"
-            "\n"
-            "Refunds are fully paid within 30 days. See the form.\n"
-            "\n"
-            "How to ask\n"
-            "\n"
-            "- Write to billing@acme.example\n"
-            "Quoted note\n"
-            "\n"
-            "Plan | Days\n"
-            "\n"
-            "Basic | 30\n"
-            "\n"
-            "code_kept *as is*\n"
-            "\n"
-            "snake_case and 2 * 3 stay");
+  EXPECT_EQ(doc.title, "Leave");
+  ASSERT_EQ(doc.sections.size(), 2U);
+  EXPECT_EQ(doc.sections[0].text, "Leave\n\nTwenty days.");
+  EXPECT_EQ(doc.sections[1].heading, "Leave \u203A Parental");
 }
 
-TEST(RagExtract, ImagesKeepTheirAltText) {
-  EXPECT_EQ(markdown_to_text("A ![rocket diagram](r.png) here"), "A rocket diagram here");
+TEST(RagExtract, TheNameOrDeclaredTypeChoosesAmongTextFormats) {
+  const std::string html = "<h1>Leave</h1><p>Twenty days.</p>";
+  const auto by_name = extract(html, {}, "leave.html");
+  EXPECT_EQ(by_name.format, content_format::html);
+  EXPECT_EQ(by_name.mime_type, "text/html");
+  EXPECT_EQ(by_name.title, "Leave");
+  ASSERT_EQ(by_name.sections.size(), 1U);
+  EXPECT_EQ(by_name.sections[0].text, "Leave\n\nTwenty days.");
+  // Declared plain text is read as it is, tags and all.
+  const auto declared = extract(html, "text/plain", "leave.html");
+  EXPECT_EQ(declared.format, content_format::text);
+  EXPECT_EQ(declared.sections[0].text, html);
 }
 
-TEST(RagExtract, RefusesBinaryAndUnsupportedContent) {
-  EXPECT_THROW(extract(std::string("abc\0def", 7)), extract_error);
-  EXPECT_THROW(extract("%PDF-1.7 ..."), extract_error);
-  EXPECT_THROW(extract("PK\x03\x04zipdata"), extract_error);
-  EXPECT_THROW(extract("\x89PNG\r\n"), extract_error);
-  EXPECT_THROW(extract("text with \x1b[31m escape"), extract_error);
-  EXPECT_THROW(extract("  <!DOCTYPE html><html></html>"), extract_error);
+TEST(RagExtract, PdfBytesArePdfWhateverIsDeclared) {
+  std::ifstream in(std::string(PARLEY_TEST_DATA_DIR) + "/text.pdf", std::ios::binary);
+  std::ostringstream pdf;
+  pdf << in.rdbuf();
+  ASSERT_FALSE(pdf.str().empty());
+  const auto doc = extract(pdf.str(), "text/html", "page.html");
+  EXPECT_EQ(doc.format, content_format::pdf);
+  EXPECT_EQ(doc.mime_type, "application/pdf");
+  ASSERT_EQ(doc.sections.size(), 2U);
+  EXPECT_EQ(doc.sections[1].page, 3);
 }
 
-TEST(RagExtract, RefusesInvalidUtf8WithAClearMessage) {
-  try {
-    extract("caf\xE9 latin-1");
-    FAIL() << "invalid UTF-8 accepted";
-  } catch (const extract_error& e) {
-    EXPECT_NE(std::string(e.what()).find("UTF-8"), std::string::npos);
-  }
+TEST(RagExtract, RefusalsSayWhy) {
+  const std::string elf(
+      "\x7f"
+      "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0\x3e\0\x01\0\0\0",
+      24);
+  EXPECT_EQ(refusal(elf, {}, "report.pdf"), "executables are not supported");
+  const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0", 33);
+  EXPECT_EQ(refusal(png, {}, "index.html"), "images are not supported");
+  EXPECT_EQ(refusal(std::string("abc\0def", 7)), "text contains NUL bytes");
+  EXPECT_NE(refusal("caf\xE9 latin-1").find("not valid UTF-8"), std::string::npos);
+  EXPECT_EQ(refusal("%PDF-1.7 ..."), "the PDF cannot be read (it is damaged)");
 }
 
-TEST(RagExtract, RefusesEmptyDocuments) {
-  EXPECT_THROW(extract(""), extract_error);
-  EXPECT_THROW(extract(" \n\n\t"), extract_error);
-  EXPECT_THROW(extract("# \n---\n"), extract_error);
+TEST(RagExtract, RefusesDocumentsWithoutText) {
+  EXPECT_EQ(refusal(""), "the document is empty");
+  EXPECT_EQ(refusal("\xEF\xBB\xBF \n\n\t"), "the document is empty");
+  EXPECT_EQ(refusal("# \n---\n"), "the document has no text");
+  EXPECT_EQ(refusal("<html><script>x()</script><nav>Menu</nav></html>"),
+            "the document has no text");
 }
 
 }  // namespace

@@ -1,11 +1,13 @@
 // parley ingest --tenant SLUG --agent CODE PATH... [--json]
 //
-// Loads text and Markdown files (folders recursively) into a tenant's knowledge
-// base and enables them for an agent. The type is decided by the content, never
-// by the file name. Each document is stored in one tenant transaction: the
-// document, its chunks with embeddings, the assignment and the knowledge_version
-// bump that makes every running engine reload, so a failure never leaves half a
-// document behind. Identical content (SHA-256) is stored once per tenant.
+// Loads text, Markdown, HTML and PDF files (folders recursively) into a tenant's
+// knowledge base and enables them for an agent. The type is decided by the content;
+// the file name's extension only chooses among the text formats. Each document is
+// stored in one tenant transaction: the document, its chunks with embeddings, the
+// assignment and the knowledge_version bump that makes every running engine reload,
+// so a failure never leaves half a document behind. Identical content (SHA-256) is
+// stored once per tenant. Files are read one after another on this thread, as
+// poppler needs for PDFs (rag/pdf_text.hpp).
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -117,10 +119,11 @@ class ingester {
     document_result r{file.name, "failed", {}, {}, 0, {}};
     try {
       const auto bytes = read_file(file.path);
-      const auto doc = rag::extract(bytes);
+      const auto doc = rag::extract(bytes, {}, file.path.filename().string());
       r.title = doc.title.empty() ? file.path.stem().string() : doc.title;
       std::vector<store::new_chunk> chunks;
-      for (auto& c : rag::chunk_text(doc.text, retrieval_.chunk_tokens, retrieval_.chunk_overlap)) {
+      for (auto& c :
+           rag::chunk_sections(doc.sections, retrieval_.chunk_tokens, retrieval_.chunk_overlap)) {
         auto embedding = embedder_.embed(c.content);
         chunks.push_back({std::move(c.content), static_cast<std::int64_t>(c.token_count),
                           std::move(embedding), embedder_.model()});

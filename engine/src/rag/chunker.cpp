@@ -7,11 +7,19 @@
 
 namespace parley::rag {
 
-std::vector<text_chunk> chunk_text(std::string_view text, std::size_t chunk_tokens,
-                                   std::size_t overlap) {
+namespace {
+
+void check_window(std::size_t chunk_tokens, std::size_t overlap) {
   if (chunk_tokens == 0 || overlap >= chunk_tokens) {
     throw std::invalid_argument("chunking needs 0 <= overlap < chunk_tokens");
   }
+}
+
+}  // namespace
+
+std::vector<text_chunk> chunk_text(std::string_view text, std::size_t chunk_tokens,
+                                   std::size_t overlap) {
+  check_window(chunk_tokens, overlap);
   const auto tokens = tokenize(text);
   std::vector<text_chunk> chunks;
   const std::size_t step = chunk_tokens - overlap;
@@ -22,6 +30,18 @@ std::vector<text_chunk> chunk_text(std::string_view text, std::size_t chunk_toke
     chunks.push_back({std::string(text.substr(begin, end - begin)), last - first});
     // The window reached the end: another one would only repeat its overlap.
     if (last == tokens.size()) break;
+  }
+  return chunks;
+}
+
+std::vector<section_chunk> chunk_sections(const std::vector<extracted_section>& sections,
+                                          std::size_t chunk_tokens, std::size_t overlap) {
+  check_window(chunk_tokens, overlap);
+  std::vector<section_chunk> chunks;
+  for (const auto& section : sections) {
+    for (auto& c : chunk_text(section.text, chunk_tokens, overlap)) {
+      chunks.push_back({std::move(c.content), c.token_count, section.heading, section.page});
+    }
   }
   return chunks;
 }

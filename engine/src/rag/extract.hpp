@@ -1,35 +1,25 @@
 #pragma once
 
-// Text extraction for ingestion. The type is decided by the content, never by the
-// file name: binary data, invalid UTF-8 and formats we cannot read yet are refused
-// with a message that says why, so nothing unreadable reaches the knowledge base.
+// Text extraction for ingestion: plain text, Markdown, HTML and PDF, each read into
+// sections of plain text. The type is decided by the content (rag/content_type.hpp):
+// binary data, text that is not clean UTF-8 and formats Parley cannot read are
+// refused with a reason the user can read, so nothing unreadable reaches the
+// knowledge base.
+//
+// PDFs are read by poppler, which is not safe for concurrent use: callers run the
+// extraction of PDFs on one thread (rag/pdf_text.hpp).
 
-#include <stdexcept>
-#include <string>
 #include <string_view>
+
+#include "rag/extracted.hpp"
+#include "rag/markdown_text.hpp"
 
 namespace parley::rag {
 
-enum class content_format { text, markdown };
-
-struct extracted_document {
-  content_format format = content_format::text;
-  std::string mime_type;  // "text/plain" or "text/markdown"
-  std::string title;      // the first Markdown heading; empty when there is none
-  std::string text;       // normalised plain text (LF line ends, headings kept as lines)
-};
-
-class extract_error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
-
-// Detects the format of `bytes` and returns its plain text; throws extract_error for
-// empty, binary, non-UTF-8 or unsupported (PDF, HTML, archives, images) content.
-extracted_document extract(std::string_view bytes);
-
-// Markdown to plain text: markup removed, heading text kept as its own line, link
-// text kept and targets dropped, code kept verbatim.
-std::string markdown_to_text(std::string_view markdown);
+// `declared_type` (a media type, may be empty) and `file_name` (may be empty) only
+// choose among the text formats. Throws extract_error with a reason a user can read,
+// also when the document has no text at all.
+extracted_document extract(std::string_view bytes, std::string_view declared_type = {},
+                           std::string_view file_name = {});
 
 }  // namespace parley::rag
