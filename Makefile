@@ -70,7 +70,7 @@ RETRIEVAL_BENCH_SOURCES := bench/retrieval/retrieval_bench.cpp \
 $(BUILD)/bench/retrieval_bench: $(RETRIEVAL_BENCH_SOURCES) $(wildcard engine/src/rag/*.hpp)
 	@mkdir -p $(@D)
 	g++ -std=c++20 -O2 -Wall -Wextra -Iengine/src -o $@ $(RETRIEVAL_BENCH_SOURCES) \
-		-lfaiss -fopenmp -llapack -lblas -lpthread
+		-lfaiss -fopenmp -llapack -lblas -lstemmer -lpthread
 
 # libFuzzer harnesses of the module's token and context code (not in test)
 FUZZ_SECONDS ?= 60

@@ -113,6 +113,46 @@ TEST(Config, AnEmbedderThisBuildLacksIsRefusedAtLoad) {
   EXPECT_TRUE(mentions(problems, "retrieval.embedder: must be hashing"));
 }
 
+TEST(Config, FusionAndBm25AreTunable) {
+  const auto defaults = parse("", {});
+  const auto c = parse(R"(
+retrieval:
+  fusion: {k: 10, lexical_weight: 2, vector_weight: 0.5}
+  bm25: {k1: 0.9, b: 0.4}
+)",
+                       {{"PARLEY__RETRIEVAL__FUSION__VECTOR_WEIGHT", "0"}});
+  EXPECT_DOUBLE_EQ(c.retrieval.fusion.k, 10);
+  EXPECT_DOUBLE_EQ(c.retrieval.fusion.lexical_weight, 2);
+  EXPECT_DOUBLE_EQ(c.retrieval.fusion.vector_weight, 0);  // the environment wins
+  EXPECT_DOUBLE_EQ(c.retrieval.bm25.k1, 0.9);
+  EXPECT_DOUBLE_EQ(c.retrieval.bm25.b, 0.4);
+  // A partial mapping keeps the other defaults.
+  const auto partial = parse("retrieval: {fusion: {k: 5}}\n", {});
+  EXPECT_DOUBLE_EQ(partial.retrieval.fusion.k, 5);
+  EXPECT_DOUBLE_EQ(partial.retrieval.fusion.lexical_weight,
+                   defaults.retrieval.fusion.lexical_weight);
+  EXPECT_DOUBLE_EQ(partial.retrieval.bm25.b, defaults.retrieval.bm25.b);
+}
+
+TEST(Config, BadFusionAndBm25SettingsAreNamed) {
+  const auto problems = problems_of(R"(
+retrieval:
+  fusion: {k: -1, lexical_weight: heavy, boost: 2}
+  bm25: {k1: 1.2, b: 1.5}
+)");
+  for (const char* expected :
+       {"retrieval.fusion.k: -1 is out of range",
+        "retrieval.fusion.lexical_weight: expected a number",
+        "retrieval.fusion.boost: unknown setting", "retrieval.bm25.b: 1.5 is out of range"}) {
+    EXPECT_TRUE(mentions(problems, expected)) << "missing problem: " << expected;
+  }
+  EXPECT_EQ(problems.size(), 4u);
+  EXPECT_TRUE(
+      mentions(problems_of("retrieval: {fusion: 3}\n"), "retrieval.fusion: expected a mapping"));
+  EXPECT_TRUE(mentions(problems_of("retrieval: {fusion: {lexical_weight: 0, vector_weight: 0}}\n"),
+                       "retrieval.fusion: lexical_weight and vector_weight must not both be 0"));
+}
+
 TEST(Config, LoadThrowsWithAllProblemsInTheMessage) {
   try {
     parse("server: {threads: 0}\nlogging: {level: loud}\n", {});

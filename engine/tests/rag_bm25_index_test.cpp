@@ -40,9 +40,9 @@ TEST(RagBm25Index, KnownRanking) {
   const auto hits =
       search(index, terms("refund for my launch reservation"), std::vector<std::uint8_t>(4, 1));
   ASSERT_EQ(hits.size(), 3U);  // the bakery shares no term
-  EXPECT_EQ(hits[0].row, 3U);  // "refund" + "reservation": the rarer terms
-  EXPECT_EQ(hits[1].row, 2U);  // "launch" twice in a shorter row
-  EXPECT_EQ(hits[2].row, 1U);
+  EXPECT_EQ(hits[0].row, 1U);  // all three terms: "refundable" stems to "refund"
+  EXPECT_EQ(hits[1].row, 3U);  // "refund" + "reservation": the rarer terms
+  EXPECT_EQ(hits[2].row, 2U);  // "launch" only
 }
 
 TEST(RagBm25Index, RepeatedQueryTermsCountOnce) {
@@ -67,6 +67,32 @@ TEST(RagBm25Index, EmptyIndexAndUnknownTerms) {
   EXPECT_TRUE(search(empty, {"x"}, {}).empty());
   const auto index = build({"alpha"});
   EXPECT_TRUE(search(index, {"omega"}, std::vector<std::uint8_t>{1}).empty());
+}
+
+TEST(RagBm25Index, InflectedQueriesMatchStemmedRows) {
+  const auto index = build({"Refunds are processed weekly.", "The bakery bakes bread."});
+  const auto hits = search(index, terms("refund processing"), std::vector<std::uint8_t>(2, 1));
+  ASSERT_EQ(hits.size(), 1U);
+  EXPECT_EQ(hits[0].row, 0U);
+}
+
+TEST(RagBm25Index, BControlsTheLengthPenalty) {
+  // The same single match in a short and in a long row.
+  const auto index = build({"refund", "refund alpha beta gamma delta epsilon"});
+  const std::vector<std::uint8_t> all(2, 1);
+  const auto normalised = index.scores({"refund"}, all, {.k1 = 1.2, .b = 0.75});
+  EXPECT_GT(normalised[0], normalised[1]);
+  const auto flat = index.scores({"refund"}, all, {.k1 = 1.2, .b = 0.0});
+  EXPECT_DOUBLE_EQ(flat[0], flat[1]);
+}
+
+TEST(RagBm25Index, K1ControlsHowMuchRepeatsCount) {
+  const auto index = build({"refund refund refund policy", "refund policy bakery bread"});
+  const std::vector<std::uint8_t> all(2, 1);
+  const auto saturating = index.scores({"refund"}, all, {.k1 = 1.2, .b = 0.0});
+  EXPECT_GT(saturating[0], saturating[1]);
+  const auto binary = index.scores({"refund"}, all, {.k1 = 0.0, .b = 0.0});
+  EXPECT_DOUBLE_EQ(binary[0], binary[1]);
 }
 
 TEST(RagBm25Index, RankedKeepsTheBestRowsUpToTheLimitInOrder) {

@@ -15,7 +15,7 @@ float dot(const std::vector<float>& a, const std::vector<float>& b) {
 
 TEST(RagHashingEmbedder, ModelNameCarriesTheDimensions) {
   const hashing_embedder e(384);
-  EXPECT_EQ(e.model(), "hashing-v1-384");
+  EXPECT_EQ(e.model(), "hashing-v2-384");
   EXPECT_EQ(e.embed("refund policy").size(), 384U);
 }
 
@@ -58,8 +58,14 @@ TEST(RagHashingEmbedder, SimilarTextsAreCloser) {
             dot(e.embed("refunds"), e.embed("bakery")) + 0.25F);
 }
 
+TEST(RagHashingEmbedder, EmbedsTheStemsOfWords) {
+  // rag::terms stems, so inflections of one word are one vector.
+  const hashing_embedder e(384);
+  EXPECT_EQ(e.embed("Refunds processed"), e.embed("refund processing"));
+}
+
 TEST(RagHashingEmbedder, TheModelNameCarriesTheDimensions) {
-  EXPECT_EQ(hashing_embedder(384).model(), "hashing-v1-384");
+  EXPECT_EQ(hashing_embedder(384).model(), "hashing-v2-384");
 }
 
 }  // namespace

@@ -79,6 +79,43 @@ TEST_F(RagKnowledgeIndex, TopKLimitsTheResult) {
   EXPECT_EQ(index.search("agent-support", "refund reservation launch", one).size(), 1U);
 }
 
+TEST_F(RagKnowledgeIndex, ADocumentsTitleMatchesEachOfItsChunks) {
+  const knowledge_index index(make_corpus(), embedder_);
+  // "policy" is only in the title of d-refunds, not in its chunks' text.
+  const auto hits = index.search("agent-support", "policy", {});
+  ASSERT_EQ(hits.size(), 2U);
+  for (const auto& h : hits) {
+    EXPECT_EQ(h.document_id, "d-refunds");
+    EXPECT_GT(h.bm25, 0.0F);
+  }
+}
+
+TEST_F(RagKnowledgeIndex, FusionWeightsDecideWhichRankingLeads) {
+  // BM25 weighs the rare "zebra" up (c-rare leads); the cosine has no IDF and
+  // favours the short c-short, nearly all of it the query's "common".
+  corpus c;
+  c.documents = {{"d", "", ""}};
+  c.chunks = {
+      embedded(embedder_, "c-rare", "d", "zebra alpha beta gamma delta epsilon zeta eta theta"),
+      embedded(embedder_, "c-short", "d", "common"),
+      embedded(embedder_, "c-f1", "d", "common filler sentence number one"),
+      embedded(embedder_, "c-f2", "d", "common filler sentence number two"),
+      embedded(embedder_, "c-f3", "d", "common filler sentence number three"),
+  };
+  c.assignments = {{"a", "d"}};
+  const knowledge_index index(std::move(c), embedder_);
+  retrieval_options lexical;
+  lexical.fusion = {.k = 1, .lexical_weight = 1, .vector_weight = 0.2};
+  retrieval_options vector = lexical;
+  vector.fusion = {.k = 1, .lexical_weight = 0.2, .vector_weight = 1};
+  const auto by_lexical = index.search("a", "zebra common", lexical);
+  const auto by_vector = index.search("a", "zebra common", vector);
+  ASSERT_FALSE(by_lexical.empty());
+  ASSERT_FALSE(by_vector.empty());
+  EXPECT_EQ(by_lexical[0].chunk_id, "c-rare");
+  EXPECT_EQ(by_vector[0].chunk_id, "c-short");
+}
+
 TEST_F(RagKnowledgeIndex, OtherEmbeddingModelsAreNeverComparedByVector) {
   auto c = make_corpus();
   c.chunks[2].embedding_model = "some-other-model";  // the bakery chunk

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace parley::rag {
@@ -61,10 +63,48 @@ TEST(RagText, LowercasesLatinGreekCyrillic) {
   EXPECT_EQ(lowercase("ÉCOLE Straße ΑΒΓ ПРИВЕТ Ёж"), "école straße αβγ привет ёж");
 }
 
-TEST(RagText, TermsDropStopwordsAndPunctuation) {
-  EXPECT_EQ(terms("What is the Refund policy, for Launches?"),
+TEST(RagText, WordsAreLowercaseWithoutStopwordsOrPunctuation) {
+  EXPECT_EQ(words("What is the Refund policy, for Launches?"),
             (std::vector<std::string>{"refund", "policy", "launches"}));
+  EXPECT_TRUE(words("Who are you?").empty());
+}
+
+TEST(RagText, TermsAreTheStemsOfTheWords) {
+  const auto t = terms("What is the Refund policy, for Launches?");
+  ASSERT_EQ(t.size(), 3U);  // stopwords and punctuation dropped, as by words()
+  EXPECT_EQ(t, terms("refunds policies launch"));
   EXPECT_TRUE(terms("Who are you?").empty());
+  EXPECT_TRUE(terms("the of and to in on at a an").empty());
+}
+
+TEST(RagText, InflectionsShareOneTerm) {
+  EXPECT_EQ(stem("running"), stem("runs"));
+  EXPECT_EQ(stem("running"), stem("run"));
+  EXPECT_EQ(stem("connection"), stem("connected"));
+  EXPECT_EQ(terms("Cells proliferated"), terms("cell proliferation"));
+  EXPECT_NE(stem("refund"), stem("bakery"));
+}
+
+TEST(RagText, StemmingLeavesOtherScriptsAndNumbersUsable) {
+  EXPECT_EQ(terms("退款 2024"), (std::vector<std::string>{"退", "款", "2024"}));
+  EXPECT_EQ(terms("CAFÉS"), terms("cafés"));
+}
+
+TEST(RagText, StemmingIsSafeFromManyThreads) {
+  const auto expected = terms("Running runners ran quickly through connected connections");
+  std::vector<std::thread> threads;
+  std::atomic<int> mismatches{0};
+  for (int i = 0; i < 4; ++i) {
+    threads.emplace_back([&] {
+      for (int n = 0; n < 2000; ++n) {
+        if (terms("Running runners ran quickly through connected connections") != expected) {
+          ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 }  // namespace

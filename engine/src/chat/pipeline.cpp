@@ -36,7 +36,9 @@ llm::role to_llm_role(message_role r) {
 rag::retrieval_options retrieval_options(const store::agent& a,
                                          const config::retrieval_config& defaults) {
   return {a.overrides.top_k.value_or(defaults.top_k),
-          a.overrides.min_score.value_or(defaults.min_score)};
+          a.overrides.min_score.value_or(defaults.min_score),
+          {defaults.fusion.k, defaults.fusion.lexical_weight, defaults.fusion.vector_weight},
+          {defaults.bm25.k1, defaults.bm25.b}};
 }
 
 // A plain sentence per kind of failure: what the provider said (which can quote

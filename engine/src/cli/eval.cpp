@@ -79,10 +79,11 @@ rag::corpus read_corpus(const std::string& path, const config::retrieval_config&
     const auto title = text_field(row, "title");
     c.documents.push_back({id, title, ""});
     c.assignments.push_back({std::string(eval_agent), id});
-    const auto text =
-        title.empty() ? text_field(row, "text") : title + "\n" + text_field(row, "text");
+    // As `parley ingest` stores a file: the title with the document, the text in
+    // chunks (the index matches each chunk's terms and its document's title).
     int ordinal = 0;
-    for (auto& piece : rag::chunk_text(text, cfg.chunk_tokens, cfg.chunk_overlap)) {
+    for (auto& piece :
+         rag::chunk_text(text_field(row, "text"), cfg.chunk_tokens, cfg.chunk_overlap)) {
       auto vector = embedder.embed(piece.content);
       c.chunks.push_back({id + "#" + std::to_string(ordinal), id, ordinal, std::move(piece.content),
                           embedder.model(), std::move(vector)});
@@ -144,9 +145,9 @@ struct totals {
 };
 
 totals run_queries(const rag::knowledge_index& index, const std::vector<query>& queries,
-                   const std::map<std::string, rag::judgements>& judged, bool show_progress) {
+                   const std::map<std::string, rag::judgements>& judged,
+                   const rag::retrieval_options& options, bool show_progress) {
   totals t;
-  const rag::retrieval_options options{ranked_documents * chunks_per_document, 0.0};
   for (std::size_t i = 0; i < queries.size(); ++i) {
     const auto& q = queries[i];
     const auto started = std::chrono::steady_clock::now();
@@ -186,7 +187,14 @@ int eval(const invocation& inv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - build_started).count();
 
   const bool progress = !inv.out.json && isatty(STDERR_FILENO);
-  auto t = run_queries(index, queries, judged, progress);
+  // The configured retrieval, read deep enough to rank 100 documents.
+  rag::retrieval_options options;
+  options.top_k = ranked_documents * chunks_per_document;
+  options.min_score = cfg.retrieval.min_score;
+  options.fusion = {cfg.retrieval.fusion.k, cfg.retrieval.fusion.lexical_weight,
+                    cfg.retrieval.fusion.vector_weight};
+  options.bm25 = {cfg.retrieval.bm25.k1, cfg.retrieval.bm25.b};
+  auto t = run_queries(index, queries, judged, options, progress);
   const double n = static_cast<double>(queries.size());
   const json result = {{"queries", queries.size()},
                        {"documents", documents},

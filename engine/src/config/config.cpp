@@ -180,24 +180,29 @@ struct reader {
 using field_reader = std::function<void(const reader&)>;
 using section_fields = std::vector<std::pair<std::string_view, field_reader>>;
 
-void read_section(const YAML::Node& root, std::string_view section, const section_fields& fields,
+// The fields of the mapping `node`, found at `path` ("retrieval", "retrieval.fusion").
+void read_mapping(const YAML::Node& node, const std::string& path, const section_fields& fields,
                   problems& out) {
-  const YAML::Node node = root[std::string(section)];
   if (!node.IsDefined() || node.IsNull()) return;
   if (!node.IsMap()) {
-    out.push_back(std::string(section) + ": expected a mapping");
+    out.push_back(path + ": expected a mapping");
     return;
   }
   for (const auto& item : node) {
     const std::string key = item.first.as<std::string>();
     const auto found = std::ranges::find(fields, key, [](const auto& f) { return f.first; });
-    const std::string where = std::string(section) + "." + key;
+    const std::string where = path + "." + key;
     if (found == fields.end()) {
       out.push_back(where + ": unknown setting");
       continue;
     }
     found->second(reader{where, item.second, out});
   }
+}
+
+void read_section(const YAML::Node& root, std::string_view section, const section_fields& fields,
+                  problems& out) {
+  read_mapping(root[std::string(section)], std::string(section), fields, out);
 }
 
 void read_prices(const reader& r, std::map<std::string, price>& dst) {
@@ -330,6 +335,25 @@ void decode(const YAML::Node& root, config& c, problems& out) {
            [&](const reader& r) { r.integer(c.retrieval.chunk_overlap, 0u, 8191u); }},
           {"top_k", [&](const reader& r) { r.integer(c.retrieval.top_k, 1u, 100u); }},
           {"min_score", [&](const reader& r) { r.real(c.retrieval.min_score, -1.0, 1.0); }},
+          {"fusion",
+           [&](const reader& r) {
+             auto& f = c.retrieval.fusion;
+             read_mapping(
+                 r.node, r.where,
+                 {{"k", [&](const reader& x) { x.real(f.k, 0.0, 10000.0); }},
+                  {"lexical_weight",
+                   [&](const reader& x) { x.real(f.lexical_weight, 0.0, 100.0); }},
+                  {"vector_weight", [&](const reader& x) { x.real(f.vector_weight, 0.0, 100.0); }}},
+                 r.out);
+           }},
+          {"bm25",
+           [&](const reader& r) {
+             auto& b = c.retrieval.bm25;
+             read_mapping(r.node, r.where,
+                          {{"k1", [&](const reader& x) { x.real(b.k1, 0.0, 100.0); }},
+                           {"b", [&](const reader& x) { x.real(b.b, 0.0, 1.0); }}},
+                          r.out);
+           }},
           {"index_cache_mb",
            [&](const reader& r) { r.integer(c.retrieval.index_cache_mb, 1u, 1048576u); }},
       },
@@ -438,6 +462,11 @@ void validate(const config& c, problems& out) {
   }
   if (c.retrieval.chunk_overlap >= c.retrieval.chunk_tokens) {
     out.push_back("retrieval.chunk_overlap: must be smaller than retrieval.chunk_tokens");
+  }
+  if (c.retrieval.fusion.lexical_weight == 0 && c.retrieval.fusion.vector_weight == 0) {
+    out.push_back(
+        "retrieval.fusion: lexical_weight and vector_weight must not both be 0 (nothing would "
+        "rank)");
   }
   if (!one_of(c.llm.provider, {"extractive", "openai"})) {
     out.push_back("llm.provider: must be extractive or openai, got '" + c.llm.provider + "'");

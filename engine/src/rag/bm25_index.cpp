@@ -34,7 +34,8 @@ std::size_t bm25_index::memory_bytes() const noexcept {
 }
 
 std::vector<double> bm25_index::scores(const std::vector<std::string>& query_terms,
-                                       std::span<const std::uint8_t> allowed) const {
+                                       std::span<const std::uint8_t> allowed,
+                                       const bm25_params& params) const {
   if (allowed.size() != lengths_.size()) {
     throw std::invalid_argument("allowed mask has the wrong size");
   }
@@ -42,6 +43,8 @@ std::vector<double> bm25_index::scores(const std::vector<std::string>& query_ter
   if (lengths_.empty()) return out;
   const double n = static_cast<double>(lengths_.size());
   const double average_length = std::max(1.0, static_cast<double>(total_length_) / n);
+  const double k1 = params.k1;
+  const double b = params.b;
   const std::set<std::string_view> unique_terms(query_terms.begin(), query_terms.end());
   for (const auto term : unique_terms) {
     const auto it = postings_.find(std::string(term));

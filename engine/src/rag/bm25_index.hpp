@@ -1,8 +1,8 @@
 #pragma once
 
-// Okapi BM25 lexical ranking (k1 = 1.2, b = 0.75) over the same chunks as the
-// vector index. Rows are added as term lists (rag::terms), so lexical matching,
-// the embedder and the relevance gate share one notion of a term.
+// Okapi BM25 lexical ranking over the same chunks as the vector index. Rows are
+// added as term lists (rag::terms), so lexical matching and the relevance gate
+// share one notion of a term.
 
 #include <cstddef>
 #include <cstdint>
@@ -15,11 +15,15 @@
 
 namespace parley::rag {
 
+// k1: how fast repeats of a term stop adding to the score; b: how much a row
+// longer than the average is penalised (0: not at all, 1: in full proportion).
+struct bm25_params {
+  double k1 = 1.2;
+  double b = 0.75;
+};
+
 class bm25_index {
  public:
-  static constexpr double k1 = 1.2;
-  static constexpr double b = 0.75;
-
   std::size_t size() const noexcept { return lengths_.size(); }
 
   // About what the postings and lengths take on the heap.
@@ -33,7 +37,8 @@ class bm25_index {
   // A plain vector rather than a map of the hits: a query whose terms are common
   // matches most rows.
   std::vector<double> scores(const std::vector<std::string>& query_terms,
-                             std::span<const std::uint8_t> allowed) const;
+                             std::span<const std::uint8_t> allowed,
+                             const bm25_params& params = {}) const;
 
  private:
   struct posting {

@@ -32,7 +32,7 @@ std::uint64_t hash64(std::string_view bytes) noexcept {
 }  // namespace
 
 hashing_embedder::hashing_embedder(std::size_t dimensions)
-    : dimensions_(dimensions), model_("hashing-v1-" + std::to_string(dimensions)) {
+    : dimensions_(dimensions), model_("hashing-v2-" + std::to_string(dimensions)) {
   if (dimensions == 0) throw std::invalid_argument("embedding dimensions must be positive");
 }
 

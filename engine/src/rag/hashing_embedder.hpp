@@ -1,10 +1,15 @@
 #pragma once
 
 // The built-in embedder: deterministic, offline, no model file. Feature hashing
-// ("the hashing trick") of lowercase words and of character trigrams of each word
-// into a fixed number of dimensions, with a sign bit from the hash so that
-// collisions cancel out on average instead of piling up, then L2-normalised so a
-// dot product is a cosine. Trigrams make "refund" and "refunds" neighbours.
+// ("the hashing trick") of the terms (rag::terms: lowercase stemmed words) and of
+// character trigrams of each term into a fixed number of dimensions, with a sign
+// bit from the hash so that collisions cancel out on average instead of piling up,
+// then L2-normalised so a dot product is a cosine. Trigrams make "refund" and
+// "refundable" neighbours.
+//
+// The model name carries a version: v1 hashed unstemmed words, v2 hashes stems.
+// Chunks stored under another name are never compared with a query's vector, so a
+// change to what embed() produces must change the version.
 //
 // The hash is defined here (FNV-1a + a 64-bit finaliser), not std::hash, because
 // stored embeddings must stay comparable across builds and machines.

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <array>
 
-#include "rag/fusion.hpp"
 #include "rag/text.hpp"
 
 namespace parley::rag {
@@ -35,6 +34,10 @@ knowledge_index::knowledge_index(corpus source, hashing_embedder embedder,
   documents_ = std::move(source.documents);
   for (std::uint32_t i = 0; i < documents_.size(); ++i) document_index.emplace(documents_[i].id, i);
 
+  std::vector<std::vector<std::string>> document_terms;  // of each title
+  document_terms.reserve(documents_.size());
+  for (const auto& d : documents_) document_terms.push_back(terms(d.title));
+
   chunks_.reserve(source.chunks.size());
   for (auto& c : source.chunks) {
     const auto doc = document_index.find(c.document_id);
@@ -49,7 +52,12 @@ knowledge_index::knowledge_index(corpus source, hashing_embedder embedder,
       }
       dense_to_chunk_.push_back(static_cast<std::uint32_t>(chunks_.size()));
     }
-    lexical_.add(terms(entry.content));
+    // A chunk's lexical row holds its document's title too: a passage cut from
+    // a longer text rarely repeats the title that says what it is about.
+    auto row = terms(entry.content);
+    const auto& title_terms = document_terms[entry.document];
+    row.insert(row.end(), title_terms.begin(), title_terms.end());
+    lexical_.add(row);
     chunks_.push_back(std::move(entry));
     c.embedding = {};  // the matrix holds a copy; free the row as we go
   }
@@ -99,7 +107,7 @@ std::vector<retrieved_passage> knowledge_index::search(std::string_view agent_id
   if (masks == masks_.end() || query_terms.empty() || options.top_k == 0) return {};
 
   const auto depth = candidate_depth(options.top_k);
-  const auto bm25 = lexical_.scores(query_terms, masks->second.lexical);  // by chunk
+  const auto bm25 = lexical_.scores(query_terms, masks->second.lexical, options.bm25);  // by chunk
 
   const auto query_vector = embedder_.embed(query);
   std::array<std::vector<std::uint32_t>, 2> rankings;
@@ -112,7 +120,8 @@ std::vector<retrieved_passage> knowledge_index::search(std::string_view agent_id
   for (const auto& h : ranked(bm25, depth)) rankings[1].push_back(h.row);
 
   std::vector<retrieved_passage> out;
-  for (const auto& f : reciprocal_rank_fusion(rankings)) {
+  const std::array<double, 2> weights{options.fusion.vector_weight, options.fusion.lexical_weight};
+  for (const auto& f : reciprocal_rank_fusion(rankings, options.fusion.k, weights)) {
     if (out.size() == options.top_k) break;
     const auto& c = chunks_[f.row];
     const auto& d = documents_[c.document];

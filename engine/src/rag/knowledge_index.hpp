@@ -1,7 +1,8 @@
 #pragma once
 
 // One tenant's searchable knowledge: every chunk of the tenant in an exact vector
-// index and a BM25 index, fused by reciprocal rank fusion, searched on behalf of
+// index and a BM25 index (a chunk's row there holds its document's title too),
+// fused by weighted reciprocal rank fusion, searched on behalf of
 // one agent (only the documents enabled for it). Built from a corpus read from
 // PostgreSQL, which stays the source of truth; immutable once built, so queries
 // share it without locks while a newer version is being built.
@@ -22,6 +23,7 @@
 
 #include "rag/bm25_index.hpp"
 #include "rag/exact_index.hpp"
+#include "rag/fusion.hpp"
 #include "rag/hashing_embedder.hpp"
 #include "rag/hnsw_index.hpp"
 
@@ -54,9 +56,20 @@ struct corpus {
   std::vector<corpus_assignment> assignments;
 };
 
+// How the vector and the lexical ranking are fused (rag/fusion.hpp): RRF's k and
+// how much each ranking counts. These defaults are the original method; the
+// product's tuned values are config's retrieval.fusion.
+struct fusion_params {
+  double k = rrf_k;
+  double lexical_weight = 1.0;
+  double vector_weight = 1.0;
+};
+
 struct retrieval_options {
   std::size_t top_k = 5;
   double min_score = 0.2;  // cosine a chunk without a shared term must reach
+  fusion_params fusion;
+  bm25_params bm25;
 };
 
 struct retrieved_passage {

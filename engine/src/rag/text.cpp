@@ -1,7 +1,12 @@
 #include "rag/text.hpp"
 
+#include <libstemmer.h>
+
 #include <algorithm>
 #include <array>
+#include <memory>
+#include <new>
+#include <stdexcept>
 
 namespace parley::rag {
 
@@ -92,7 +97,11 @@ void append_utf8(std::string& out, char32_t c) {
   }
 }
 
-// Sorted for binary search.
+// The Snowball project's short English stop-word list, as PostgreSQL ships it
+// (share/tsearch_data/english.stop, used by its "english" text search
+// configuration with the same Snowball stemmer). Contractions are listed by the
+// fragments the tokenizer leaves of them ("don't": "don", "t"). Matched before
+// stemming, against the lowercase word. Sorted for binary search.
 constexpr std::array<std::string_view, 127> stopwords = {
     "a",     "about",   "above",   "after",   "again",   "against", "all",        "am",    "an",
     "and",   "any",     "are",     "as",      "at",      "be",      "because",    "been",  "before",
@@ -111,6 +120,30 @@ constexpr std::array<std::string_view, 127> stopwords = {
     "yours",
 };
 static_assert(std::is_sorted(stopwords.begin(), stopwords.end()));
+
+// Snowball's English stemmer (Porter2). A sb_stemmer keeps its working buffer
+// inside, so it serves one thread at a time: each thread gets its own.
+class english_stemmer {
+ public:
+  english_stemmer() : stemmer_(sb_stemmer_new("english", "UTF_8")) {
+    if (!stemmer_) throw std::runtime_error("libstemmer has no English stemmer");
+  }
+
+  std::string stem(std::string_view word) {
+    const auto* out =
+        sb_stemmer_stem(stemmer_.get(), reinterpret_cast<const sb_symbol*>(word.data()),
+                        static_cast<int>(word.size()));
+    if (!out) throw std::bad_alloc();
+    return {reinterpret_cast<const char*>(out),
+            static_cast<std::size_t>(sb_stemmer_length(stemmer_.get()))};
+  }
+
+ private:
+  struct deleter {
+    void operator()(sb_stemmer* s) const noexcept { sb_stemmer_delete(s); }
+  };
+  std::unique_ptr<sb_stemmer, deleter> stemmer_;
+};
 
 }  // namespace
 
@@ -172,13 +205,24 @@ bool is_stopword(std::string_view lowered) noexcept {
   return std::binary_search(stopwords.begin(), stopwords.end(), lowered);
 }
 
-std::vector<std::string> terms(std::string_view text) {
+std::string stem(std::string_view lowered) {
+  thread_local english_stemmer stemmer;
+  return stemmer.stem(lowered);
+}
+
+std::vector<std::string> words(std::string_view text) {
   std::vector<std::string> out;
   for (const auto& t : tokenize(text)) {
     if (t.kind != token_kind::word) continue;
     auto lowered = lowercase(text.substr(t.begin, t.end - t.begin));
     if (!is_stopword(lowered)) out.push_back(std::move(lowered));
   }
+  return out;
+}
+
+std::vector<std::string> terms(std::string_view text) {
+  auto out = words(text);
+  for (auto& w : out) w = stem(w);
   return out;
 }
 

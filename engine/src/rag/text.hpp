@@ -38,11 +38,18 @@ std::vector<token> tokenize(std::string_view text);
 // Lowercase form of a word (see the header comment for the covered scripts).
 std::string lowercase(std::string_view word);
 
-// `lowered` is an English function word that carries no topic.
+// `lowered` is an English function word that carries no topic (the Snowball
+// project's English stop-word list).
 bool is_stopword(std::string_view lowered) noexcept;
 
-// The lowercase non-stopword words of `text`, in order: the terms that BM25, the
-// hashing embedder and the relevance gate work with.
+// The Snowball English stem of a lowercase word: "running" and "runs" are "run".
+std::string stem(std::string_view lowered);
+
+// The lowercase non-stopword words of `text`, in order.
+std::vector<std::string> words(std::string_view text);
+
+// The stems of words(text), in order: the terms that BM25 and the relevance gate
+// work with.
 std::vector<std::string> terms(std::string_view text);
 
 }  // namespace parley::rag
