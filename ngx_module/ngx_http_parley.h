@@ -122,6 +122,7 @@ typedef struct {
     ngx_uint_t                    methods;       /* parley_methods, 0: any */
     ngx_str_t                     allow;         /* ... for "Allow" */
     ngx_flag_t                    json_body;     /* parley_json_body */
+    ngx_flag_t                    multipart_body; /* parley_multipart_body */
     ngx_flag_t                    cors;          /* parley_cors */
 } ngx_http_parley_loc_conf_t;
 

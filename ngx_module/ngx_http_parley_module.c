@@ -201,6 +201,13 @@ static ngx_command_t  ngx_http_parley_commands[] = {
       offsetof(ngx_http_parley_loc_conf_t, json_body),
       NULL },
 
+    { ngx_string("parley_multipart_body"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_parley_loc_conf_t, multipart_body),
+      NULL },
+
     { ngx_string("parley_cors"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -772,6 +779,7 @@ ngx_http_parley_create_loc_conf(ngx_conf_t *cf)
     plcf->limit_log_level = NGX_CONF_UNSET_UINT;
     plcf->headers = NGX_CONF_UNSET_UINT;
     plcf->json_body = NGX_CONF_UNSET;
+    plcf->multipart_body = NGX_CONF_UNSET;
     plcf->cors = NGX_CONF_UNSET;
 
     return plcf;
@@ -844,6 +852,7 @@ ngx_http_parley_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     ngx_conf_merge_value(conf->json_body, prev->json_body, 0);
+    ngx_conf_merge_value(conf->multipart_body, prev->multipart_body, 0);
     ngx_conf_merge_value(conf->cors, prev->cors, 0);
 
     if (ngx_http_parley_limit_merge(cf, conf) != NGX_CONF_OK) {

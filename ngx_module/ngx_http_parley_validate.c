@@ -5,8 +5,10 @@
  * Validation at the edge: the methods of a location ("parley_methods",
  * 405 with Allow otherwise), checked in the preaccess phase before any
  * credential is looked at, and the JSON media type of request bodies
- * ("parley_json_body", 415 otherwise), checked once the credential was
- * (a client without one learns nothing of the route but 401).  Body
+ * ("parley_json_body", 415 otherwise; "parley_multipart_body" also
+ * lets multipart/form-data with a boundary through, for uploads),
+ * checked once the credential was (a client without one learns nothing
+ * of the route but 401).  Body
  * sizes are nginx's own client_max_body_size (413).  Refusals are JSON;
  * none of these requests reaches the engine.
  */
@@ -20,6 +22,9 @@
 
 
 static ngx_uint_t ngx_http_parley_is_json(ngx_str_t *type);
+static ngx_uint_t ngx_http_parley_is_form_data(ngx_str_t *type);
+static ngx_uint_t ngx_http_parley_has_type(ngx_str_t *type, ngx_str_t *name,
+    u_char **rest);
 
 
 static ngx_conf_bitmask_t  ngx_http_parley_method_names[] = {
@@ -41,6 +46,12 @@ static ngx_str_t  ngx_http_parley_method_not_allowed = ngx_string(
 static ngx_str_t  ngx_http_parley_unsupported_media_type = ngx_string(
     NGX_HTTP_PARLEY_ERROR("The request body must be JSON, sent with "
                           "'Content-Type: application/json'.",
+                          "invalid_request_error",
+                          "unsupported_media_type"));
+
+static ngx_str_t  ngx_http_parley_unsupported_upload_type = ngx_string(
+    NGX_HTTP_PARLEY_ERROR("The request body must be JSON or "
+                          "multipart/form-data with a boundary.",
                           "invalid_request_error",
                           "unsupported_media_type"));
 
@@ -85,7 +96,8 @@ ngx_http_parley_validate_handler(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_parley_validate_body(ngx_http_request_t *r)
 {
-    ngx_table_elt_t  *type;
+    ngx_table_elt_t             *type;
+    ngx_http_parley_loc_conf_t  *plcf;
 
     if (r->headers_in.content_length_n <= 0 && !r->headers_in.chunked) {
         return NGX_OK;
@@ -97,13 +109,23 @@ ngx_http_parley_validate_body(ngx_http_request_t *r)
         return NGX_OK;
     }
 
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_parley_module);
+
+    if (plcf->multipart_body
+        && type && ngx_http_parley_is_form_data(&type->value))
+    {
+        return NGX_OK;
+    }
+
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "parley: request body is not JSON");
 
     ngx_http_parley_count(r, NGX_HTTP_PARLEY_STAT_MEDIA_TYPE, 1);
 
     return ngx_http_parley_send_error(r, NGX_HTTP_UNSUPPORTED_MEDIA_TYPE,
-                                    &ngx_http_parley_unsupported_media_type);
+                                      plcf->multipart_body
+                                      ? &ngx_http_parley_unsupported_upload_type
+                                      : &ngx_http_parley_unsupported_media_type);
 }
 
 
@@ -111,6 +133,41 @@ ngx_http_parley_validate_body(ngx_http_request_t *r)
 
 static ngx_uint_t
 ngx_http_parley_is_json(ngx_str_t *type)
+{
+    u_char     *rest;
+    ngx_str_t   json = ngx_string("application/json");
+
+    return ngx_http_parley_has_type(type, &json, &rest);
+}
+
+
+/*
+ * "multipart/form-data" with a "boundary" parameter: without one the body
+ * cannot be split into its parts
+ */
+
+static ngx_uint_t
+ngx_http_parley_is_form_data(ngx_str_t *type)
+{
+    u_char     *rest, *last;
+    ngx_str_t   form = ngx_string("multipart/form-data");
+
+    if (!ngx_http_parley_has_type(type, &form, &rest)) {
+        return 0;
+    }
+
+    last = type->data + type->len;
+
+    return ngx_strlcasestrn(rest, last, (u_char *) "boundary=",
+                            sizeof("boundary=") - 1 - 1)
+           != NULL;
+}
+
+
+/* the media type `name`, in any case; *rest points at what follows it */
+
+static ngx_uint_t
+ngx_http_parley_has_type(ngx_str_t *type, ngx_str_t *name, u_char **rest)
 {
     u_char  *p, *last;
 
@@ -121,15 +178,14 @@ ngx_http_parley_is_json(ngx_str_t *type)
         p++;
     }
 
-    if ((size_t) (last - p) < sizeof("application/json") - 1
-        || ngx_strncasecmp(p, (u_char *) "application/json",
-                           sizeof("application/json") - 1)
-           != 0)
+    if ((size_t) (last - p) < name->len
+        || ngx_strncasecmp(p, name->data, name->len) != 0)
     {
         return 0;
     }
 
-    p += sizeof("application/json") - 1;
+    p += name->len;
+    *rest = p;
 
     return p == last || *p == ';' || *p == ' ' || *p == '\t';
 }

@@ -10,7 +10,7 @@ using nlohmann::json;
 const completion_meta meta{"chatcmpl-abc", 1700000000, "support", false};
 
 std::vector<rag::citation> one_citation() {
-  return {{1, "doc-1", "Time off", "handbook/time-off.md", 0, 0.0328,
+  return {{1, "doc-1", "Time off", "handbook/time-off.md", 0, "Leave \u203a Holidays", 3, 0.0328,
            "New employees get twenty days."}};
 }
 
@@ -35,7 +35,8 @@ TEST(ApiOpenaiFormat, FinalChunkCarriesCitations) {
     "object":"chat.completion.chunk","created":1700000000,"model":"support","system_fingerprint":null,
     "choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}],
     "citations":[{"index":1,"document_id":"doc-1","title":"Time off","source_uri":"handbook/time-off.md",
-                  "chunk":0,"score":0.0328,"snippet":"New employees get twenty days."}]})"));
+                  "chunk":0,"section":"Leave \u203a Holidays","page":3,"score":0.0328,
+                  "snippet":"New employees get twenty days."}]})"));
 }
 
 TEST(ApiOpenaiFormat, IncludeUsageAddsNullUsageThenAUsageChunk) {
@@ -57,7 +58,8 @@ TEST(ApiOpenaiFormat, CompletionObject) {
                 "logprobs":null,"finish_reason":"stop"}],
     "usage":{"prompt_tokens":10,"completion_tokens":4,"total_tokens":14},
     "citations":[{"index":1,"document_id":"doc-1","title":"Time off","source_uri":"handbook/time-off.md",
-                  "chunk":0,"score":0.0328,"snippet":"New employees get twenty days."}]})"));
+                  "chunk":0,"section":"Leave \u203a Holidays","page":3,"score":0.0328,
+                  "snippet":"New employees get twenty days."}]})"));
 }
 
 TEST(ApiOpenaiFormat, StreamErrorIsOpenAiShaped) {

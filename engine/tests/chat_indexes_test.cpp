@@ -29,7 +29,7 @@ namespace asio = boost::asio;
 rag::corpus one_chunk(const rag::hashing_embedder& e, const std::string& text) {
   rag::corpus c;
   c.documents = {{"d1", "Doc", "doc.md"}};
-  c.chunks = {{"c1", "d1", 0, text, e.model(), e.embed(text)}};
+  c.chunks = {{"c1", "d1", 0, text, e.model(), e.embed(text), {}, 0}};
   c.assignments = {{"a1", "d1"}};
   return c;
 }
@@ -46,7 +46,7 @@ struct slow_reader {
       asio::steady_timer wait(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
       co_await wait.async_wait(asio::use_awaitable);
       if (fail) throw std::runtime_error("database unavailable");
-      co_return [this] { return one_chunk(embedder, "rockets"); };
+      co_return [this] { return indexes::indexable{one_chunk(embedder, "rockets"), {}}; };
     };
   }
 };

@@ -118,14 +118,14 @@ TEST(Config, FusionAndBm25AreTunable) {
   const auto c = parse(R"(
 retrieval:
   fusion: {k: 10, lexical_weight: 2, vector_weight: 0.5}
-  bm25: {k1: 0.9, b: 0.4}
+  bm25: {k1: 0.9, b: 0.6}
 )",
                        {{"PARLEY__RETRIEVAL__FUSION__VECTOR_WEIGHT", "0"}});
   EXPECT_DOUBLE_EQ(c.retrieval.fusion.k, 10);
   EXPECT_DOUBLE_EQ(c.retrieval.fusion.lexical_weight, 2);
   EXPECT_DOUBLE_EQ(c.retrieval.fusion.vector_weight, 0);  // the environment wins
   EXPECT_DOUBLE_EQ(c.retrieval.bm25.k1, 0.9);
-  EXPECT_DOUBLE_EQ(c.retrieval.bm25.b, 0.4);
+  EXPECT_DOUBLE_EQ(c.retrieval.bm25.b, 0.6);
   // A partial mapping keeps the other defaults.
   const auto partial = parse("retrieval: {fusion: {k: 5}}\n", {});
   EXPECT_DOUBLE_EQ(partial.retrieval.fusion.k, 5);

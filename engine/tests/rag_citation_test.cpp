@@ -36,11 +36,15 @@ TEST(RagCitation, CitationsFollowPassageOrder) {
 }
 
 TEST(RagCitation, JsonShapeIsTheWireShape) {
-  const std::vector<citation> cs{{1, "doc-1", "Time off", "handbook/time-off.md", 0, 0.0328,
-                                  "New employees get twenty days."}};
+  const std::vector<citation> cs{
+      {1, "doc-1", "Time off", "handbook/time-off.md", 0, "Leave", 0, 0.0328,
+       "New employees get twenty days."},
+      {2, "doc-2", "Manual", "manual.pdf", 4, "", 12, 0.01, "Page twelve."}};
   EXPECT_EQ(citations_json(cs), nlohmann::json::parse(R"([{"index":1,"document_id":"doc-1",
-    "title":"Time off","source_uri":"handbook/time-off.md","chunk":0,"score":0.0328,
-    "snippet":"New employees get twenty days."}])"));
+    "title":"Time off","source_uri":"handbook/time-off.md","chunk":0,"section":"Leave",
+    "page":null,"score":0.0328,"snippet":"New employees get twenty days."},
+    {"index":2,"document_id":"doc-2","title":"Manual","source_uri":"manual.pdf","chunk":4,
+    "section":"","page":12,"score":0.01,"snippet":"Page twelve."}])"));
 }
 
 }  // namespace

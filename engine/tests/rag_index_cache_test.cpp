@@ -13,7 +13,7 @@ constexpr std::size_t unlimited = std::size_t{1} << 40;
 corpus one_chunk(const hashing_embedder& e, const std::string& text) {
   corpus c;
   c.documents = {{"d1", "Doc", "doc.md"}};
-  c.chunks = {{"c1", "d1", 0, text, e.model(), e.embed(text)}};
+  c.chunks = {{"c1", "d1", 0, text, e.model(), e.embed(text), {}, 0}};
   c.assignments = {{"a1", "d1"}};
   return c;
 }

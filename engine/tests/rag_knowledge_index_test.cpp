@@ -12,7 +12,7 @@ namespace {
 corpus_chunk embedded(const hashing_embedder& e, std::string id, std::string doc,
                       std::string text) {
   auto v = e.embed(text);
-  return {std::move(id), std::move(doc), 0, std::move(text), e.model(), std::move(v)};
+  return {std::move(id), std::move(doc), 0, std::move(text), e.model(), std::move(v), {}, 0};
 }
 
 class RagKnowledgeIndex : public ::testing::Test {
@@ -46,6 +46,33 @@ TEST_F(RagKnowledgeIndex, FindsRelevantPassagesWithTheirDocument) {
   EXPECT_EQ(hits[0].title, "Refund policy");
   EXPECT_EQ(hits[0].source_uri, "refunds.md");
   for (std::size_t i = 1; i < hits.size(); ++i) EXPECT_GE(hits[i - 1].score, hits[i].score);
+}
+
+TEST_F(RagKnowledgeIndex, AHeadingCountsForItsChunkAndTravelsWithIt) {
+  auto c = make_corpus();
+  auto pets = embedded(embedder_, "c5", "d-bakery", "Basil may visit on Fridays.");
+  pets.heading = "Office rules \u203a Parrots";
+  pets.page = 4;
+  c.chunks.push_back(pets);
+  const knowledge_index index(std::move(c), embedder_);
+  const auto hits = index.search("agent-support", "Which parrots may visit?", {});
+  ASSERT_FALSE(hits.empty());
+  EXPECT_EQ(hits[0].chunk_id, "c5");
+  EXPECT_EQ(hits[0].heading, "Office rules \u203a Parrots");
+  EXPECT_EQ(hits[0].page, 4);
+  EXPECT_EQ(hits[0].lexical_rank, 1U);
+  EXPECT_GE(hits[0].vector_rank, 1U);
+}
+
+TEST_F(RagKnowledgeIndex, ReportsWhereEachPassageRankedBeforeFusion) {
+  const knowledge_index index(make_corpus(), embedder_);
+  const auto hits = index.search("agent-support", "refund reservation number", {});
+  ASSERT_GE(hits.size(), 2U);
+  for (const auto& h : hits) {
+    // a passage is in the result because at least one ranking placed it
+    EXPECT_TRUE(h.lexical_rank > 0 || h.vector_rank > 0) << h.chunk_id;
+    EXPECT_EQ(h.lexical_rank > 0, h.bm25 > 0) << h.chunk_id;
+  }
 }
 
 TEST_F(RagKnowledgeIndex, OnlyTheAgentsEnabledDocuments) {

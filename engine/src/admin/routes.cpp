@@ -65,6 +65,17 @@ class fields {
     return v->get<std::vector<std::string>>();
   }
 
+  std::optional<std::int64_t> whole_number(const std::string& name) const {
+    const auto* v = find(name);
+    if (!v) return std::nullopt;
+    if (!v->is_number_integer() ||
+        (v->is_number_unsigned() &&
+         v->get<std::uint64_t>() > std::numeric_limits<std::int64_t>::max())) {
+      throw bad_field(name, "a whole number");
+    }
+    return v->get<std::int64_t>();
+  }
+
   std::optional<bool> boolean(const std::string& name) const {
     const auto* v = find(name);
     if (!v) return std::nullopt;
@@ -102,8 +113,8 @@ store::new_tenant parse_new_tenant(const http::request& req) {
 
 store::tenant_patch parse_patch(const http::request& req) {
   const auto body = http::parse_json_body(req);
-  const fields f(body,
-                 {"name", "rate_rpm", "rate_burst", "max_streams", "allowed_origins", "is_active"});
+  const fields f(body, {"name", "rate_rpm", "rate_burst", "max_streams", "allowed_origins",
+                        "is_active", "chunk_tokens", "chunk_overlap", "hnsw"});
   store::tenant_patch p;
   p.name = f.text("name");
   p.rate_rpm = f.plan_limit("rate_rpm");
@@ -111,6 +122,9 @@ store::tenant_patch parse_patch(const http::request& req) {
   p.max_streams = f.plan_limit("max_streams");
   p.allowed_origins = f.strings("allowed_origins");
   p.is_active = f.boolean("is_active");
+  p.chunk_tokens = f.whole_number("chunk_tokens");
+  p.chunk_overlap = f.whole_number("chunk_overlap");
+  p.hnsw = f.boolean("hnsw");
   return p;
 }
 

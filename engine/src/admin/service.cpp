@@ -76,6 +76,30 @@ void check_limit(std::string_view field, const std::optional<std::int64_t>& v, s
   }
 }
 
+// The overlap is checked against the chunk size it will be used with: the one in
+// the same change, else the tenant's own.
+void check_chunking(const store::tenant_patch& p, const store::tenant& current) {
+  constexpr auto low = static_cast<std::int64_t>(store::min_chunk_tokens);
+  constexpr auto high = static_cast<std::int64_t>(store::max_chunk_tokens);
+  if (p.chunk_tokens && (*p.chunk_tokens < low || *p.chunk_tokens > high)) {
+    throw invalid("invalid_chunk_tokens", "chunk_tokens must be between " + std::to_string(low) +
+                                              " and " + std::to_string(high));
+  }
+  if (!p.chunk_overlap) return;
+  const auto tokens = p.chunk_tokens ? std::optional<std::int64_t>(*p.chunk_tokens)
+                      : current.knowledge.chunk_tokens
+                          ? std::optional<std::int64_t>(*current.knowledge.chunk_tokens)
+                          : std::nullopt;
+  if (!tokens) {
+    throw invalid("invalid_chunk_overlap", "set chunk_tokens together with chunk_overlap");
+  }
+  if (*p.chunk_overlap < 0 || *p.chunk_overlap >= *tokens) {
+    throw invalid("invalid_chunk_overlap",
+                  "chunk_overlap must be at least 0 and smaller than chunk_tokens (" +
+                      std::to_string(*tokens) + ")");
+  }
+}
+
 void check_origins(const std::vector<std::string>& origins) {
   if (origins.size() > max_origins) {
     throw invalid("invalid_origin", "at most " + std::to_string(max_origins) + " allowed origins");
@@ -117,6 +141,9 @@ json patch_json(const store::tenant_patch& p) {
   if (p.max_streams) out["max_streams"] = limit_json(*p.max_streams);
   if (p.allowed_origins) out["allowed_origins"] = *p.allowed_origins;
   if (p.is_active) out["is_active"] = *p.is_active;
+  if (p.chunk_tokens) out["chunk_tokens"] = *p.chunk_tokens;
+  if (p.chunk_overlap) out["chunk_overlap"] = *p.chunk_overlap;
+  if (p.hnsw) out["hnsw"] = *p.hnsw;
   return out;
 }
 
@@ -172,6 +199,7 @@ store::tenant service::update_tenant(const std::string& slug, store::tenant_patc
   if (patch.allowed_origins) check_origins(*patch.allowed_origins);
   return db_.with_platform([&](store::transaction& tx) {
     const auto current = find_tenant(tx, slug);
+    check_chunking(patch, current);
     auto updated = store::update_tenant(tx, current.id, patch);
     if (!updated) throw tenant_not_found(slug);
     store::record_audit(
@@ -255,6 +283,11 @@ std::vector<store::agent> service::list_agents(const std::string& slug) {
 
 // ---- views -----------------------------------------------------------------------------
 
+std::optional<std::int64_t> knowledge_limit(const std::optional<std::size_t>& v) {
+  if (!v) return std::nullopt;
+  return static_cast<std::int64_t>(*v);
+}
+
 json to_json(const store::tenant& t) {
   return {{"id", t.id},
           {"slug", t.slug},
@@ -265,6 +298,9 @@ json to_json(const store::tenant& t) {
           {"rate_burst", limit_json(t.rate_burst)},
           {"max_streams", limit_json(t.max_streams)},
           {"allowed_origins", t.allowed_origins},
+          {"chunk_tokens", limit_json(knowledge_limit(t.knowledge.chunk_tokens))},
+          {"chunk_overlap", limit_json(knowledge_limit(t.knowledge.chunk_overlap))},
+          {"hnsw", t.knowledge.hnsw},
           {"created", t.created_unix}};
 }
 

@@ -7,6 +7,8 @@
 #include <openssl/sha.h>
 
 #include <array>
+#include <climits>
+#include <memory>
 #include <stdexcept>
 
 namespace parley::base {
@@ -59,6 +61,28 @@ std::string base64url(std::string_view bytes) {
     out += alphabet[(v >> 12) & 63];
     out += alphabet[(v >> 6) & 63];
   }
+  return out;
+}
+
+std::optional<std::string> base64_decode(std::string_view text) {
+  // OpenSSL's streaming decoder: it skips line breaks and checks padding.
+  const std::unique_ptr<EVP_ENCODE_CTX, decltype(&EVP_ENCODE_CTX_free)> ctx(EVP_ENCODE_CTX_new(),
+                                                                            EVP_ENCODE_CTX_free);
+  if (!ctx || text.size() > static_cast<std::size_t>(INT_MAX)) return std::nullopt;
+  EVP_DecodeInit(ctx.get());
+  std::string out(text.size() / 4 * 3 + 3, '\0');
+  int written = 0;
+  if (EVP_DecodeUpdate(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &written,
+                       reinterpret_cast<const unsigned char*>(text.data()),
+                       static_cast<int>(text.size())) < 0) {
+    return std::nullopt;
+  }
+  int tail = 0;
+  if (EVP_DecodeFinal(ctx.get(), reinterpret_cast<unsigned char*>(out.data()) + written, &tail) !=
+      1) {
+    return std::nullopt;
+  }
+  out.resize(static_cast<std::size_t>(written + tail));
   return out;
 }
 

@@ -22,6 +22,10 @@ std::string base64url(std::string_view bytes);
 // nothing for any other text.
 std::optional<std::string> base64url_decode(std::string_view text);
 
+// The bytes of standard base64 `text` (RFC 4648 alphabet, padded; line breaks
+// allowed, as MIME writes them), or nothing when it is not base64.
+std::optional<std::string> base64_decode(std::string_view text);
+
 // Cryptographically random bytes; throws std::runtime_error if the CSPRNG fails.
 std::string random_bytes(std::size_t count);
 

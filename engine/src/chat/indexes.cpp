@@ -90,13 +90,16 @@ asio::awaitable<indexes::index_ptr> indexes::build(const std::string& tenant_id,
   auto source = co_await read_(tenant_id);
   obs::info("index_build", {{"tenant_id", tenant_id}, {"knowledge_version", version}});
   auto make = [this, source = std::move(source)] {
-    return std::make_shared<const rag::knowledge_index>(source(), embedder_);
+    auto in = source();
+    return std::make_shared<const rag::knowledge_index>(std::move(in.corpus), embedder_,
+                                                        in.vectors);
   };
   index_ptr index = co_await base::offload(builders_, std::move(make));
   const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - started;
   obs::info("index_load", {{"tenant_id", tenant_id},
                            {"knowledge_version", version},
                            {"chunks", index->chunk_count()},
+                           {"hnsw", index->uses_hnsw()},
                            {"ms", static_cast<std::int64_t>(took.count())}});
   cache_.put(tenant_id, version, index);
   co_return index;

@@ -34,8 +34,13 @@ namespace asio = boost::asio;
 
 class indexes {
  public:
+  // A tenant's corpus and the kind of vector index its settings ask for.
+  struct indexable {
+    rag::corpus corpus;
+    rag::vector_index_options vectors;
+  };
   // Turns what a reader read into a corpus; runs on a build thread.
-  using corpus_source = std::function<rag::corpus()>;
+  using corpus_source = std::function<indexable()>;
   // Reads a tenant's whole corpus in a transaction of its own, and returns it
   // still undecoded, so that decoding does not keep the transaction open.
   using corpus_reader = std::function<asio::awaitable<corpus_source>(const std::string& tenant_id)>;

@@ -1,5 +1,7 @@
 #include "chat/pipeline.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <chrono>
@@ -19,6 +21,7 @@
 #include "store/chat_repo.hpp"
 #include "store/db.hpp"
 #include "store/knowledge_repo.hpp"
+#include "store/knowledge_settings.hpp"
 
 namespace parley::chat {
 
@@ -65,11 +68,16 @@ std::string failure_message(llm::failure_kind kind, const std::string& request_i
 
 chat::indexes::corpus_reader corpus_reader(store::database& db) {
   return [&db](const std::string& tenant_id) -> asio::awaitable<indexes::corpus_source> {
-    auto read = [](store::transaction& tx) {
-      return std::make_shared<const store::corpus_rows>(store::read_corpus(tx));
+    auto read = [tenant_id](store::transaction& tx) {
+      return std::make_shared<const std::pair<store::corpus_rows, store::knowledge_settings>>(
+          store::read_corpus(tx), store::read_knowledge_settings(tx, tenant_id));
     };
     const auto rows = co_await db.async_tenant(tenant_id, std::move(read));
-    co_return [rows] { return store::decode_corpus(*rows); };
+    co_return [rows] {
+      rag::vector_index_options vectors;
+      vectors.hnsw = rows->second.hnsw;
+      return indexes::indexable{store::decode_corpus(rows->first), vectors};
+    };
   };
 }
 
@@ -135,13 +143,14 @@ struct pipeline::call {
 
 pipeline::pipeline(asio::io_context& io, store::database& db, const config::config& cfg,
                    const config::secrets& secrets)
-    : db_(db),
+    : io_(io),
+      db_(db),
       cfg_(cfg),
       indexes_(rag::hashing_embedder(cfg.retrieval.dimensions),
                std::size_t{cfg.retrieval.index_cache_mb} << 20, corpus_reader(db)),
       tenants_(db, tenant_state_capacity),
       listener_(cfg.database.dsn, "parley_tenant_changed",
-                {[this](std::string_view tenant_id) { tenants_.invalidate(tenant_id); },
+                {[this](std::string_view tenant_id) { refresh(std::string(tenant_id)); },
                  [this](bool live) { tenants_.set_live(live); }}) {
   if (cfg.llm.provider == "openai") {
     multi_ = std::make_unique<llm::curl_multi>(io);
@@ -167,6 +176,37 @@ asio::awaitable<void> pipeline::run(turn_request req, turn_sink& sink) {
   // needed, is gone before the answer streams: a long stream holds only its call.
   const auto c = co_await prepare(std::move(req), sink);
   if (c) co_await generate(*c, sink);
+}
+
+void pipeline::refresh(std::string tenant_id) {
+  tenants_.invalidate(tenant_id);
+  if (!indexes_.cache().holds(tenant_id)) return;
+  asio::co_spawn(io_, reload_index(std::move(tenant_id)), asio::detached);
+}
+
+asio::awaitable<void> pipeline::reload_index(std::string tenant_id) {
+  try {
+    const auto state = co_await tenants_.get(tenant_id);
+    co_await indexes_.get(tenant_id, state->knowledge_version);
+  } catch (const std::exception& e) {
+    // The next question builds it, or reports the failure to its asker.
+    obs::warn("index_reload_failed", {{"tenant_id", tenant_id}, {"error", e.what()}});
+  }
+}
+
+asio::awaitable<std::vector<rag::retrieved_passage>> pipeline::retrieve(
+    std::string tenant_id, std::string agent_code, std::string query,
+    std::optional<std::size_t> top_k) {
+  const auto state = co_await tenants_.get(tenant_id);
+  const auto* agent = state->enabled_agent(agent_code);
+  if (agent == nullptr) {
+    throw turn_error(turn_error::reason::agent_not_found,
+                     "The model '" + agent_code + "' does not exist or is not available to you.");
+  }
+  auto options = retrieval_options(*agent, cfg_.retrieval);
+  if (top_k) options.top_k = *top_k;
+  auto index = co_await indexes_.get(tenant_id, state->knowledge_version);
+  co_return co_await indexes_.search(std::move(index), agent->id, std::move(query), options);
 }
 
 asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request req,
@@ -246,7 +286,7 @@ asio::awaitable<void> pipeline::refuse(const turn_request& req, const context& c
   const turn_opened opened{ctx.session_id};
   if (!co_await sink.open(opened)) co_return;
   if (!co_await sink.token(ctx.agent.refusal_text)) co_return;
-  const turn_done done{answer_id};
+  const turn_done done{answer_id, "stop", {}, {}};
   co_await sink.done(done);
 }
 

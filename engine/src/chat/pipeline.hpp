@@ -28,6 +28,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,14 @@ class pipeline {
   // fails before the answer began.
   asio::awaitable<void> run(turn_request req, turn_sink& sink);
 
+  // The agent's best passages for `query`, as a turn would retrieve them, at most
+  // `top_k` (else the agent's or the configured number). Throws turn_error
+  // (agent_not_found) for an agent that is unknown or disabled.
+  asio::awaitable<std::vector<rag::retrieved_passage>> retrieve(std::string tenant_id,
+                                                                std::string agent_code,
+                                                                std::string query,
+                                                                std::optional<std::size_t> top_k);
+
  private:
   struct context;
   struct call;
@@ -80,9 +89,14 @@ class pipeline {
   asio::awaitable<void> generate(call& c, turn_sink& sink);
   asio::awaitable<bool> persist(const call& c, const call_record& record);
   void log_call(const call& c, const call_record& record) const;
+  // On a change notification: a tenant whose index this engine holds gets it
+  // rebuilt at the new knowledge version now, before its next question needs it.
+  void refresh(std::string tenant_id);
+  asio::awaitable<void> reload_index(std::string tenant_id);
 
   static constexpr std::size_t tenant_state_capacity = 10000;
 
+  asio::io_context& io_;
   store::database& db_;
   const config::config& cfg_;
   std::unique_ptr<llm::curl_multi> multi_;  // only for providers that call out

@@ -55,7 +55,11 @@ std::string context_block(const std::vector<rag::retrieved_passage>& passages) {
   std::string out = "<context>\n";
   for (std::size_t i = 0; i < passages.size(); ++i) {
     const auto& p = passages[i];
-    out += "<source id=\"" + std::to_string(i + 1) + "\" title=\"" + attribute(p.title) + "\">\n";
+    // The section and page tell the model where the passage sits in its document.
+    out += "<source id=\"" + std::to_string(i + 1) + "\" title=\"" + attribute(p.title) + "\"";
+    if (!p.heading.empty()) out += " section=\"" + attribute(p.heading) + "\"";
+    if (p.page > 0) out += " page=\"" + std::to_string(p.page) + "\"";
+    out += ">\n";
     out += defuse(p.content);
     out += "\n</source>\n";
   }

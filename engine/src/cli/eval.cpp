@@ -85,8 +85,14 @@ rag::corpus read_corpus(const std::string& path, const config::retrieval_config&
     for (auto& piece :
          rag::chunk_text(text_field(row, "text"), cfg.chunk_tokens, cfg.chunk_overlap)) {
       auto vector = embedder.embed(piece.content);
-      c.chunks.push_back({id + "#" + std::to_string(ordinal), id, ordinal, std::move(piece.content),
-                          embedder.model(), std::move(vector)});
+      c.chunks.push_back({id + "#" + std::to_string(ordinal),
+                          id,
+                          ordinal,
+                          std::move(piece.content),
+                          embedder.model(),
+                          std::move(vector),
+                          {},
+                          0});
       ++ordinal;
     }
   });
@@ -174,7 +180,8 @@ int eval(const invocation& inv) {
   const auto cfg = load_config(inv);
   const auto judged = read_qrels(inv.opts.require("qrels"));
   auto queries = read_queries(inv.opts.require("queries"), judged);
-  if (const auto limit = inv.opts.get_int("limit", 1, 1'000'000); limit && queries.size() > *limit)
+  if (const auto limit = inv.opts.get_int("limit", 1, 1'000'000);
+      limit && queries.size() > static_cast<std::size_t>(*limit))
     queries.resize(static_cast<std::size_t>(*limit));
   if (queries.empty()) throw command_error("bad_data_set", "no query has judgements");
 

@@ -1,13 +1,12 @@
 // parley ingest --tenant SLUG --agent CODE PATH... [--json]
 //
-// Loads text, Markdown, HTML and PDF files (folders recursively) into a tenant's
-// knowledge base and enables them for an agent. The type is decided by the content;
-// the file name's extension only chooses among the text formats. Each document is
-// stored in one tenant transaction: the document, its chunks with embeddings, the
-// assignment and the knowledge_version bump that makes every running engine reload,
-// so a failure never leaves half a document behind. Identical content (SHA-256) is
-// stored once per tenant. Files are read one after another on this thread, as
-// poppler needs for PDFs (rag/pdf_text.hpp).
+// Loads files (folders recursively) into a tenant's knowledge base and enables them
+// for an agent, through the same service as POST /v1/documents
+// (knowledge/document_service.hpp): the type is decided by the content, identical
+// content (SHA-256) is stored once per tenant, and a document's chunks are stored
+// with its 'ready' status and the knowledge_version bump in one transaction, so a
+// failure never leaves half a document behind. Processed here, before the command
+// returns.
 
 #include <fmt/format.h>
 #include <unistd.h>
@@ -20,13 +19,9 @@
 #include <sstream>
 
 #include "cli/command.hpp"
-#include "base/crypto.hpp"
-#include "rag/chunker.hpp"
-#include "rag/extract.hpp"
-#include "rag/hashing_embedder.hpp"
+#include "knowledge/document_service.hpp"
 #include "store/agent_repo.hpp"
 #include "store/db.hpp"
-#include "store/knowledge_repo.hpp"
 
 namespace parley::cli {
 
@@ -96,76 +91,49 @@ std::vector<source_file> collect(const std::vector<std::string>& args) {
 std::string read_file(const fs::path& path) {
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
-  if (ec) throw rag::extract_error("cannot read the file: " + ec.message());
-  if (size > max_file_bytes) throw rag::extract_error("the file is larger than 16 MiB");
+  if (ec) {
+    throw knowledge::upload_error(knowledge::upload_error::kind::invalid, "unreadable",
+                                  "cannot read the file: " + ec.message());
+  }
+  if (size > max_file_bytes) {
+    throw knowledge::upload_error(knowledge::upload_error::kind::too_large, "document_too_large",
+                                  "the file is larger than 16 MiB");
+  }
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw rag::extract_error("cannot open the file");
+  if (!in) {
+    throw knowledge::upload_error(knowledge::upload_error::kind::invalid, "unreadable",
+                                  "cannot open the file");
+  }
   std::ostringstream buf;
   buf << in.rdbuf();
   return buf.str();
 }
 
-class ingester {
- public:
-  ingester(store::database& db, const store::tenant& tenant, const store::agent& agent,
-           const config::retrieval_config& retrieval)
-      : db_(db),
-        tenant_(tenant),
-        agent_(agent),
-        retrieval_(retrieval),
-        embedder_(rag::hashing_embedder(retrieval.dimensions)) {}
-
-  document_result ingest(const source_file& file) {
-    document_result r{file.name, "failed", {}, {}, 0, {}};
-    try {
-      const auto bytes = read_file(file.path);
-      const auto doc = rag::extract(bytes, {}, file.path.filename().string());
-      r.title = doc.title.empty() ? file.path.stem().string() : doc.title;
-      std::vector<store::new_chunk> chunks;
-      for (auto& c :
-           rag::chunk_sections(doc.sections, retrieval_.chunk_tokens, retrieval_.chunk_overlap)) {
-        auto embedding = embedder_.embed(c.content);
-        chunks.push_back({std::move(c.content), static_cast<std::int64_t>(c.token_count),
-                          std::move(embedding), embedder_.model()});
-      }
-      const store::new_document meta{r.title, file.name, doc.mime_type, base::sha256_hex(bytes),
-                                     static_cast<std::int64_t>(bytes.size())};
-      store_document(meta, chunks, r);
-    } catch (const rag::extract_error& e) {
-      r.error = e.what();
-    }
-    return r;
-  }
-
- private:
-  void store_document(const store::new_document& meta, const std::vector<store::new_chunk>& chunks,
-                      document_result& r) {
-    const auto& tenant_id = tenant_.id;
-    db_.with_tenant(tenant_id, [&](store::transaction& tx) {
-      if (const auto existing = store::find_document_by_sha256(tx, meta.content_sha256)) {
-        r.status = "duplicate";
-        r.document_id = *existing;
-        r.chunks = 0;
-        // Already known: only make sure this agent sees it.
-        if (store::assign_document(tx, tenant_id, agent_.id, *existing)) {
-          store::bump_knowledge_version(tx, tenant_id);
-        }
-        return;
-      }
-      r.document_id = store::insert_document(tx, tenant_id, meta, chunks);
-      store::assign_document(tx, tenant_id, agent_.id, r.document_id);
-      store::bump_knowledge_version(tx, tenant_id);
+document_result ingest_file(knowledge::document_service& documents, const std::string& tenant_id,
+                            const std::string& agent_code, const source_file& file) {
+  document_result r{file.name, "failed", {}, {}, 0, {}};
+  try {
+    knowledge::upload u;
+    u.bytes = read_file(file.path);
+    u.file_name = file.path.filename().string();
+    u.source_uri = file.name;
+    u.agents = {agent_code};
+    const auto [registered, processed] = documents.ingest_now(tenant_id, u);
+    r.document_id = registered.document.id;
+    r.title = registered.document.title;
+    if (registered.duplicate) {
+      r.status = "duplicate";
+    } else if (processed.status == "ready") {
       r.status = "ingested";
-      r.chunks = chunks.size();
-    });
+      r.chunks = processed.chunks;
+    } else {
+      r.error = processed.error.empty() ? "the document was deleted meanwhile" : processed.error;
+    }
+  } catch (const knowledge::upload_error& e) {
+    r.error = e.what();
   }
-
-  store::database& db_;
-  const store::tenant& tenant_;
-  const store::agent& agent_;
-  const config::retrieval_config& retrieval_;
-  rag::hashing_embedder embedder_;
-};
+  return r;
+}
 
 std::string progress_line(std::size_t n, std::size_t total, const document_result& r) {
   if (r.status == "failed") return fmt::format("[{}/{}] {}  failed: {}", n, total, r.name, r.error);
@@ -192,11 +160,16 @@ int ingest(const invocation& inv) {
   if (!agent)
     throw command_error("agent_not_found", "tenant '" + slug + "' has no agent '" + code + "'");
 
-  ingester in(db, tenant, *agent, cfg.retrieval);
+  knowledge::service_settings settings;
+  settings.max_document_bytes = max_file_bytes;
+  settings.processing_timeout = std::chrono::seconds(cfg.knowledge.processing_timeout_s);
+  settings.chunks = {cfg.retrieval.chunk_tokens, cfg.retrieval.chunk_overlap};
+  settings.dimensions = cfg.retrieval.dimensions;
+  knowledge::document_service service(db, settings);
   const bool show_progress = isatty(STDERR_FILENO) != 0;
   std::vector<document_result> results;
   for (std::size_t i = 0; i < files.size(); ++i) {
-    results.push_back(in.ingest(files[i]));
+    results.push_back(ingest_file(service, tenant.id, code, files[i]));
     if (show_progress) std::cerr << progress_line(i + 1, files.size(), results.back()) << std::endl;
   }
 

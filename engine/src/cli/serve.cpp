@@ -16,10 +16,12 @@
 
 #include "admin/routes.hpp"
 #include "api/chat_completions.hpp"
+#include "api/documents.hpp"
 #include "api/introspect.hpp"
 #include "api/metrics.hpp"
 #include "api/models.hpp"
 #include "api/ops.hpp"
+#include "api/retrieve.hpp"
 #include "chat/pipeline.hpp"
 #include "cli/command.hpp"
 #include "cli/role_check.hpp"
@@ -106,6 +108,16 @@ void reload_widget_keys(widget::signing_key& signer, const std::string& keys_fil
   obs::info("widget_keys_reloaded", {{"kid", signer.current()->kid}});
 }
 
+knowledge::service_settings document_settings(const config::config& cfg) {
+  knowledge::service_settings s;
+  s.max_document_bytes = std::size_t{cfg.knowledge.max_document_mb} << 20;
+  s.processing_timeout = std::chrono::seconds(cfg.knowledge.processing_timeout_s);
+  s.max_pending_bytes = std::size_t{cfg.knowledge.max_pending_mb} << 20;
+  s.chunks = {cfg.retrieval.chunk_tokens, cfg.retrieval.chunk_overlap};
+  s.dimensions = cfg.retrieval.dimensions;
+  return s;
+}
+
 widget::stream_hub::settings widget_stream_settings(const config::widget_config& w) {
   widget::stream_hub::settings s;
   s.stream.buffer_bytes = std::size_t{w.stream_buffer_kb} * 1024;
@@ -157,6 +169,9 @@ int serve(const invocation& inv) {
   chat::pipeline chat(io, db, cfg, secrets);
   const std::chrono::milliseconds heartbeat(cfg.llm.heartbeat_ms);
   api::add_chat_completions_route(routes, chat, heartbeat);
+  api::add_retrieve_route(routes, chat);
+  knowledge::document_service documents(db, document_settings(cfg));
+  api::add_document_routes(routes, db, documents);
   widget::add_widget_chat_routes(routes, db, chat, widget_streams,
                                  {cfg.widget.issuer, cfg.widget.token_ttl_s, heartbeat, signer});
 

@@ -20,11 +20,11 @@ std::string summary(std::string_view verb, const store::tenant& t) {
                      origins_text(t.allowed_origins));
 }
 
-std::optional<bool> parse_active(const std::optional<std::string>& text) {
+std::optional<bool> parse_bool(std::string_view option, const std::optional<std::string>& text) {
   if (!text) return std::nullopt;
   if (*text == "true") return true;
   if (*text == "false") return false;
-  throw usage_error("--active must be true or false");
+  throw usage_error(std::string(option) + " must be true or false");
 }
 
 int create(const invocation& inv) {
@@ -45,7 +45,7 @@ int create(const invocation& inv) {
 // Only what is given changes; --allowed-origin (repeatable) replaces the whole list.
 int update(const invocation& inv) {
   inv.opts.allow_only({"config", "json", "slug", "name", "rpm", "burst", "max-streams",
-                       "allowed-origin", "active"});
+                       "allowed-origin", "active", "chunk-tokens", "chunk-overlap", "hnsw"});
   const std::string slug = inv.opts.require("slug");
   store::tenant_patch patch;
   patch.name = inv.opts.get("name");
@@ -54,7 +54,10 @@ int update(const invocation& inv) {
   if (const auto v = inv.opts.get_int("max-streams", 1, 1'000'000)) patch.max_streams.emplace(*v);
   if (auto origins = inv.opts.get_all("allowed-origin"); !origins.empty())
     patch.allowed_origins = std::move(origins);
-  patch.is_active = parse_active(inv.opts.get("active"));
+  patch.is_active = parse_bool("--active", inv.opts.get("active"));
+  patch.chunk_tokens = inv.opts.get_int("chunk-tokens", 1, 1'000'000);
+  patch.chunk_overlap = inv.opts.get_int("chunk-overlap", 0, 1'000'000);
+  patch.hnsw = parse_bool("--hnsw", inv.opts.get("hnsw"));
   const auto updated = admin_session(inv)->update_tenant(slug, std::move(patch));
   inv.out.result(admin::to_json(updated), summary("updated", updated));
   return 0;

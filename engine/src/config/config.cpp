@@ -324,6 +324,18 @@ void decode(const YAML::Node& root, config& c, problems& out) {
            [&](const reader& r) { r.integer(c.widget.stream_buffer_kb, 16u, 65536u); }},
       },
       out);
+  read_section(root, "knowledge",
+               {
+                   {"max_document_mb",
+                    [&](const reader& r) { r.integer(c.knowledge.max_document_mb, 1u, 1024u); }},
+                   {"processing_timeout_s",
+                    [&](const reader& r) {
+                      r.integer<std::int64_t>(c.knowledge.processing_timeout_s, 60, 86400);
+                    }},
+                   {"max_pending_mb",
+                    [&](const reader& r) { r.integer(c.knowledge.max_pending_mb, 1u, 65536u); }},
+               },
+               out);
   read_section(
       root, "retrieval",
       {
@@ -387,8 +399,8 @@ void decode(const YAML::Node& root, config& c, problems& out) {
   if (root.IsMap()) {
     for (const auto& item : root) {
       const std::string key = item.first.as<std::string>();
-      static const std::vector<std::string> known{"server",    "database", "edge",   "widget",
-                                                  "retrieval", "llm",      "logging"};
+      static const std::vector<std::string> known{"server",    "database",  "edge", "widget",
+                                                  "retrieval", "knowledge", "llm",  "logging"};
       if (std::ranges::find(known, key) == known.end()) out.push_back(key + ": unknown section");
     }
   }
@@ -459,6 +471,13 @@ void validate(const config& c, problems& out) {
   if (c.retrieval.embedder != "hashing") {
     out.push_back("retrieval.embedder: must be hashing (the only embedder of this build), got '" +
                   c.retrieval.embedder + "'");
+  }
+  // A document sent as base64 JSON is a third larger than the document.
+  const std::size_t largest_upload = std::size_t{c.knowledge.max_document_mb} * 1024 * 1024 / 3 * 4;
+  if (c.server.max_body_bytes < largest_upload + 64 * 1024) {
+    out.push_back("server.max_body_bytes: must be at least " +
+                  std::to_string(largest_upload + 64 * 1024) +
+                  " to take a knowledge.max_document_mb document sent as base64 JSON");
   }
   if (c.retrieval.chunk_overlap >= c.retrieval.chunk_tokens) {
     out.push_back("retrieval.chunk_overlap: must be smaller than retrieval.chunk_tokens");

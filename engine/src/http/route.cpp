@@ -39,8 +39,10 @@ response response::json(unsigned status, const nlohmann::json& body) {
   return res;
 }
 
-nlohmann::json parse_json_body(const request& req) {
-  if (req.body.empty())
+nlohmann::json parse_json_body(const request& req) { return parse_json_object(req.body); }
+
+nlohmann::json parse_json_object(std::string_view text) {
+  if (text.empty())
     throw api_error::invalid_json("The request body is empty; expected a JSON object.");
   bool too_deep = false;
   const auto depth_guard = [&too_deep](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
@@ -49,7 +51,7 @@ nlohmann::json parse_json_body(const request& req) {
   };
   nlohmann::json body;
   try {
-    body = nlohmann::json::parse(req.body, depth_guard);
+    body = nlohmann::json::parse(text, depth_guard);
   } catch (const nlohmann::json::exception&) {
     if (too_deep) {
       throw api_error::invalid_json("The JSON body is nested deeper than " +

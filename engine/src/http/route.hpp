@@ -129,4 +129,7 @@ using handler = std::function<asio::awaitable<void>(request&, responder&)>;
 // nesting deeper than 32 with api_error 400 invalid_json.
 nlohmann::json parse_json_body(const request& req);
 
+// The same for a body already taken out of its request.
+nlohmann::json parse_json_object(std::string_view text);
+
 }  // namespace parley::http

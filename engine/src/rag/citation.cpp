@@ -26,7 +26,7 @@ std::vector<citation> citations_for(const std::vector<retrieved_passage>& passag
   for (std::size_t i = 0; i < passages.size(); ++i) {
     const auto& p = passages[i];
     out.push_back({static_cast<int>(i + 1), p.document_id, p.title, p.source_uri, p.ordinal,
-                   p.score, snippet_of(p.content)});
+                   p.heading, p.page, p.score, snippet_of(p.content)});
   }
   return out;
 }

@@ -18,7 +18,9 @@ struct citation {
   std::string document_id;
   std::string title;
   std::string source_uri;
-  int chunk = 0;  // the chunk's position in its document
+  int chunk = 0;        // the chunk's position in its document
+  std::string section;  // the heading path of the chunk's section; empty when none
+  int page = 0;         // 1-based PDF page; 0 when the format has none
   double score = 0;
   std::string snippet;
 };

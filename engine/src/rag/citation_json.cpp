@@ -10,6 +10,8 @@ nlohmann::json citations_json(const std::vector<citation>& citations) {
                    {"title", c.title},
                    {"source_uri", c.source_uri},
                    {"chunk", c.chunk},
+                   {"section", c.section},
+                   {"page", c.page == 0 ? nlohmann::json(nullptr) : nlohmann::json(c.page)},
                    {"score", c.score},
                    {"snippet", c.snippet}});
   }

@@ -12,7 +12,8 @@
 
 namespace parley::rag {
 
-// [{"index","document_id","title","source_uri","chunk","score","snippet"}, ...]
+// [{"index","document_id","title","source_uri","chunk","section","page","score",
+//   "snippet"}, ...]; "page" is null for formats without pages
 nlohmann::json citations_json(const std::vector<citation>& citations);
 
 }  // namespace parley::rag

@@ -12,6 +12,12 @@ std::shared_ptr<const knowledge_index> index_cache::find(const std::string& tena
   return e.version == version ? e.index : nullptr;
 }
 
+bool index_cache::holds(const std::string& tenant_id) const {
+  std::lock_guard lock(mutex_);
+  const auto it = entries_.find(tenant_id);
+  return it != entries_.end() && it->second->index != nullptr;
+}
+
 void index_cache::put(const std::string& tenant_id, std::int64_t version,
                       std::shared_ptr<const knowledge_index> index) {
   std::lock_guard lock(mutex_);

@@ -36,6 +36,9 @@ class index_cache {
   // null otherwise. Thread-safe, never blocks on a build.
   std::shared_ptr<const knowledge_index> find(const std::string& tenant_id, std::int64_t version);
 
+  // Whether the tenant has an index here, at whatever version.
+  bool holds(const std::string& tenant_id) const;
+
   // Replaces the tenant's index, then drops others while over the budget.
   void put(const std::string& tenant_id, std::int64_t version,
            std::shared_ptr<const knowledge_index> index);

@@ -13,6 +13,13 @@ namespace {
 // one method but poorly by the other can still win.
 std::size_t candidate_depth(std::size_t top_k) { return std::max<std::size_t>(top_k * 4, 50); }
 
+// 1-based place of `row` in `ranking`, 0 when absent (rankings are short: a linear
+// search over the candidate depth).
+std::size_t rank_in(const std::vector<std::uint32_t>& ranking, std::uint32_t row) {
+  const auto it = std::find(ranking.begin(), ranking.end(), row);
+  return it == ranking.end() ? 0 : static_cast<std::size_t>(it - ranking.begin()) + 1;
+}
+
 }  // namespace
 
 knowledge_index::knowledge_index(corpus source, hashing_embedder embedder,
@@ -42,7 +49,8 @@ knowledge_index::knowledge_index(corpus source, hashing_embedder embedder,
   for (auto& c : source.chunks) {
     const auto doc = document_index.find(c.document_id);
     if (doc == document_index.end()) continue;  // cannot happen with the foreign key
-    chunk_entry entry{std::move(c.id), doc->second, c.ordinal, std::move(c.content), -1};
+    chunk_entry entry{std::move(c.id),      doc->second, c.ordinal, std::move(c.content), -1,
+                      std::move(c.heading), c.page};
     if (ours(c)) {
       entry.dense_row = static_cast<std::int64_t>(dense_to_chunk_.size());
       if (hnsw_) {
@@ -52,9 +60,10 @@ knowledge_index::knowledge_index(corpus source, hashing_embedder embedder,
       }
       dense_to_chunk_.push_back(static_cast<std::uint32_t>(chunks_.size()));
     }
-    // A chunk's lexical row holds its document's title too: a passage cut from
-    // a longer text rarely repeats the title that says what it is about.
+    // A chunk's lexical row holds its section's heading and its document's title
+    // too: a passage cut from a longer text rarely repeats what says what it is about.
     auto row = terms(entry.content);
+    for (auto& t : terms(entry.heading)) row.push_back(std::move(t));
     const auto& title_terms = document_terms[entry.document];
     row.insert(row.end(), title_terms.begin(), title_terms.end());
     lexical_.add(row);
@@ -87,7 +96,9 @@ knowledge_index::knowledge_index(corpus source, hashing_embedder embedder,
   for (const auto& d : documents_) {
     memory_bytes_ += sizeof(d) + d.id.capacity() + d.title.capacity() + d.source_uri.capacity();
   }
-  for (const auto& c : chunks_) memory_bytes_ += sizeof(c) + c.id.capacity() + c.content.capacity();
+  for (const auto& c : chunks_) {
+    memory_bytes_ += sizeof(c) + c.id.capacity() + c.content.capacity() + c.heading.capacity();
+  }
   for (const auto& [agent, m] : masks_) {
     memory_bytes_ += agent.capacity() + m.dense.capacity() + m.lexical.capacity();
   }
@@ -127,7 +138,8 @@ std::vector<retrieved_passage> knowledge_index::search(std::string_view agent_id
     const auto& d = documents_[c.document];
     out.push_back({c.id, d.id, d.title, d.source_uri, c.ordinal, c.content, f.score,
                    c.dense_row >= 0 ? dense_score(query_vector, c.dense_row) : 0.0F,
-                   static_cast<float>(bm25[f.row])});
+                   static_cast<float>(bm25[f.row]), c.heading, c.page, rank_in(rankings[0], f.row),
+                   rank_in(rankings[1], f.row)});
   }
   return out;
 }

@@ -42,6 +42,8 @@ struct corpus_chunk {
   std::string content;
   std::string embedding_model;
   std::vector<float> embedding;
+  std::string heading;  // the section's heading path; empty when none
+  int page = 0;         // 1-based PDF page; 0 when the format has none
 };
 
 // An enabled agent_documents row.
@@ -82,6 +84,10 @@ struct retrieved_passage {
   double score = 0;  // fused RRF score: what the ranking is by
   float cosine = 0;  // 0 for chunks embedded by another model
   float bm25 = 0;
+  std::string heading;
+  int page = 0;
+  std::size_t vector_rank = 0;   // 1-based place in the vector ranking; 0 when not in it
+  std::size_t lexical_rank = 0;  // the same in the BM25 ranking
 };
 
 // Which index the dense side searches: exact (the default) or, for tenants large
@@ -121,6 +127,8 @@ class knowledge_index {
     int ordinal = 0;
     std::string content;
     std::int64_t dense_row = -1;  // row in dense_, -1 when not embedded by our model
+    std::string heading;
+    int page = 0;
   };
 
   // Per agent, which rows of each index it may see.

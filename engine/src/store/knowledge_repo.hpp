@@ -1,10 +1,10 @@
 #pragma once
 
-// A tenant's knowledge in PostgreSQL: documents, their chunks with embeddings
-// (bytea, float32 little-endian) and agent assignments, plus the tenant's
-// knowledge_version that every change bumps so that every engine's in-memory
-// index notices (rag/index_cache.hpp). Per-tenant tables: call inside a tenant
-// transaction.
+// A tenant's knowledge as the indexes read it: the ready documents, their chunks
+// with embeddings (bytea, float32 little-endian) and the agent assignments, plus
+// the tenant's knowledge_version that every change bumps (store/document_repo.hpp)
+// so that every engine's in-memory index notices (rag/index_cache.hpp). Per-tenant
+// tables: call inside a tenant transaction.
 
 #include <cstdint>
 #include <optional>
@@ -34,32 +34,6 @@ struct corpus_rows {
 
 corpus_rows read_corpus(transaction& tx);
 rag::corpus decode_corpus(const corpus_rows& rows);
-
-struct new_document {
-  std::string title;
-  std::string source_uri;
-  std::string mime_type;
-  std::string content_sha256;  // lowercase hex of the original bytes
-  std::int64_t byte_size = 0;
-};
-
-struct new_chunk {
-  std::string content;
-  std::int64_t token_count = 0;
-  std::vector<float> embedding;
-  std::string embedding_model;
-};
-
-// The id of the tenant's document with this content hash, if any.
-std::optional<std::string> find_document_by_sha256(transaction& tx, std::string_view sha256);
-
-// Inserts a document and its chunks (ordinals in order); returns the document id.
-std::string insert_document(transaction& tx, std::string_view tenant_id, const new_document& doc,
-                            const std::vector<new_chunk>& chunks);
-
-// Enables `document_id` for `agent_id`; returns false if it already was.
-bool assign_document(transaction& tx, std::string_view tenant_id, std::string_view agent_id,
-                     std::string_view document_id);
 
 // The stored form of an embedding: float32 little-endian, whatever the host order.
 std::string encode_embedding(std::span<const float> v);

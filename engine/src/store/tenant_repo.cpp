@@ -11,6 +11,10 @@ constexpr std::string_view columns =
     "id, slug, name, tier, is_active, rate_rpm, rate_burst, max_streams, allowed_origins, "
     "knowledge_version, extract(epoch FROM created_at)::bigint AS created_unix";
 
+std::string select_list() {
+  return std::string(columns) + ", " + std::string(knowledge_settings_columns);
+}
+
 tenant from_row(const result& r, int row) {
   tenant t;
   t.id = r.str(row, "id");
@@ -24,6 +28,7 @@ tenant from_row(const result& r, int row) {
   t.allowed_origins = r.text_array(row, "allowed_origins");
   t.knowledge_version = r.i64(row, "knowledge_version");
   t.created_unix = r.i64(row, "created_unix");
+  t.knowledge = knowledge_settings_of(r, row);
   return t;
 }
 
@@ -44,22 +49,21 @@ tenant create_tenant(transaction& tx, const new_tenant& t) {
   const auto r = tx.exec(
       "INSERT INTO tenants (slug, name, rate_rpm, rate_burst, max_streams, allowed_origins) "
       "VALUES ($1, $2, $3, $4, $5, $6::text[]) RETURNING " +
-          std::string(columns),
+          select_list(),
       {t.slug, t.name, t.rate_rpm, t.rate_burst, t.max_streams, t.allowed_origins});
   return from_row(r, 0);
 }
 
 std::optional<tenant> find_tenant_by_slug(transaction& tx, std::string_view slug) {
-  return first(tx.exec("SELECT " + std::string(columns) + " FROM tenants WHERE slug = $1", {slug}));
+  return first(tx.exec("SELECT " + select_list() + " FROM tenants WHERE slug = $1", {slug}));
 }
 
 std::optional<tenant> find_tenant_by_id(transaction& tx, std::string_view id) {
-  return first(
-      tx.exec("SELECT " + std::string(columns) + " FROM tenants WHERE id = $1::uuid", {id}));
+  return first(tx.exec("SELECT " + select_list() + " FROM tenants WHERE id = $1::uuid", {id}));
 }
 
 std::vector<tenant> list_tenants(transaction& tx) {
-  const auto r = tx.exec("SELECT " + std::string(columns) + " FROM tenants ORDER BY slug");
+  const auto r = tx.exec("SELECT " + select_list() + " FROM tenants ORDER BY slug");
   std::vector<tenant> out;
   out.reserve(r.rows());
   for (int i = 0; i < r.rows(); ++i) out.push_back(from_row(r, i));
@@ -80,9 +84,22 @@ std::optional<tenant> update_tenant(transaction& tx, std::string_view id,
   if (patch.max_streams) set("max_streams", *patch.max_streams);
   if (patch.allowed_origins) set("allowed_origins", *patch.allowed_origins, "::text[]");
   if (patch.is_active) set("is_active", *patch.is_active);
+  std::string settings = "settings";
+  const auto merge = [&](std::string_view key, param value, std::string_view cast) {
+    params.push_back(std::move(value));
+    settings += " || jsonb_build_object('" + std::string(key) + "', $" +
+                std::to_string(params.size()) + std::string(cast) + ")";
+  };
+  if (patch.chunk_tokens) merge("chunk_tokens", *patch.chunk_tokens, "::bigint");
+  if (patch.chunk_overlap) merge("chunk_overlap", *patch.chunk_overlap, "::bigint");
+  if (patch.hnsw) {
+    merge("hnsw", *patch.hnsw, "::boolean");
+    // Every engine's index of the tenant is of the other kind now: the version moves.
+    sets += ", knowledge_version = knowledge_version + 1";
+  }
+  if (settings != "settings") sets += ", settings = " + settings;
   return first(tx.exec(
-      "UPDATE tenants SET " + sets + " WHERE id = $1::uuid RETURNING " + std::string(columns),
-      params));
+      "UPDATE tenants SET " + sets + " WHERE id = $1::uuid RETURNING " + select_list(), params));
 }
 
 bool origin_allowed(transaction& tx, std::string_view origin) {

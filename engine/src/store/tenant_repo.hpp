@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "store/knowledge_settings.hpp"
+
 namespace parley::store {
 
 class transaction;
@@ -24,6 +26,7 @@ struct tenant {
   std::vector<std::string> allowed_origins;
   std::int64_t knowledge_version = 0;
   std::int64_t created_unix = 0;
+  knowledge_settings knowledge;  // from tenants.settings
 };
 
 struct new_tenant {
@@ -44,9 +47,13 @@ struct tenant_patch {
   std::optional<std::optional<std::int64_t>> max_streams;
   std::optional<std::vector<std::string>> allowed_origins;
   std::optional<bool> is_active;
+  std::optional<std::int64_t> chunk_tokens;  // for documents uploaded from now on
+  std::optional<std::int64_t> chunk_overlap;
+  std::optional<bool> hnsw;  // switching rebuilds the tenant's index on every engine
 
   bool empty() const noexcept {
-    return !name && !rate_rpm && !rate_burst && !max_streams && !allowed_origins && !is_active;
+    return !name && !rate_rpm && !rate_burst && !max_streams && !allowed_origins && !is_active &&
+           !chunk_tokens && !chunk_overlap && !hnsw;
   }
 };
 

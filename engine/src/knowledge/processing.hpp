@@ -1,0 +1,61 @@
+#pragma once
+
+// Turning a registered document into searchable chunks: extract its text by
+// section (rag/extract.hpp), cut each section into chunks, embed every chunk with
+// its heading, then store the chunks and mark the document 'ready' in one tenant
+// transaction (which bumps the knowledge version and so notifies every engine).
+// A document that cannot be extracted is marked 'failed' with the reason.
+//
+// Blocking work: run it on the extraction thread (knowledge/extraction_queue.hpp),
+// never on a loop thread. PDF extraction is not safe for concurrent use, so there
+// is one such thread per process.
+
+#include <cstddef>
+#include <string>
+
+#include "rag/hashing_embedder.hpp"
+#include "rag/extract.hpp"
+
+namespace parley::store {
+class database;
+}
+
+namespace parley::knowledge {
+
+struct processing_job {
+  std::string tenant_id;
+  std::string document_id;
+  std::string bytes;
+  std::string declared_type;
+  std::string file_name;
+  bool title_from_content = false;  // the upload named no title
+};
+
+struct chunking {
+  std::size_t chunk_tokens = 500;
+  std::size_t chunk_overlap = 50;
+};
+
+// What processing ended with, for the caller's report.
+struct processing_result {
+  std::string status;  // ready | failed | gone (deleted while it was processed)
+  std::size_t chunks = 0;
+  std::string error;
+};
+
+class processor {
+ public:
+  processor(store::database& db, rag::hashing_embedder embedder, chunking defaults);
+
+  processing_result process(const processing_job& job) const;
+
+ private:
+  // The tenant's chunk size and overlap (tenants.settings), else the defaults.
+  chunking chunking_for(const std::string& tenant_id) const;
+
+  store::database& db_;
+  rag::hashing_embedder embedder_;
+  chunking defaults_;
+};
+
+}  // namespace parley::knowledge

@@ -1,0 +1,37 @@
+#pragma once
+
+// Registering an accepted upload, in the caller's tenant transaction: the agents
+// it names must exist; content the tenant already has is not stored twice (the
+// existing document is answered, and the agents named are added to it); otherwise a
+// new document is registered as 'processing' for the extraction queue. A failed
+// document, or one whose processing was lost with an engine that stopped, is
+// replaced by the new upload of the same content.
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "knowledge/upload.hpp"
+#include "store/document_repo.hpp"
+
+namespace parley::store {
+class transaction;
+}
+
+namespace parley::knowledge {
+
+struct registration {
+  store::document_row document;
+  bool duplicate = false;  // already stored: nothing to process
+};
+
+// Throws upload_error (agent_not_found) before anything is written.
+registration register_upload(store::transaction& tx, std::string_view tenant_id, const upload& u,
+                             const inspected_upload& inspected,
+                             std::chrono::seconds processing_timeout);
+
+// A document still 'processing' this long after it was registered was lost (its
+// engine stopped): it reads as failed, and a new upload replaces it.
+bool processing_lost(const store::document_row& d, std::chrono::seconds processing_timeout);
+
+}  // namespace parley::knowledge
