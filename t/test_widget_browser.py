@@ -148,6 +148,9 @@ def test_a_visitor_asks_and_sees_a_cited_answer_stream_in_that_survives_a_reload
     sources[0].click()  # its excerpt opens
     assert "vacation" in last.find_element(
         By.CSS_SELECTOR, ".citations li .snippet").text.lower()
+    # where in its document the passage is: the handbook page's section
+    assert last.find_element(
+        By.CSS_SELECTOR, ".citations li .where").text == "Time off and leave \u203a Vacation days"
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     driver.switch_to.default_content()
     driver.save_screenshot(str(SCREENSHOTS / "widget-open.png"))

@@ -381,6 +381,10 @@
     if (Number.isInteger(c.index)) item.value = c.index;
     const more = el("details");
     more.append(el("summary", "source", String(c.title || c.source_uri || "Document")));
+    const where = [];
+    if (c.section) where.push(String(c.section));
+    if (Number.isInteger(c.page) && c.page > 0) where.push("page " + c.page);
+    if (where.length) more.append(el("p", "where", where.join(" \u00b7 ")));
     if (c.snippet) more.append(el("p", "snippet", String(c.snippet)));
     if (isWebUrl(c.source_uri)) more.append(link(c.source_uri, "Open the source"));
     item.append(more);
