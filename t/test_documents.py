@@ -91,6 +91,11 @@ def cited(stack, tenant, question, model="support"):
     return r.json().get("citations", [])
 
 
+def add_agent(stack, tenant, code):
+    stack.parley("agent", "create", "--tenant", tenant.slug, "--code", code,
+                 "--name", code.title(), "--json")
+
+
 def documents_stored(stack, tenant):
     return int(db_rows(stack, "SELECT count(*) FROM documents",
                        tenant=tenant.id)[0][0])
@@ -231,8 +236,7 @@ def test_a_file_name_with_path_tricks_is_neutralised(stack):
 
 def test_identical_content_is_stored_once_and_merges_agents(stack):
     tenant = make_tenant(stack)
-    stack.parley("agent", "create", "--tenant", tenant.slug, "--code", "sales",
-                 "--name", "Sales", "--json")
+    add_agent(stack, tenant, "sales")
     first = upload_file(stack, tenant.key, "a.txt", FACT_TXT.encode(),
                         agents="support")
     assert first.status_code == 202
@@ -279,8 +283,7 @@ def test_deleting_a_document_removes_its_knowledge_at_once(stack):
 
 def test_assignment_decides_what_an_agent_sees(stack):
     tenant = make_tenant(stack)
-    stack.parley("agent", "create", "--tenant", tenant.slug, "--code", "sales",
-                 "--name", "Sales", "--json")
+    add_agent(stack, tenant, "sales")
     r = upload_file(stack, tenant.key, "k.txt", FACT_TXT.encode(),
                     agents="support")
     doc_id = r.json()["id"]
@@ -442,6 +445,12 @@ def test_a_tenants_chunk_size_applies_to_its_next_uploads(stack):
     text = " ".join(f"Sentence {i} tells of owls and their habits." for i in range(40))
     before = upload_json(stack, tenant.key, content=text, title="Owls")
     assert settled(stack, tenant.key, before.json()["id"])["chunk_count"] == 1
+    # a size below the default overlap, with no overlap of its own, still cuts
+    small = stack.parley("tenant", "update", "--slug", tenant.slug,
+                         "--chunk-tokens", 40, "--json")
+    assert small["chunk_tokens"] == 40 and small["chunk_overlap"] is None
+    odd = upload_json(stack, tenant.key, content=text + " Odd.", title="Owls odd")
+    assert settled(stack, tenant.key, odd.json()["id"])["status"] == "ready"
     changed = stack.parley("tenant", "update", "--slug", tenant.slug,
                            "--chunk-tokens", 40, "--chunk-overlap", 5, "--json")
     assert (changed["chunk_tokens"], changed["chunk_overlap"]) == (40, 5)

@@ -9,8 +9,13 @@ namespace {
 
 processing_job job_for(const std::string& tenant_id, const registration& r, upload u,
                        const inspected_upload& inspected) {
-  return {tenant_id,           r.document.id,       std::move(u.bytes), std::move(u.declared_type),
-          inspected.file_name, !u.title.has_value()};
+  return {tenant_id,
+          r.document.id,
+          std::move(u.bytes),
+          std::move(u.declared_type),
+          inspected.file_name,
+          !u.title.has_value(),
+          r.chunks};
 }
 
 }  // namespace
@@ -18,7 +23,7 @@ processing_job job_for(const std::string& tenant_id, const registration& r, uplo
 document_service::document_service(store::database& db, service_settings s)
     : db_(db),
       settings_(s),
-      processor_(db, rag::hashing_embedder(s.dimensions), s.chunks),
+      processor_(db, rag::hashing_embedder(s.dimensions)),
       queue_([this](const processing_job& job) { processor_.process(job); }, s.max_pending_bytes) {}
 
 asio::awaitable<registration> document_service::submit(std::string tenant_id, upload_reader read) {
@@ -37,7 +42,8 @@ asio::awaitable<registration> document_service::submit(std::string tenant_id, up
                        "Too many documents are waiting to be processed; retry in a minute.");
   }
   auto enrol = [this, tenant_id, &in](store::transaction& tx) {
-    return register_upload(tx, tenant_id, in.u, in.inspected, settings_.processing_timeout);
+    return register_upload(tx, tenant_id, in.u, in.inspected, settings_.processing_timeout,
+                           settings_.chunks);
   };
   auto r = co_await db_.async_tenant(tenant_id, std::move(enrol));
   if (!r.duplicate) queue_.push(job_for(tenant_id, r, std::move(in.u), in.inspected));
@@ -48,7 +54,8 @@ std::pair<registration, processing_result> document_service::ingest_now(
     const std::string& tenant_id, const upload& u) {
   const auto inspected = inspect(u, settings_.max_document_bytes);
   auto r = db_.with_tenant(tenant_id, [&](store::transaction& tx) {
-    return register_upload(tx, tenant_id, u, inspected, settings_.processing_timeout);
+    return register_upload(tx, tenant_id, u, inspected, settings_.processing_timeout,
+                           settings_.chunks);
   });
   if (r.duplicate) return {std::move(r), processing_result{"duplicate", 0, {}}};
   auto done = processor_.process(job_for(tenant_id, r, u, inspected));

@@ -6,7 +6,6 @@
 #include "rag/chunker.hpp"
 #include "store/db.hpp"
 #include "store/document_repo.hpp"
-#include "store/knowledge_settings.hpp"
 
 namespace parley::knowledge {
 
@@ -20,18 +19,8 @@ std::string embedding_text(const rag::section_chunk& c) {
 
 }  // namespace
 
-processor::processor(store::database& db, rag::hashing_embedder embedder, chunking defaults)
-    : db_(db), embedder_(std::move(embedder)), defaults_(defaults) {}
-
-chunking processor::chunking_for(const std::string& tenant_id) const {
-  const auto s = db_.with_tenant(tenant_id, [&](store::transaction& tx) {
-    return store::read_knowledge_settings(tx, tenant_id);
-  });
-  chunking c{s.chunk_tokens.value_or(defaults_.chunk_tokens),
-             s.chunk_overlap.value_or(defaults_.chunk_overlap)};
-  if (c.chunk_overlap >= c.chunk_tokens) c.chunk_overlap = defaults_.chunk_overlap;
-  return c;
-}
+processor::processor(store::database& db, rag::hashing_embedder embedder)
+    : db_(db), embedder_(std::move(embedder)) {}
 
 processing_result processor::process(const processing_job& job) const {
   processing_result result{"failed", 0, {}};
@@ -39,7 +28,7 @@ processing_result processor::process(const processing_job& job) const {
   std::optional<std::string> title;
   try {
     const auto doc = rag::extract(job.bytes, job.declared_type, job.file_name);
-    const auto sizes = chunking_for(job.tenant_id);
+    const auto& sizes = job.chunks;
     for (auto& c : rag::chunk_sections(doc.sections, sizes.chunk_tokens, sizes.chunk_overlap)) {
       auto embedding = embedder_.embed(embedding_text(c));
       chunks.push_back({std::move(c.content), static_cast<std::int64_t>(c.token_count),

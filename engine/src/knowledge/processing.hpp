@@ -22,6 +22,11 @@ class database;
 
 namespace parley::knowledge {
 
+struct chunking {
+  std::size_t chunk_tokens = 500;
+  std::size_t chunk_overlap = 50;
+};
+
 struct processing_job {
   std::string tenant_id;
   std::string document_id;
@@ -29,11 +34,7 @@ struct processing_job {
   std::string declared_type;
   std::string file_name;
   bool title_from_content = false;  // the upload named no title
-};
-
-struct chunking {
-  std::size_t chunk_tokens = 500;
-  std::size_t chunk_overlap = 50;
+  chunking chunks;                  // the tenant's, read when the upload was registered
 };
 
 // What processing ended with, for the caller's report.
@@ -45,17 +46,13 @@ struct processing_result {
 
 class processor {
  public:
-  processor(store::database& db, rag::hashing_embedder embedder, chunking defaults);
+  processor(store::database& db, rag::hashing_embedder embedder);
 
   processing_result process(const processing_job& job) const;
 
  private:
-  // The tenant's chunk size and overlap (tenants.settings), else the defaults.
-  chunking chunking_for(const std::string& tenant_id) const;
-
   store::database& db_;
   rag::hashing_embedder embedder_;
-  chunking defaults_;
 };
 
 }  // namespace parley::knowledge

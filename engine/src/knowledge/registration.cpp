@@ -29,6 +29,13 @@ std::string title_of(const upload& u, const inspected_upload& inspected) {
 
 }  // namespace
 
+chunking chunking_for(const store::knowledge_settings& s, const chunking& defaults) {
+  chunking c{s.chunk_tokens.value_or(defaults.chunk_tokens),
+             s.chunk_overlap.value_or(defaults.chunk_overlap)};
+  if (c.chunk_overlap >= c.chunk_tokens) c.chunk_overlap = c.chunk_tokens / 10;
+  return c;
+}
+
 bool processing_lost(const store::document_row& d, std::chrono::seconds processing_timeout) {
   return d.status == "processing" &&
          base::unix_seconds() - d.created_unix > processing_timeout.count();
@@ -36,7 +43,7 @@ bool processing_lost(const store::document_row& d, std::chrono::seconds processi
 
 registration register_upload(store::transaction& tx, std::string_view tenant_id, const upload& u,
                              const inspected_upload& inspected,
-                             std::chrono::seconds processing_timeout) {
+                             std::chrono::seconds processing_timeout, const chunking& defaults) {
   const auto agents = agent_ids(tx, u.agents);
   auto existing = store::find_document_by_sha256(tx, inspected.sha256);
   if (existing &&
@@ -61,7 +68,8 @@ registration register_upload(store::transaction& tx, std::string_view tenant_id,
     }
   }
   for (const auto& agent_id : agents) store::assign_document(tx, tenant_id, agent_id, id);
-  return {store::find_document(tx, id).value(), duplicate};
+  return {store::find_document(tx, id).value(), duplicate,
+          chunking_for(store::read_knowledge_settings(tx, tenant_id), defaults)};
 }
 
 }  // namespace parley::knowledge

@@ -11,8 +11,10 @@
 #include <string>
 #include <string_view>
 
+#include "knowledge/processing.hpp"
 #include "knowledge/upload.hpp"
 #include "store/document_repo.hpp"
+#include "store/knowledge_settings.hpp"
 
 namespace parley::store {
 class transaction;
@@ -23,12 +25,17 @@ namespace parley::knowledge {
 struct registration {
   store::document_row document;
   bool duplicate = false;  // already stored: nothing to process
+  chunking chunks;         // how to cut it: the tenant's settings over `defaults`
 };
 
 // Throws upload_error (agent_not_found) before anything is written.
 registration register_upload(store::transaction& tx, std::string_view tenant_id, const upload& u,
                              const inspected_upload& inspected,
-                             std::chrono::seconds processing_timeout);
+                             std::chrono::seconds processing_timeout, const chunking& defaults);
+
+// The tenant's chunk size and overlap (store/knowledge_settings.hpp) over `defaults`;
+// an overlap that does not fit the size is cut to a tenth of it.
+chunking chunking_for(const store::knowledge_settings& s, const chunking& defaults);
 
 // A document still 'processing' this long after it was registered was lost (its
 // engine stopped): it reads as failed, and a new upload replaces it.
