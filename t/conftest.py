@@ -132,6 +132,28 @@ def auth(key):
     return {"Authorization": f"Bearer {key}"}
 
 
+def upload_json(stack, key, **body):
+    return requests.post(f"{stack.url}/v1/documents", headers=auth(key),
+                         json=body, timeout=30)
+
+
+def document(stack, key, doc_id):
+    return requests.get(f"{stack.url}/v1/documents/{doc_id}",
+                        headers=auth(key), timeout=10)
+
+
+def settled(stack, key, doc_id, timeout=30):
+    """The document once it is no longer processing."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = document(stack, key, doc_id)
+        assert r.status_code == 200, r.text
+        if r.json()["status"] != "processing":
+            return r.json()
+        assert time.monotonic() < deadline, "still processing"
+        time.sleep(0.05)
+
+
 def chat(stack, key, content, stream=False, model="support", headers=None,
          extra=None, timeout=30):
     body = {"model": model, "stream": stream,

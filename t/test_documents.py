@@ -7,12 +7,12 @@ tenant that can do nothing with a tenant's documents, whatever id it tries."""
 import base64
 import io
 import subprocess
-import time
 
 import pytest
 import requests
 
-from conftest import auth, chat, db_rows, engine_log_events, make_tenant
+from conftest import (auth, chat, db_rows, document, engine_log_events, make_tenant,
+                      settled, upload_json)
 
 FACT_TXT = "The Zanzibar warehouse stores exactly 7,412 copper kettles."
 FACT_MD = "Employees may bring one parrot named Basil to the Lisbon office."
@@ -61,28 +61,6 @@ def upload_file(stack, key, name, data, content_type=None, **fields):
              else (name, data)}
     return requests.post(f"{stack.url}/v1/documents", headers=auth(key),
                          files=files, data=fields, timeout=30)
-
-
-def upload_json(stack, key, **body):
-    return requests.post(f"{stack.url}/v1/documents", headers=auth(key),
-                         json=body, timeout=30)
-
-
-def document(stack, key, doc_id):
-    return requests.get(f"{stack.url}/v1/documents/{doc_id}",
-                        headers=auth(key), timeout=10)
-
-
-def settled(stack, key, doc_id, timeout=30):
-    """The document once it is no longer processing."""
-    deadline = time.monotonic() + timeout
-    while True:
-        r = document(stack, key, doc_id)
-        assert r.status_code == 200, r.text
-        if r.json()["status"] != "processing":
-            return r.json()
-        assert time.monotonic() < deadline, "still processing"
-        time.sleep(0.05)
 
 
 def cited(stack, tenant, question, model="support"):

@@ -37,9 +37,13 @@ constexpr subcommand subcommands[] = {
      "FILE]\n"
      "  agent list --tenant SLUG"},
     {"ingest", parley::cli::ingest,
-     "ingest --tenant SLUG --agent CODE PATH...  load txt/md files or folders"},
+     "ingest --tenant SLUG --agent CODE PATH...  load txt, md, html or pdf files or folders"},
+    {"reindex", parley::cli::reindex,
+     "reindex --tenant SLUG [--embedder NAME] [--batch N]  embed a tenant's chunks anew and\n"
+     "                                         switch it to the embedder"},
     {"eval", parley::cli::eval,
-     "eval --corpus F --queries F --qrels F [--limit N]  retrieval quality on a BEIR data set"},
+     "eval --corpus F --queries F --qrels F [--embedder NAME] [--limit N]\n"
+     "                                         retrieval quality on a BEIR data set"},
 };
 
 void print_usage(std::ostream& os) {

@@ -2,6 +2,7 @@
 // read reaches every request that waited for it, and the next one tries again.
 
 #include "chat/indexes.hpp"
+#include "rag/hashing_embedder.hpp"
 
 #include <gtest/gtest.h>
 
@@ -46,7 +47,11 @@ struct slow_reader {
       asio::steady_timer wait(co_await asio::this_coro::executor, std::chrono::milliseconds(50));
       co_await wait.async_wait(asio::use_awaitable);
       if (fail) throw std::runtime_error("database unavailable");
-      co_return [this] { return indexes::indexable{one_chunk(embedder, "rockets"), {}}; };
+      co_return [this] {
+        return indexes::indexable{one_chunk(embedder, "rockets"),
+                                  {"hashing", embedder.model(), embedder.dimensions()},
+                                  {}};
+      };
     };
   }
 };
@@ -79,7 +84,7 @@ std::vector<std::shared_ptr<const rag::knowledge_index>> concurrent_gets(indexes
 
 TEST(ChatIndexes, ConcurrentRequestsShareOneBuild) {
   slow_reader source;
-  indexes idx(source.embedder, std::size_t{1} << 30, source.reader());
+  indexes idx(std::size_t{1} << 30, source.reader());
   int failures = 0;
   const auto got = concurrent_gets(idx, 8, &failures);
   EXPECT_EQ(failures, 0);
@@ -88,14 +93,14 @@ TEST(ChatIndexes, ConcurrentRequestsShareOneBuild) {
     ASSERT_NE(index, nullptr);
     EXPECT_EQ(index, got.front());
   }
-  EXPECT_EQ(got.front()->search("a1", "rockets", {}).size(), 1U);
+  EXPECT_EQ(got.front()->search("a1", "rockets", source.embedder.embed("rockets"), {}).size(), 1U);
   EXPECT_EQ(idx.cache().cached_tenants(), 1U);
 }
 
 TEST(ChatIndexes, AFailedReadReachesEveryWaiterAndTheNextRequestRetries) {
   slow_reader source;
   source.fail = true;
-  indexes idx(source.embedder, std::size_t{1} << 30, source.reader());
+  indexes idx(std::size_t{1} << 30, source.reader());
   int failures = 0;
   concurrent_gets(idx, 4, &failures);
   EXPECT_EQ(failures, 4);

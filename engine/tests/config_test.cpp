@@ -106,11 +106,72 @@ extras: {}
   EXPECT_EQ(problems.size(), 13u);
 }
 
-TEST(Config, AnEmbedderThisBuildLacksIsRefusedAtLoad) {
+TEST(Config, AnUnknownDefaultEmbedderIsRefusedAtLoad) {
   // refused here, with the other problems, not when serve builds its indexes
   const auto problems = problems_of("retrieval: {embedder: openai}\n");
   ASSERT_EQ(problems.size(), 1u);
-  EXPECT_TRUE(mentions(problems, "retrieval.embedder: must be hashing"));
+  EXPECT_TRUE(mentions(problems, "retrieval.embedder: must be hashing or a name under"));
+}
+
+TEST(Config, EmbeddersAreNamedEndpoints) {
+  const auto c = parse(R"(
+retrieval:
+  embedder: minilm
+  embedders:
+    minilm:
+      base_url: http://127.0.0.1:8081/v1
+      model: all-minilm
+      dimensions: 384
+      batch_size: 32
+      query_prefix: "query: "
+      min_score: 0.5
+)",
+                       {{"PARLEY__RETRIEVAL__EMBEDDERS__MINILM__TIMEOUT_MS", "900"}});
+  const auto& e = c.retrieval.embedders.at("minilm");
+  EXPECT_EQ(e.model, "all-minilm");
+  EXPECT_EQ(e.dimensions, 384u);
+  EXPECT_EQ(e.batch_size, 32u);
+  EXPECT_EQ(e.timeout_ms, 900u);
+  EXPECT_EQ(e.query_prefix, "query: ");
+  EXPECT_DOUBLE_EQ(min_score_for(c.retrieval, "minilm"), 0.5);
+  EXPECT_DOUBLE_EQ(min_score_for(c.retrieval, "hashing"), c.retrieval.min_score);
+}
+
+TEST(Config, EveryEmbedderProblemIsNamed) {
+  const auto problems = problems_of(R"(
+retrieval:
+  embedders:
+    hashing: {base_url: http://x/v1, model: m, dimensions: 8}
+    "bad name": {base_url: http://x/v1, model: m, dimensions: 8}
+    empty: {base_url: ftp://x, api_key_file: /a, api_key_env: B}
+    typo: {base_url: http://x/v1, model: m, dimensions: 8, api_key: sk-123}
+)");
+  EXPECT_TRUE(mentions(problems, "retrieval.embedders.hashing: 'hashing' is the built-in"));
+  EXPECT_TRUE(mentions(problems, "retrieval.embedders.bad name: a name is"));
+  EXPECT_TRUE(mentions(problems, "retrieval.embedders.empty.base_url: must start with http"));
+  EXPECT_TRUE(mentions(problems, "retrieval.embedders.empty.model: must not be empty"));
+  EXPECT_TRUE(mentions(problems, "retrieval.embedders.empty.dimensions: must be set"));
+  EXPECT_TRUE(mentions(problems, "retrieval.embedders.empty: set api_key_file or api_key_env"));
+  EXPECT_TRUE(mentions(problems, "retrieval.embedders.typo.api_key: unknown setting"));
+}
+
+TEST(Config, AnEmbeddersKeyComesFromItsEnvironmentVariable) {
+  temp_file secret(std::string(40, 's'));
+  const std::string yaml = "edge: {secret_file: " + secret.path() +
+                           "}\nretrieval:\n  embedders:\n    e5: {base_url: http://x/v1, "
+                           "model: e5, dimensions: 8, api_key_env: E5_KEY}\n";
+  secrets s;
+  parse(yaml, {{"E5_KEY", "sk-e5-key\n"}}, &s);
+  EXPECT_EQ(s.embedder_api_keys.at("e5"), "sk-e5-key");
+  const auto problems = problems_of(yaml);
+  EXPECT_TRUE(problems.empty());  // secrets are only read when asked for
+  try {
+    parse(yaml, {}, &s);
+    FAIL() << "a missing key variable must be a problem";
+  } catch (const config_error& e) {
+    EXPECT_TRUE(
+        mentions(e.problems(), "retrieval.embedders.e5.api_key_env: environment variable E5_KEY"));
+  }
 }
 
 TEST(Config, FusionAndBm25AreTunable) {

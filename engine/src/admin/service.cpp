@@ -301,6 +301,7 @@ json to_json(const store::tenant& t) {
           {"chunk_tokens", limit_json(knowledge_limit(t.knowledge.chunk_tokens))},
           {"chunk_overlap", limit_json(knowledge_limit(t.knowledge.chunk_overlap))},
           {"hnsw", t.knowledge.hnsw},
+          {"embedder", t.knowledge.embedder ? json(*t.knowledge.embedder) : json(nullptr)},
           {"created", t.created_unix}};
 }
 

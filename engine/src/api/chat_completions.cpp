@@ -23,6 +23,8 @@ http::api_error to_api_error(const chat::turn_error& e) {
       return {404, "invalid_request_error", "model_not_found", e.what()};
     case chat::turn_error::reason::session_not_found:
       return http::api_error::not_found("session_not_found", e.what());
+    case chat::turn_error::reason::embedding_failed:
+      return http::api_error::embedding_failed(e.what());
   }
   return http::api_error::internal();
 }

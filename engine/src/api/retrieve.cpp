@@ -83,7 +83,10 @@ void add_retrieve_route(http::router& routes, chat::pipeline& pipeline) {
                try {
                  passages = co_await pipeline.retrieve(req.identity.tenant_id, r.model,
                                                        std::move(r.query), r.top_k);
-               } catch (const chat::turn_error&) {
+               } catch (const chat::turn_error& e) {
+                 if (e.why() == chat::turn_error::reason::embedding_failed) {
+                   throw api_error::embedding_failed(e.what());
+                 }
                  throw api_error::model_not_found(r.model);
                }
                json data = json::array();

@@ -23,9 +23,8 @@ constexpr std::size_t inline_search_chunks = 2000;
 
 }  // namespace
 
-indexes::indexes(rag::hashing_embedder embedder, std::size_t budget_bytes, corpus_reader read)
-    : embedder_(std::move(embedder)),
-      cache_(budget_bytes),
+indexes::indexes(std::size_t budget_bytes, corpus_reader read)
+    : cache_(budget_bytes),
       read_(std::move(read)),
       builders_(build_threads()),
       searchers_(build_threads()) {}
@@ -37,12 +36,13 @@ indexes::~indexes() {
 
 asio::awaitable<std::vector<rag::retrieved_passage>> indexes::search(
     std::shared_ptr<const rag::knowledge_index> index, std::string agent_id, std::string query,
-    rag::retrieval_options options) {
+    std::vector<float> query_vector, rag::retrieval_options options) {
   if (index->chunk_count() <= inline_search_chunks) {
-    co_return index->search(agent_id, query, options);
+    co_return index->search(agent_id, query, query_vector, options);
   }
   auto job = [index = std::move(index), agent_id = std::move(agent_id), query = std::move(query),
-              options] { return index->search(agent_id, query, options); };
+              query_vector = std::move(query_vector),
+              options] { return index->search(agent_id, query, query_vector, options); };
   co_return co_await base::offload(searchers_, std::move(job));
 }
 
@@ -89,9 +89,9 @@ asio::awaitable<indexes::index_ptr> indexes::build(const std::string& tenant_id,
   const auto started = std::chrono::steady_clock::now();
   auto source = co_await read_(tenant_id);
   obs::info("index_build", {{"tenant_id", tenant_id}, {"knowledge_version", version}});
-  auto make = [this, source = std::move(source)] {
+  auto make = [source = std::move(source)] {
     auto in = source();
-    return std::make_shared<const rag::knowledge_index>(std::move(in.corpus), embedder_,
+    return std::make_shared<const rag::knowledge_index>(std::move(in.corpus), std::move(in.space),
                                                         in.vectors);
   };
   index_ptr index = co_await base::offload(builders_, std::move(make));
@@ -99,8 +99,15 @@ asio::awaitable<indexes::index_ptr> indexes::build(const std::string& tenant_id,
   obs::info("index_load", {{"tenant_id", tenant_id},
                            {"knowledge_version", version},
                            {"chunks", index->chunk_count()},
+                           {"embedded", index->embedded_count()},
+                           {"embedding_model", index->space().model},
                            {"hnsw", index->uses_hnsw()},
                            {"ms", static_cast<std::int64_t>(took.count())}});
+  if (const auto stale = index->chunk_count() - index->embedded_count(); stale > 0) {
+    // Their vectors are not compared with queries: `parley reindex` embeds them anew.
+    obs::warn("index_chunks_of_another_model",
+              {{"tenant_id", tenant_id}, {"chunks", stale}, {"embedder", index->space().embedder}});
+  }
   cache_.put(tenant_id, version, index);
   co_return index;
 }

@@ -24,7 +24,6 @@
 #include <vector>
 
 #include "base/one_shot.hpp"
-#include "rag/hashing_embedder.hpp"
 #include "rag/index_cache.hpp"
 #include "rag/knowledge_index.hpp"
 
@@ -34,9 +33,11 @@ namespace asio = boost::asio;
 
 class indexes {
  public:
-  // A tenant's corpus and the kind of vector index its settings ask for.
+  // A tenant's corpus, the embedding space of its embedder and the kind of vector
+  // index its settings ask for.
   struct indexable {
     rag::corpus corpus;
+    rag::embedding_space space;
     rag::vector_index_options vectors;
   };
   // Turns what a reader read into a corpus; runs on a build thread.
@@ -45,7 +46,7 @@ class indexes {
   // still undecoded, so that decoding does not keep the transaction open.
   using corpus_reader = std::function<asio::awaitable<corpus_source>(const std::string& tenant_id)>;
 
-  indexes(rag::hashing_embedder embedder, std::size_t budget_bytes, corpus_reader read);
+  indexes(std::size_t budget_bytes, corpus_reader read);
   ~indexes();
   indexes(const indexes&) = delete;
   indexes& operator=(const indexes&) = delete;
@@ -56,14 +57,14 @@ class indexes {
   asio::awaitable<std::shared_ptr<const rag::knowledge_index>> get(std::string tenant_id,
                                                                    std::int64_t version);
 
-  // The agent's best passages for `query`: searched on the calling loop thread when
+  // The agent's best passages for `query` (embedded as `query_vector` by the index's
+  // embedder): searched on the calling loop thread when
   // the index is small enough to answer in well under a millisecond, on a search
   // thread otherwise, so that a large tenant's exact search never stalls a loop.
   asio::awaitable<std::vector<rag::retrieved_passage>> search(
       std::shared_ptr<const rag::knowledge_index> index, std::string agent_id, std::string query,
-      rag::retrieval_options options);
+      std::vector<float> query_vector, rag::retrieval_options options);
 
-  const rag::hashing_embedder& embedder() const noexcept { return embedder_; }
   const rag::index_cache& cache() const noexcept { return cache_; }
 
  private:
@@ -72,7 +73,6 @@ class indexes {
 
   asio::awaitable<index_ptr> build(const std::string& tenant_id, std::int64_t version);
 
-  rag::hashing_embedder embedder_;
   rag::index_cache cache_;
   corpus_reader read_;
   asio::thread_pool builders_;

@@ -17,6 +17,7 @@
 #include "llm/extractive_provider.hpp"
 #include "llm/openai_provider.hpp"
 #include "obs/log.hpp"
+#include "rag/text.hpp"
 #include "store/agent_repo.hpp"
 #include "store/chat_repo.hpp"
 #include "store/db.hpp"
@@ -36,10 +37,12 @@ llm::role to_llm_role(message_role r) {
   return llm::role::user;
 }
 
-rag::retrieval_options retrieval_options(const store::agent& a,
+// The agent's settings over the embedder's relevance gate over the defaults: a
+// cosine that means "related" differs from one model to another.
+rag::retrieval_options retrieval_options(const store::agent& a, const std::string& embedder,
                                          const config::retrieval_config& defaults) {
   return {a.overrides.top_k.value_or(defaults.top_k),
-          a.overrides.min_score.value_or(defaults.min_score),
+          a.overrides.min_score.value_or(config::min_score_for(defaults, embedder)),
           {defaults.fusion.k, defaults.fusion.lexical_weight, defaults.fusion.vector_weight},
           {defaults.bm25.k1, defaults.bm25.b}};
 }
@@ -66,19 +69,24 @@ std::string failure_message(llm::failure_kind kind, const std::string& request_i
   return text + " Request id: " + request_id + ".";
 }
 
-chat::indexes::corpus_reader corpus_reader(store::database& db) {
-  return [&db](const std::string& tenant_id) -> asio::awaitable<indexes::corpus_source> {
-    auto read = [tenant_id](store::transaction& tx) {
-      return std::make_shared<const std::pair<store::corpus_rows, store::knowledge_settings>>(
-          store::read_corpus(tx), store::read_knowledge_settings(tx, tenant_id));
-    };
-    const auto rows = co_await db.async_tenant(tenant_id, std::move(read));
-    co_return [rows] {
-      rag::vector_index_options vectors;
-      vectors.hnsw = rows->second.hnsw;
-      return indexes::indexable{store::decode_corpus(rows->first), vectors};
-    };
-  };
+chat::indexes::corpus_reader corpus_reader(store::database& db, llm::embedders& embedders) {
+  return
+      [&db, &embedders](const std::string& tenant_id) -> asio::awaitable<indexes::corpus_source> {
+        auto read = [tenant_id](store::transaction& tx) {
+          return std::make_shared<const std::pair<store::corpus_rows, store::knowledge_settings>>(
+              store::read_corpus(tx), store::read_knowledge_settings(tx, tenant_id));
+        };
+        const auto rows = co_await db.async_tenant(tenant_id, std::move(read));
+        co_return [rows, &embedders] {
+          const auto name = rows->second.embedder.value_or(embedders.default_name());
+          const auto& embedder = embedders.get(name);
+          rag::vector_index_options vectors;
+          vectors.hnsw = rows->second.hnsw;
+          return indexes::indexable{store::decode_corpus(rows->first),
+                                    {name, embedder.model(), embedder.dimensions()},
+                                    vectors};
+        };
+      };
 }
 
 // What a turn stores besides an LLM's answer: the session when it is new, the
@@ -142,12 +150,12 @@ struct pipeline::call {
 };
 
 pipeline::pipeline(asio::io_context& io, store::database& db, const config::config& cfg,
-                   const config::secrets& secrets)
+                   const config::secrets& secrets, llm::embedders& embedders)
     : io_(io),
       db_(db),
       cfg_(cfg),
-      indexes_(rag::hashing_embedder(cfg.retrieval.dimensions),
-               std::size_t{cfg.retrieval.index_cache_mb} << 20, corpus_reader(db)),
+      embedders_(embedders),
+      indexes_(std::size_t{cfg.retrieval.index_cache_mb} << 20, corpus_reader(db, embedders)),
       tenants_(db, tenant_state_capacity),
       listener_(cfg.database.dsn, "parley_tenant_changed",
                 {[this](std::string_view tenant_id) { refresh(std::string(tenant_id)); },
@@ -203,10 +211,40 @@ asio::awaitable<std::vector<rag::retrieved_passage>> pipeline::retrieve(
     throw turn_error(turn_error::reason::agent_not_found,
                      "The model '" + agent_code + "' does not exist or is not available to you.");
   }
-  auto options = retrieval_options(*agent, cfg_.retrieval);
+  co_return co_await search(tenant_id, state->knowledge_version, *agent, std::move(query), top_k);
+}
+
+asio::awaitable<std::vector<rag::retrieved_passage>> pipeline::search(
+    const std::string& tenant_id, std::int64_t version, const store::agent& agent,
+    std::string query, std::optional<std::size_t> top_k) {
+  std::shared_ptr<const rag::knowledge_index> index;
+  llm::embedding_vectors vectors;
+  std::optional<std::string> failure;
+  try {
+    // Building the index names the tenant's embedder, which may be gone from the
+    // configuration.
+    index = co_await indexes_.get(tenant_id, version);
+    // Nothing to find: no call to the embedder (which may be remote, and down).
+    if (index->chunk_count() == 0 || rag::terms(query).empty()) {
+      co_return std::vector<rag::retrieved_passage>();
+    }
+    std::vector<std::string> texts{query};
+    auto& embedder = embedders_.get(index->space().embedder);
+    vectors = co_await embedder.embed(std::move(texts), llm::embedding_purpose::query);
+  } catch (const llm::embedding_error& e) {
+    // NO FALLBACK: without the query's vector there is no search, not a lexical one.
+    obs::warn("query_embedding_failed",
+              {{"tenant_id", tenant_id}, {"error", e.what()}, {"detail", e.detail()}});
+    failure = e.what();
+  }
+  if (failure) {
+    throw turn_error(turn_error::reason::embedding_failed,
+                     "The knowledge base could not be searched: " + *failure + ".");
+  }
+  auto options = retrieval_options(agent, index->space().embedder, cfg_.retrieval);
   if (top_k) options.top_k = *top_k;
-  auto index = co_await indexes_.get(tenant_id, state->knowledge_version);
-  co_return co_await indexes_.search(std::move(index), agent->id, std::move(query), options);
+  co_return co_await indexes_.search(std::move(index), agent.id, std::move(query),
+                                     std::move(vectors.front()), options);
 }
 
 asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request req,
@@ -214,10 +252,8 @@ asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request 
   turn_timing timing(req.received_at);
   const auto ctx = co_await read_context(req);
   timing.mark(turn_timing::stage::context);
-  auto index = co_await indexes_.get(req.tenant_id, ctx.knowledge_version);
-  auto passages =
-      co_await indexes_.search(std::move(index), ctx.agent.id, req.messages.back().content,
-                               retrieval_options(ctx.agent, cfg_.retrieval));
+  auto passages = co_await search(req.tenant_id, ctx.knowledge_version, ctx.agent,
+                                  req.messages.back().content, std::nullopt);
   timing.mark(turn_timing::stage::retrieval);
 
   question_row question{req.question_id ? *req.question_id : base::random_uuid(),

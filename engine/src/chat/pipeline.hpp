@@ -36,6 +36,7 @@
 #include "chat/tenant_states.hpp"
 #include "chat/turn.hpp"
 #include "config/config.hpp"
+#include "llm/embedders.hpp"
 #include "llm/provider.hpp"
 #include "store/change_listener.hpp"
 
@@ -55,21 +56,22 @@ class turn_timing;
 class pipeline {
  public:
   // Builds the configured provider (extractive, or openai on a curl multi driven by
-  // `io`). `db` and `cfg` must outlive the pipeline; destroy it before `io`.
+  // `io`). `db`, `cfg` and `embedders` must outlive the pipeline; destroy it before
+  // `io`.
   pipeline(asio::io_context& io, store::database& db, const config::config& cfg,
-           const config::secrets& secrets);
+           const config::secrets& secrets, llm::embedders& embedders);
   ~pipeline();
   pipeline(const pipeline&) = delete;
   pipeline& operator=(const pipeline&) = delete;
 
   // Runs one turn, reporting to `sink`. Throws turn_error (unknown agent or
-  // session) before anything is stored, and store::db_error when the database
-  // fails before the answer began.
+  // session, the query could not be embedded) before anything is stored, and store::db_error when
+  // the database fails before the answer began.
   asio::awaitable<void> run(turn_request req, turn_sink& sink);
 
   // The agent's best passages for `query`, as a turn would retrieve them, at most
-  // `top_k` (else the agent's or the configured number). Throws turn_error
-  // (agent_not_found) for an agent that is unknown or disabled.
+  // `top_k` (else the agent's or the configured number). Throws turn_error:
+  // agent_not_found for an agent that is unknown or disabled, embedding_failed.
   asio::awaitable<std::vector<rag::retrieved_passage>> retrieve(std::string tenant_id,
                                                                 std::string agent_code,
                                                                 std::string query,
@@ -82,6 +84,13 @@ class pipeline {
   // Context and retrieval; answers a refusal itself. The call to make, if any.
   asio::awaitable<std::unique_ptr<call>> prepare(turn_request req, turn_sink& sink);
   asio::awaitable<context> read_context(const turn_request& req);
+  // The tenant's index at `version`, searched for the agent with the query embedded
+  // by the index's embedder.
+  asio::awaitable<std::vector<rag::retrieved_passage>> search(const std::string& tenant_id,
+                                                              std::int64_t version,
+                                                              const store::agent& agent,
+                                                              std::string query,
+                                                              std::optional<std::size_t> top_k);
   asio::awaitable<void> refuse(const turn_request& req, const context& ctx,
                                const std::string& answer_id, turn_sink& sink);
   call make_call(const turn_request& req, const context& ctx,
@@ -102,6 +111,7 @@ class pipeline {
   std::unique_ptr<llm::curl_multi> multi_;  // only for providers that call out
   std::unique_ptr<llm::provider> provider_;
   std::string default_model_;
+  llm::embedders& embedders_;
   indexes indexes_;
   tenant_states tenants_;
   store::change_listener listener_;  // after tenants_: it calls into them until destroyed

@@ -36,6 +36,7 @@ int tenant(const invocation& inv);   // parley tenant create|list
 int key(const invocation& inv);      // parley key create|revoke
 int agent(const invocation& inv);    // parley agent create|list
 int ingest(const invocation& inv);   // parley ingest
+int reindex(const invocation& inv);  // parley reindex
 int eval(const invocation& inv);     // parley eval
 
 }  // namespace parley::cli

@@ -1,10 +1,11 @@
-// parley eval --corpus F --queries F --qrels F [--limit N] [--json]
+// parley eval --corpus F --queries F --qrels F [--embedder NAME] [--limit N] [--json]
 //
 // Measures retrieval on a BEIR-format data set (SPEC 4.2): corpus.jsonl ({_id,
 // title, text}), queries.jsonl ({_id, text}) and a qrels .tsv (query-id, corpus-id,
 // score, with a header line). The corpus is chunked and indexed in memory exactly
-// as a tenant's knowledge is (the configured embedder, exact search and BM25 fused
-// by reciprocal rank fusion); every judged query is searched, its chunks ranked into
+// as a tenant's knowledge is (the configured default embedder or the one named,
+// exact search and BM25 fused by reciprocal rank fusion); every judged query is
+// embedded and searched, its chunks ranked into
 // documents, and nDCG@10, Recall@100, MRR@10 and query latency p50/p99 reported.
 // No database is needed.
 
@@ -22,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.hpp"
+#include "cli/embedding_loop.hpp"
 #include "rag/chunker.hpp"
 #include "rag/eval_metrics.hpp"
 #include "rag/knowledge_index.hpp"
@@ -72,8 +74,9 @@ std::string id_of(const json& row) {
 }
 
 rag::corpus read_corpus(const std::string& path, const config::retrieval_config& cfg,
-                        const rag::hashing_embedder& embedder) {
+                        llm::embedder& embedder) {
   rag::corpus c;
+  std::vector<std::string> texts;
   each_json_line(path, [&](const json& row) {
     const auto id = id_of(row);
     const auto title = text_field(row, "title");
@@ -84,18 +87,20 @@ rag::corpus read_corpus(const std::string& path, const config::retrieval_config&
     int ordinal = 0;
     for (auto& piece :
          rag::chunk_text(text_field(row, "text"), cfg.chunk_tokens, cfg.chunk_overlap)) {
-      auto vector = embedder.embed(piece.content);
+      texts.push_back(piece.content);
       c.chunks.push_back({id + "#" + std::to_string(ordinal),
                           id,
                           ordinal,
                           std::move(piece.content),
                           embedder.model(),
-                          std::move(vector),
+                          {},
                           {},
                           0});
       ++ordinal;
     }
   });
+  auto vectors = embedder.embed_blocking(std::move(texts), llm::embedding_purpose::document);
+  for (std::size_t i = 0; i < vectors.size(); ++i) c.chunks[i].embedding = std::move(vectors[i]);
   return c;
 }
 
@@ -150,14 +155,16 @@ struct totals {
   std::vector<double> latency_ms;
 };
 
-totals run_queries(const rag::knowledge_index& index, const std::vector<query>& queries,
+totals run_queries(const rag::knowledge_index& index, llm::embedder& embedder,
+                   const std::vector<query>& queries,
                    const std::map<std::string, rag::judgements>& judged,
                    const rag::retrieval_options& options, bool show_progress) {
   totals t;
   for (std::size_t i = 0; i < queries.size(); ++i) {
     const auto& q = queries[i];
     const auto started = std::chrono::steady_clock::now();
-    const auto passages = index.search(eval_agent, q.text, options);
+    auto vectors = embedder.embed_blocking({q.text}, llm::embedding_purpose::query);
+    const auto passages = index.search(eval_agent, q.text, vectors.front(), options);
     t.latency_ms.push_back(
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
             .count());
@@ -176,8 +183,11 @@ totals run_queries(const rag::knowledge_index& index, const std::vector<query>& 
 }  // namespace
 
 int eval(const invocation& inv) {
-  inv.opts.allow_only({"config", "json", "corpus", "queries", "qrels", "limit"});
+  inv.opts.allow_only({"config", "json", "corpus", "queries", "qrels", "embedder", "limit"});
   const auto cfg = load_config(inv);
+  embedding_loop loop(cfg, inv.env);
+  const auto embedder_name = inv.opts.get("embedder").value_or(loop.embedders().default_name());
+  auto& embedder = loop.require(embedder_name);
   const auto judged = read_qrels(inv.opts.require("qrels"));
   auto queries = read_queries(inv.opts.require("queries"), judged);
   if (const auto limit = inv.opts.get_int("limit", 1, 1'000'000);
@@ -185,11 +195,11 @@ int eval(const invocation& inv) {
     queries.resize(static_cast<std::size_t>(*limit));
   if (queries.empty()) throw command_error("bad_data_set", "no query has judgements");
 
-  const rag::hashing_embedder embedder(cfg.retrieval.dimensions);
   const auto build_started = std::chrono::steady_clock::now();
   auto corpus = read_corpus(inv.opts.require("corpus"), cfg.retrieval, embedder);
   const auto documents = corpus.documents.size();
-  const rag::knowledge_index index(std::move(corpus), embedder);
+  const rag::knowledge_index index(std::move(corpus),
+                                   {embedder_name, embedder.model(), embedder.dimensions()});
   const double build_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - build_started).count();
 
@@ -197,11 +207,11 @@ int eval(const invocation& inv) {
   // The configured retrieval, read deep enough to rank 100 documents.
   rag::retrieval_options options;
   options.top_k = ranked_documents * chunks_per_document;
-  options.min_score = cfg.retrieval.min_score;
+  options.min_score = config::min_score_for(cfg.retrieval, embedder_name);
   options.fusion = {cfg.retrieval.fusion.k, cfg.retrieval.fusion.lexical_weight,
                     cfg.retrieval.fusion.vector_weight};
   options.bm25 = {cfg.retrieval.bm25.k1, cfg.retrieval.bm25.b};
-  auto t = run_queries(index, queries, judged, options, progress);
+  auto t = run_queries(index, embedder, queries, judged, options, progress);
   const double n = static_cast<double>(queries.size());
   const json result = {{"queries", queries.size()},
                        {"documents", documents},

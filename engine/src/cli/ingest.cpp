@@ -19,6 +19,7 @@
 #include <sstream>
 
 #include "cli/command.hpp"
+#include "cli/embedding_loop.hpp"
 #include "knowledge/document_service.hpp"
 #include "store/agent_repo.hpp"
 #include "store/db.hpp"
@@ -164,8 +165,8 @@ int ingest(const invocation& inv) {
   settings.max_document_bytes = max_file_bytes;
   settings.processing_timeout = std::chrono::seconds(cfg.knowledge.processing_timeout_s);
   settings.chunks = {cfg.retrieval.chunk_tokens, cfg.retrieval.chunk_overlap};
-  settings.dimensions = cfg.retrieval.dimensions;
-  knowledge::document_service service(db, settings);
+  embedding_loop loop(cfg, inv.env);
+  knowledge::document_service service(db, settings, loop.embedders());
   const bool show_progress = isatty(STDERR_FILENO) != 0;
   std::vector<document_result> results;
   for (std::size_t i = 0; i < files.size(); ++i) {

@@ -24,6 +24,7 @@
 #include "api/retrieve.hpp"
 #include "chat/pipeline.hpp"
 #include "cli/command.hpp"
+#include "cli/embedding_loop.hpp"
 #include "cli/role_check.hpp"
 #include "config/config.hpp"
 #include "edge/context.hpp"
@@ -114,7 +115,6 @@ knowledge::service_settings document_settings(const config::config& cfg) {
   s.processing_timeout = std::chrono::seconds(cfg.knowledge.processing_timeout_s);
   s.max_pending_bytes = std::size_t{cfg.knowledge.max_pending_mb} << 20;
   s.chunks = {cfg.retrieval.chunk_tokens, cfg.retrieval.chunk_overlap};
-  s.dimensions = cfg.retrieval.dimensions;
   return s;
 }
 
@@ -166,11 +166,12 @@ int serve(const invocation& inv) {
   admin::add_admin_routes(routes, db);
   widget::add_asset_routes(routes);
   widget::stream_hub widget_streams(widget_stream_settings(cfg.widget));
-  chat::pipeline chat(io, db, cfg, secrets);
+  const auto embedders = make_embedders(io, cfg, secrets);
+  chat::pipeline chat(io, db, cfg, secrets, *embedders);
   const std::chrono::milliseconds heartbeat(cfg.llm.heartbeat_ms);
   api::add_chat_completions_route(routes, chat, heartbeat);
   api::add_retrieve_route(routes, chat);
-  knowledge::document_service documents(db, document_settings(cfg));
+  knowledge::document_service documents(db, document_settings(cfg), *embedders);
   api::add_document_routes(routes, db, documents);
   widget::add_widget_chat_routes(routes, db, chat, widget_streams,
                                  {cfg.widget.issuer, cfg.widget.token_ttl_s, heartbeat, signer});
@@ -219,6 +220,7 @@ int serve(const invocation& inv) {
              {"threads", cfg.server.threads},
              {"schema_version", store::latest_migration_version()},
              {"llm_provider", cfg.llm.provider},
+             {"embedder", cfg.retrieval.embedder},
              {"widget", secrets.widget_keys.empty() ? "off" : "on"},
              {"widget_kid", secrets.widget_keys.empty() ? "" : secrets.widget_keys.back().kid}});
   std::vector<std::thread> threads;

@@ -251,6 +251,51 @@ void read_prices(const reader& r, std::map<std::string, price>& dst) {
   dst = std::move(prices);
 }
 
+void read_embedder(const reader& r, embedder_config& e) {
+  constexpr auto u32max = std::numeric_limits<std::uint32_t>::max();
+  read_mapping(r.node, r.where,
+               {
+                   {"base_url", [&](const reader& x) { x.text(e.base_url); }},
+                   {"model", [&](const reader& x) { x.text(e.model); }},
+                   {"dimensions", [&](const reader& x) { x.integer(e.dimensions, 1u, 16384u); }},
+                   {"send_dimensions", [&](const reader& x) { x.boolean(e.send_dimensions); }},
+                   {"api_key_file", [&](const reader& x) { x.text(e.api_key_file); }},
+                   {"api_key_env", [&](const reader& x) { x.text(e.api_key_env); }},
+                   {"ca_file", [&](const reader& x) { x.text(e.ca_file); }},
+                   {"batch_size", [&](const reader& x) { x.integer(e.batch_size, 1u, 2048u); }},
+                   {"connect_timeout_ms",
+                    [&](const reader& x) { x.integer(e.connect_timeout_ms, 1u, u32max); }},
+                   {"timeout_ms", [&](const reader& x) { x.integer(e.timeout_ms, 1u, u32max); }},
+                   {"query_prefix", [&](const reader& x) { x.text(e.query_prefix); }},
+                   {"document_prefix", [&](const reader& x) { x.text(e.document_prefix); }},
+                   {"min_score",
+                    [&](const reader& x) {
+                      double v = 0;
+                      const auto before = x.out.size();
+                      x.real(v, -1.0, 1.0);
+                      if (x.out.size() == before) e.min_score = v;
+                    }},
+               },
+               r.out);
+}
+
+// retrieval.embedders: name -> embedder_config. Names already present (none by
+// default) may be overridden one field at a time from the environment.
+void read_embedders(const reader& r, std::map<std::string, embedder_config>& dst) {
+  if (r.node.IsNull()) {
+    dst.clear();
+    return;
+  }
+  if (!r.node.IsMap()) {
+    r.out.push_back(r.where + ": expected a mapping of name -> {base_url, model, dimensions, ...}");
+    return;
+  }
+  for (const auto& item : r.node) {
+    const std::string name = item.first.as<std::string>();
+    read_embedder(reader{r.where + "." + name, item.second, r.out}, dst[name]);
+  }
+}
+
 void decode(const YAML::Node& root, config& c, problems& out) {
   constexpr auto u32max = std::numeric_limits<std::uint32_t>::max();
   read_section(root, "server",
@@ -340,6 +385,7 @@ void decode(const YAML::Node& root, config& c, problems& out) {
       root, "retrieval",
       {
           {"embedder", [&](const reader& r) { r.text(c.retrieval.embedder); }},
+          {"embedders", [&](const reader& r) { read_embedders(r, c.retrieval.embedders); }},
           {"dimensions", [&](const reader& r) { r.integer(c.retrieval.dimensions, 8u, 8192u); }},
           {"chunk_tokens",
            [&](const reader& r) { r.integer(c.retrieval.chunk_tokens, 16u, 8192u); }},
@@ -448,6 +494,39 @@ void check_file_secrets(const YAML::Node& file_root, problems& out) {
   }
 }
 
+bool is_http_url(const std::string& url) {
+  return url.starts_with("http://") || url.starts_with("https://");
+}
+
+// An embedder's name is stored in tenants' settings and typed on the command line.
+bool is_embedder_name(std::string_view name) {
+  return !name.empty() && name.size() <= 64 && std::ranges::all_of(name, [](char ch) {
+    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
+  });
+}
+
+void validate_embedders(const retrieval_config& r, problems& out) {
+  for (const auto& [name, e] : r.embedders) {
+    const std::string where = "retrieval.embedders." + name;
+    if (name == hashing_embedder_name) {
+      out.push_back(where + ": 'hashing' is the built-in embedder's name");
+    } else if (!is_embedder_name(name)) {
+      out.push_back(where + ": a name is 1-64 letters, digits, '-', '_' or '.'");
+    }
+    if (!is_http_url(e.base_url))
+      out.push_back(where + ".base_url: must start with http:// or https://");
+    if (e.model.empty()) out.push_back(where + ".model: must not be empty");
+    if (e.dimensions == 0) out.push_back(where + ".dimensions: must be set (the vectors' length)");
+    if (!e.api_key_file.empty() && !e.api_key_env.empty()) {
+      out.push_back(where + ": set api_key_file or api_key_env, not both");
+    }
+  }
+  if (r.embedder != hashing_embedder_name && !r.embedders.contains(r.embedder)) {
+    out.push_back("retrieval.embedder: must be hashing or a name under retrieval.embedders, got '" +
+                  r.embedder + "'");
+  }
+}
+
 void validate(const config& c, problems& out) {
   if (c.server.socket.empty() || c.server.socket.front() != '/') {
     out.push_back("server.socket: must be an absolute path");
@@ -467,11 +546,7 @@ void validate(const config& c, problems& out) {
                   std::to_string(c.widget.token_ttl_s) +
                   "), so that no live token outlives its session");
   }
-  // SPEC 4.2's openai embedder is not built yet: refused here, not when serve starts.
-  if (c.retrieval.embedder != "hashing") {
-    out.push_back("retrieval.embedder: must be hashing (the only embedder of this build), got '" +
-                  c.retrieval.embedder + "'");
-  }
+  validate_embedders(c.retrieval, out);
   // A document sent as base64 JSON is a third larger than the document.
   const std::size_t largest_upload = std::size_t{c.knowledge.max_document_mb} * 1024 * 1024 / 3 * 4;
   if (c.server.max_body_bytes < largest_upload + 64 * 1024) {
@@ -490,7 +565,7 @@ void validate(const config& c, problems& out) {
   if (!one_of(c.llm.provider, {"extractive", "openai"})) {
     out.push_back("llm.provider: must be extractive or openai, got '" + c.llm.provider + "'");
   }
-  if (!c.llm.base_url.starts_with("http://") && !c.llm.base_url.starts_with("https://")) {
+  if (!is_http_url(c.llm.base_url)) {
     out.push_back("llm.base_url: must start with http:// or https://");
   }
   if (c.llm.model.empty()) out.push_back("llm.model: must not be empty");
@@ -522,6 +597,33 @@ void read_widget_keys(const std::string& path, secrets& s, problems& out) {
   if (ring.problems.empty()) s.widget_keys = std::move(ring.keys);
 }
 
+// The API key of an upstream named at `where` (llm, retrieval.embedders.x), from its
+// file or environment variable; empty when it has neither. Its CA file must be readable.
+std::string read_api_key(const std::string& where, const std::string& ca_file,
+                         const std::string& key_file, const std::string& key_env,
+                         const environment& env, problems& out) {
+  if (!ca_file.empty() && !read_file(ca_file)) {
+    out.push_back(where + ".ca_file: cannot read '" + ca_file + "'");
+  }
+  std::string key;
+  if (!key_file.empty()) {
+    if (const auto text = read_file(key_file); !text) {
+      out.push_back(where + ".api_key_file: cannot read '" + key_file + "'");
+    } else if ((key = trim_right(*text)).empty()) {
+      out.push_back(where + ".api_key_file: '" + key_file + "' is empty");
+    }
+  }
+  if (!key_env.empty()) {
+    const auto it = env.find(key_env);
+    if (it == env.end() || trim_right(it->second).empty()) {
+      out.push_back(where + ".api_key_env: environment variable " + key_env + " is not set");
+    } else {
+      key = trim_right(it->second);
+    }
+  }
+  return key;
+}
+
 secrets read_secrets(const config& cfg, const environment& env, problems& out) {
   secrets s;
   if (const auto text = read_file(cfg.edge.secret_file); !text) {
@@ -534,28 +636,22 @@ secrets read_secrets(const config& cfg, const environment& env, problems& out) {
     }
   }
   if (!cfg.widget.keys_file.empty()) read_widget_keys(cfg.widget.keys_file, s, out);
-  if (!cfg.llm.ca_file.empty() && !read_file(cfg.llm.ca_file)) {
-    out.push_back("llm.ca_file: cannot read '" + cfg.llm.ca_file + "'");
-  }
-  if (!cfg.llm.api_key_file.empty()) {
-    if (const auto text = read_file(cfg.llm.api_key_file); !text) {
-      out.push_back("llm.api_key_file: cannot read '" + cfg.llm.api_key_file + "'");
-    } else if ((s.llm_api_key = trim_right(*text)).empty()) {
-      out.push_back("llm.api_key_file: '" + cfg.llm.api_key_file + "' is empty");
-    }
-  }
-  if (!cfg.llm.api_key_env.empty()) {
-    const auto it = env.find(cfg.llm.api_key_env);
-    if (it == env.end() || trim_right(it->second).empty()) {
-      out.push_back("llm.api_key_env: environment variable " + cfg.llm.api_key_env + " is not set");
-    } else {
-      s.llm_api_key = trim_right(it->second);
-    }
+  s.llm_api_key =
+      read_api_key("llm", cfg.llm.ca_file, cfg.llm.api_key_file, cfg.llm.api_key_env, env, out);
+  for (const auto& [name, e] : cfg.retrieval.embedders) {
+    auto key = read_api_key("retrieval.embedders." + name, e.ca_file, e.api_key_file, e.api_key_env,
+                            env, out);
+    if (!key.empty()) s.embedder_api_keys.emplace(name, std::move(key));
   }
   return s;
 }
 
 }  // namespace
+
+double min_score_for(const retrieval_config& r, std::string_view embedder) {
+  const auto e = r.embedders.find(std::string(embedder));
+  return e != r.embedders.end() ? e->second.min_score.value_or(r.min_score) : r.min_score;
+}
 
 config_error::config_error(std::vector<std::string> list)
     : std::runtime_error(join_lines(list)), problems_(std::move(list)) {}

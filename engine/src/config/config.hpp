@@ -6,8 +6,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/key_ring.hpp"
@@ -80,9 +82,32 @@ struct bm25_config {
   double b = 0.4;
 };
 
+// An OpenAI-compatible /embeddings endpoint (OpenAI, Ollama, llama.cpp server, vLLM,
+// TEI), named under retrieval.embedders. Tenants choose one by name with
+// `parley reindex --tenant S --embedder NAME`.
+struct embedder_config {
+  std::string base_url;          // e.g. "http://127.0.0.1:11434/v1"
+  std::string model;             // sent upstream and stored with every chunk it embeds
+  unsigned dimensions = 0;       // what every vector must have; required
+  bool send_dimensions = false;  // ask for `dimensions` (OpenAI's text-embedding-3-*)
+  std::string api_key_file;      // secrets only from a file ...
+  std::string api_key_env;       // ... or the environment
+  std::string ca_file;           // CAs trusted for an https base_url; empty: the system's
+  unsigned batch_size = 64;      // texts per request when ingesting
+  std::uint32_t connect_timeout_ms = 5000;
+  std::uint32_t timeout_ms = 30000;  // one whole request
+  std::string query_prefix;          // e.g. "query: " for E5, "search_query: " for nomic
+  std::string document_prefix;       // e.g. "passage: ", "search_document: "
+  std::optional<double> min_score;   // the relevance gate's cosine for this model
+};
+
+// The built-in embedder's name; never a key of retrieval.embedders.
+inline constexpr std::string_view hashing_embedder_name = "hashing";
+
 struct retrieval_config {
-  std::string embedder = "hashing";
-  unsigned dimensions = 384;
+  std::string embedder = "hashing";  // tenants that chose none: "hashing" or a key of embedders
+  std::map<std::string, embedder_config> embedders;
+  unsigned dimensions = 384;  // the hashing embedder's
   unsigned chunk_tokens = 500;
   unsigned chunk_overlap = 50;
   unsigned top_k = 5;
@@ -91,6 +116,10 @@ struct retrieval_config {
   bm25_config bm25;
   unsigned index_cache_mb = 1024;  // per-tenant indexes kept in memory, least recently used dropped
 };
+
+// The relevance gate's cosine for queries embedded by `embedder`: its own
+// min_score, else retrieval.min_score (an agent's setting overrides both).
+double min_score_for(const retrieval_config& r, std::string_view embedder);
 
 // Documents uploaded through the API (POST /v1/documents).
 struct knowledge_config {
@@ -167,9 +196,10 @@ std::string resolve_path(const std::string& flag_value, const environment& env);
 
 // Secrets a serving process needs, read from their files / environment variables.
 struct secrets {
-  std::string edge_secret;            // raw bytes, trailing whitespace removed
-  std::string llm_api_key;            // empty when the provider needs none
-  std::vector<ring_key> widget_keys;  // empty when widget.keys_file is unset
+  std::string edge_secret;                               // raw bytes, trailing whitespace removed
+  std::string llm_api_key;                               // empty when the provider needs none
+  std::map<std::string, std::string> embedder_api_keys;  // by embedder name, when it has one
+  std::vector<ring_key> widget_keys;                     // empty when widget.keys_file is unset
 };
 
 // Reads the secrets; throws config_error listing every problem (missing file, too short).

@@ -47,6 +47,10 @@ api_error api_error::upstream(std::string message) {
   return {502, "server_error", "upstream_error", std::move(message)};
 }
 
+api_error api_error::embedding_failed(std::string message) {
+  return {502, "server_error", "embedding_error", std::move(message)};
+}
+
 api_error api_error::unavailable(std::string code, std::string message) {
   return {503, "server_error", std::move(code), std::move(message)};
 }

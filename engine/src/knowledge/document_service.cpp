@@ -9,21 +9,17 @@ namespace {
 
 processing_job job_for(const std::string& tenant_id, const registration& r, upload u,
                        const inspected_upload& inspected) {
-  return {tenant_id,
-          r.document.id,
-          std::move(u.bytes),
-          std::move(u.declared_type),
-          inspected.file_name,
-          !u.title.has_value(),
-          r.chunks};
+  return {tenant_id,           r.document.id,        std::move(u.bytes), std::move(u.declared_type),
+          inspected.file_name, !u.title.has_value(), r.chunks,           r.embedder};
 }
 
 }  // namespace
 
-document_service::document_service(store::database& db, service_settings s)
+document_service::document_service(store::database& db, service_settings s,
+                                   llm::embedders& embedders)
     : db_(db),
       settings_(s),
-      processor_(db, rag::hashing_embedder(s.dimensions)),
+      processor_(db, embedders),
       queue_([this](const processing_job& job) { processor_.process(job); }, s.max_pending_bytes) {}
 
 asio::awaitable<registration> document_service::submit(std::string tenant_id, upload_reader read) {

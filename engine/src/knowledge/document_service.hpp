@@ -37,12 +37,12 @@ struct service_settings {
   std::chrono::seconds processing_timeout{900};
   std::size_t max_pending_bytes = 256 * 1024 * 1024;
   chunking chunks;
-  std::size_t dimensions = 384;
 };
 
 class document_service {
  public:
-  document_service(store::database& db, service_settings s);
+  // `embedders` must outlive the service; their loop must run while it processes.
+  document_service(store::database& db, service_settings s, llm::embedders& embedders);
 
   // Reads the upload with `read` (which throws upload_error for a malformed body),
   // inspects and registers it, and queues it for processing unless it is a

@@ -68,8 +68,9 @@ registration register_upload(store::transaction& tx, std::string_view tenant_id,
     }
   }
   for (const auto& agent_id : agents) store::assign_document(tx, tenant_id, agent_id, id);
-  return {store::find_document(tx, id).value(), duplicate,
-          chunking_for(store::read_knowledge_settings(tx, tenant_id), defaults)};
+  auto settings = store::read_knowledge_settings(tx, tenant_id);
+  return {store::find_document(tx, id).value(), duplicate, chunking_for(settings, defaults),
+          std::move(settings.embedder)};
 }
 
 }  // namespace parley::knowledge

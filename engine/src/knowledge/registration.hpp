@@ -8,6 +8,7 @@
 // replaced by the new upload of the same content.
 
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,8 +25,9 @@ namespace parley::knowledge {
 
 struct registration {
   store::document_row document;
-  bool duplicate = false;  // already stored: nothing to process
-  chunking chunks;         // how to cut it: the tenant's settings over `defaults`
+  bool duplicate = false;               // already stored: nothing to process
+  chunking chunks;                      // how to cut it: the tenant's settings over `defaults`
+  std::optional<std::string> embedder;  // the tenant's; nullopt: the configured default
 };
 
 // Throws upload_error (agent_not_found) before anything is written.

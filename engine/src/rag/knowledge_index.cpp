@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <array>
+#include <stdexcept>
+#include <string>
 
 #include "rag/text.hpp"
 
@@ -22,16 +24,15 @@ std::size_t rank_in(const std::vector<std::uint32_t>& ranking, std::uint32_t row
 
 }  // namespace
 
-knowledge_index::knowledge_index(corpus source, hashing_embedder embedder,
-                                 vector_index_options vectors)
-    : embedder_(std::move(embedder)), dense_(embedder_.dimensions()) {
+knowledge_index::knowledge_index(corpus source, embedding_space space, vector_index_options vectors)
+    : space_(std::move(space)), dense_(space_.dimensions) {
   const auto ours = [this](const corpus_chunk& c) {
-    return c.embedding_model == embedder_.model() && c.embedding.size() == embedder_.dimensions();
+    return c.embedding_model == space_.model && c.embedding.size() == space_.dimensions;
   };
   const auto embedded =
       static_cast<std::size_t>(std::count_if(source.chunks.begin(), source.chunks.end(), ours));
   if (vectors.hnsw) {
-    hnsw_.emplace(embedder_.dimensions(), embedded,
+    hnsw_.emplace(space_.dimensions, embedded,
                   hnsw_params{vectors.m, vectors.ef_construction, vectors.ef_search});
   } else {
     dense_.reserve(embedded);
@@ -111,7 +112,12 @@ float knowledge_index::dense_score(std::span<const float> query, std::int64_t ro
 
 std::vector<retrieved_passage> knowledge_index::search(std::string_view agent_id,
                                                        std::string_view query,
+                                                       std::span<const float> query_vector,
                                                        const retrieval_options& options) const {
+  if (query_vector.size() != space_.dimensions) {
+    throw std::invalid_argument("a query vector of " + std::to_string(query_vector.size()) +
+                                " dimensions for an index of " + std::to_string(space_.dimensions));
+  }
   const auto masks = masks_.find(std::string(agent_id));
   const auto query_terms = terms(query);
   // Without a content word there is nothing to match on, lexically or semantically.
@@ -120,7 +126,6 @@ std::vector<retrieved_passage> knowledge_index::search(std::string_view agent_id
   const auto depth = candidate_depth(options.top_k);
   const auto bm25 = lexical_.scores(query_terms, masks->second.lexical, options.bm25);  // by chunk
 
-  const auto query_vector = embedder_.embed(query);
   std::array<std::vector<std::uint32_t>, 2> rankings;
   const auto dense_hits = hnsw_ ? hnsw_->search(query_vector, depth, masks->second.dense)
                                 : dense_.search(query_vector, depth, masks->second.dense);

@@ -24,7 +24,6 @@
 #include "rag/bm25_index.hpp"
 #include "rag/exact_index.hpp"
 #include "rag/fusion.hpp"
-#include "rag/hashing_embedder.hpp"
 #include "rag/hnsw_index.hpp"
 
 namespace parley::rag {
@@ -101,12 +100,23 @@ struct vector_index_options {
   std::size_t ef_search = 128;  // recall@10 0.94 on 100,000 hashing vectors (make bench)
 };
 
+// Which vectors the dense side holds: those of one model, of one length. The
+// embedder's name is what the tenant chose it by (llm/embedders.hpp): a query is
+// embedded by that embedder and no other.
+struct embedding_space {
+  std::string embedder;
+  std::string model;
+  std::size_t dimensions = 0;
+};
+
 class knowledge_index {
  public:
-  // Chunks whose embedding_model differs from the embedder's (or whose vector has
-  // the wrong length) take part in lexical ranking only: a query vector is never
-  // compared with another model's vectors.
-  knowledge_index(corpus source, hashing_embedder embedder, vector_index_options vectors = {});
+  // Chunks whose embedding_model is not the space's (or whose vector has the wrong
+  // length) take part in lexical ranking only: a query vector is never compared
+  // with another model's vectors.
+  knowledge_index(corpus source, embedding_space space, vector_index_options vectors = {});
+
+  const embedding_space& space() const noexcept { return space_; }
 
   std::size_t chunk_count() const noexcept { return chunks_.size(); }
   std::size_t embedded_count() const noexcept { return dense_to_chunk_.size(); }
@@ -115,9 +125,11 @@ class knowledge_index {
   // About what the index takes on the heap: the budget of the index cache counts it.
   std::size_t memory_bytes() const noexcept { return memory_bytes_; }
 
-  // The best passages for `query` among the documents enabled for `agent_id`,
-  // best first, at most options.top_k.
+  // The best passages for `query`, whose vector in this index's space is
+  // `query_vector`, among the documents enabled for `agent_id`, best first, at most
+  // options.top_k. Throws std::invalid_argument for a vector of another length.
   std::vector<retrieved_passage> search(std::string_view agent_id, std::string_view query,
+                                        std::span<const float> query_vector,
                                         const retrieval_options& options) const;
 
  private:
@@ -139,7 +151,7 @@ class knowledge_index {
 
   float dense_score(std::span<const float> query, std::int64_t row) const;
 
-  hashing_embedder embedder_;
+  embedding_space space_;
   std::vector<corpus_document> documents_;
   std::vector<chunk_entry> chunks_;
   exact_index dense_;  // empty when hnsw_ holds the vectors

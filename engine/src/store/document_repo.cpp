@@ -91,14 +91,22 @@ std::optional<std::string> insert_processing_document(transaction& tx, std::stri
   return r.str(0, 0);
 }
 
-bool complete_document(transaction& tx, std::string_view tenant_id, std::string_view document_id,
-                       const std::vector<new_chunk>& chunks,
-                       const std::optional<std::string>& title) {
+completion complete_document(transaction& tx, std::string_view tenant_id,
+                             std::string_view document_id, const std::vector<new_chunk>& chunks,
+                             const std::optional<std::string>& title,
+                             const std::optional<std::string>& embedder) {
+  // The tenant's row first: a reindex switching the embedder holds it too, so it
+  // either sees these chunks or has switched before we look.
+  const auto tenant = tx.exec(
+      "UPDATE tenants SET knowledge_version = knowledge_version + 1, updated_at = now() "
+      "WHERE id = $1::uuid RETURNING settings->>'embedder'",
+      {tenant_id});
+  if (tenant.empty() || tenant.opt_str(0, 0) != embedder) return completion::embedder_changed;
   // The row lock keeps a concurrent delete from slipping between check and insert.
   const auto found =
       tx.exec("SELECT 1 FROM documents WHERE id = $1::uuid AND status = 'processing' FOR UPDATE",
               {document_id});
-  if (found.empty()) return false;
+  if (found.empty()) return completion::gone;
   for (std::size_t i = 0; i < chunks.size(); ++i) {
     const auto& c = chunks[i];
     const auto bytes = encode_embedding(c.embedding);
@@ -115,8 +123,7 @@ bool complete_document(transaction& tx, std::string_view tenant_id, std::string_
                            error = NULL, updated_at = now()
       WHERE id = $1::uuid)sql",
           {document_id, static_cast<std::int64_t>(chunks.size()), title});
-  bump_knowledge_version(tx, tenant_id);
-  return true;
+  return completion::stored;
 }
 
 bool fail_document(transaction& tx, std::string_view document_id, std::string_view reason) {

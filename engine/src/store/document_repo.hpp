@@ -70,12 +70,20 @@ document_page list_documents(transaction& tx, const document_filter& filter);
 std::optional<std::string> insert_processing_document(transaction& tx, std::string_view tenant_id,
                                                       const new_document& doc);
 
+enum class completion : unsigned char {
+  stored,
+  gone,              // deleted meanwhile, or no longer processing
+  embedder_changed,  // `parley reindex` switched the tenant's embedder meanwhile
+};
+
 // Stores the chunks of a 'processing' document and makes it 'ready', with `title`
-// when the upload named none and the content did. False when the document is gone
-// or no longer processing (deleted meanwhile): nothing is stored.
-bool complete_document(transaction& tx, std::string_view tenant_id, std::string_view document_id,
-                       const std::vector<new_chunk>& chunks,
-                       const std::optional<std::string>& title);
+// when the upload named none and the content did, provided the tenant's embedder
+// (tenants.settings.embedder, nullopt: none chosen) is still `embedder`, the one
+// the chunks were embedded by. Otherwise nothing is stored.
+completion complete_document(transaction& tx, std::string_view tenant_id,
+                             std::string_view document_id, const std::vector<new_chunk>& chunks,
+                             const std::optional<std::string>& title,
+                             const std::optional<std::string>& embedder);
 
 // Marks a 'processing' document 'failed' with `reason`; false when it is gone.
 bool fail_document(transaction& tx, std::string_view document_id, std::string_view reason);

@@ -14,7 +14,9 @@ const std::string_view knowledge_settings_columns = R"sql(
     CASE WHEN jsonb_typeof(settings->'chunk_overlap') = 'number'
           AND (settings->>'chunk_overlap') ~ '^[0-9]{1,9}$'
          THEN (settings->>'chunk_overlap')::bigint END AS chunk_overlap,
-    coalesce(settings->'hnsw' = 'true'::jsonb, false) AS hnsw)sql";
+    coalesce(settings->'hnsw' = 'true'::jsonb, false) AS hnsw,
+    CASE WHEN jsonb_typeof(settings->'embedder') = 'string'
+         THEN settings->>'embedder' END AS embedder)sql";
 
 namespace {
 
@@ -35,6 +37,7 @@ knowledge_settings knowledge_settings_of(const result& r, int row) {
   // An overlap is only meaningful against the size it was set with.
   if (s.chunk_tokens) s.chunk_overlap = in_range(r, row, "chunk_overlap", 0, *s.chunk_tokens - 1);
   s.hnsw = r.boolean(row, r.column("hnsw"));
+  s.embedder = r.opt_str(row, "embedder");
   return s;
 }
 
