@@ -271,3 +271,15 @@ def test_reindex_against_a_failing_embedder_keeps_the_former_vectors(
     assert chunk_models(stack, t) == [("hashing-v2-384", "-")]
     r = retrieve(stack, t, "vacation allowance")
     assert r.status_code == 200 and r.json()["data"]
+
+
+def test_an_embedder_that_does_not_answer_in_time_fails_the_query(
+        stack, embeddings):
+    t = tenant_with(stack, VACATION)
+    reindex(stack, t, "--embedder", "mock")
+    embeddings.reset(delay=4)  # timeout_ms is 3000
+    started = time.monotonic()
+    r = retrieve(stack, t, "vacation allowance")
+    assert r.status_code == 502, r.text
+    assert "did not answer in time" in r.json()["error"]["message"]
+    assert time.monotonic() - started < 3.9
