@@ -222,7 +222,8 @@ int eval(const invocation& inv) {
                        {"latency_ms_p50", percentile(t.latency_ms, 0.5)},
                        {"latency_ms_p99", percentile(t.latency_ms, 0.99)},
                        {"index_build_s", build_s},
-                       {"embedder", embedder.model()}};
+                       {"embedder", embedder_name},
+                       {"embedding_model", embedder.model()}};
   inv.out.result(result,
                  fmt::format("{} queries over {} documents ({} chunks, index built in {:.1f} s)\n"
                              "nDCG@10 {:.4f}  Recall@100 {:.4f}  MRR@10 {:.4f}\n"
