@@ -295,3 +295,21 @@ def test_an_idle_stream_sends_heartbeats(stack, widget_engine, site):
     assert stream.status == 200 and stream.text.count(": ping") >= 2
     stream.close()
     mock.gate.set()
+
+
+def test_a_tenant_over_its_budget_ends_the_answer_with_insufficient_quota(
+        stack, widget_engine):
+    widget_engine.reset()
+    tenant = make_tenant(stack, REPO / "demo" / "handbook")
+    stack.parley("tenant", "update", "--slug", tenant.slug, "--allowed-origin",
+                 ORIGIN, "--budget-tokens-day", "10", "--json")
+    pk = stack.parley("key", "create", "--tenant", tenant.slug, "--kind",
+                      "publishable", "--json")["key"]
+    session = new_session(stack, pk)
+    status, _, posted = ask(stack, tenant, session, QUESTION)
+    assert status == 202, posted
+    events = EventStream(stack, tenant, session, posted["stream_id"]).events()
+    assert [kind for _, kind, _ in events] == ["error"]
+    assert events[0][2]["code"] == "insufficient_quota"
+    assert "daily token budget" in events[0][2]["message"]
+    assert widget_engine.requests == []

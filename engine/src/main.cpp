@@ -28,6 +28,9 @@ constexpr subcommand subcommands[] = {
      "O]...\n"
      "  tenant update --slug S [--name N] [--rpm R] [--burst B] [--max-streams M]\n"
      "                [--allowed-origin O]... [--active true|false]\n"
+     "                [--chunk-tokens N] [--chunk-overlap N] [--hnsw true|false]\n"
+     "                [--budget-tokens-day N|none] [--budget-tokens-month N|none]\n"
+     "                [--budget-cost-day X|none] [--budget-cost-month X|none]\n"
      "  tenant list"},
     {"key", parley::cli::key,
      "key create --tenant SLUG [--kind secret|publishable]\n"
@@ -41,6 +44,9 @@ constexpr subcommand subcommands[] = {
     {"reindex", parley::cli::reindex,
      "reindex --tenant SLUG [--embedder NAME] [--batch N]  embed a tenant's chunks anew and\n"
      "                                         switch it to the embedder"},
+    {"usage", parley::cli::usage,
+     "usage --tenant SLUG [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by day|agent|model]\n"
+     "                                         requests, tokens, cost, errors and refusals"},
     {"eval", parley::cli::eval,
      "eval --corpus F --queries F --qrels F [--embedder NAME] [--limit N]\n"
      "                                         retrieval quality on a BEIR data set"},

@@ -56,6 +56,15 @@ class fields {
     throw bad_field(name, "a whole number or null");
   }
 
+  // Absent: leave alone; null: no budget; else an amount of at least 0.
+  std::optional<std::optional<double>> amount(const std::string& name) const {
+    const auto* v = find(name);
+    if (!v) return std::nullopt;
+    if (v->is_null()) return std::optional<double>();
+    if (v->is_number() && v->get<double>() >= 0) return std::optional<double>(v->get<double>());
+    throw bad_field(name, "a number of at least 0, or null");
+  }
+
   std::optional<std::vector<std::string>> strings(const std::string& name) const {
     const auto* v = find(name);
     if (!v) return std::nullopt;
@@ -114,7 +123,8 @@ store::new_tenant parse_new_tenant(const http::request& req) {
 store::tenant_patch parse_patch(const http::request& req) {
   const auto body = http::parse_json_body(req);
   const fields f(body, {"name", "rate_rpm", "rate_burst", "max_streams", "allowed_origins",
-                        "is_active", "chunk_tokens", "chunk_overlap", "hnsw"});
+                        "is_active", "chunk_tokens", "chunk_overlap", "hnsw", "budget_tokens_day",
+                        "budget_tokens_month", "budget_cost_day", "budget_cost_month"});
   store::tenant_patch p;
   p.name = f.text("name");
   p.rate_rpm = f.plan_limit("rate_rpm");
@@ -125,6 +135,10 @@ store::tenant_patch parse_patch(const http::request& req) {
   p.chunk_tokens = f.whole_number("chunk_tokens");
   p.chunk_overlap = f.whole_number("chunk_overlap");
   p.hnsw = f.boolean("hnsw");
+  p.budget_tokens_day = f.plan_limit("budget_tokens_day");
+  p.budget_tokens_month = f.plan_limit("budget_tokens_month");
+  p.budget_cost_day = f.amount("budget_cost_day");
+  p.budget_cost_month = f.amount("budget_cost_month");
   return p;
 }
 
@@ -213,6 +227,17 @@ asio::awaitable<void> update_tenant(store::database& db, http::request& req, htt
   co_await send_json(res, 200, to_json(updated));
 }
 
+asio::awaitable<void> tenant_usage(store::database& db, http::request& req, http::responder& res) {
+  const auto param = [&req](std::string_view name) -> std::optional<std::string> {
+    if (const auto v = req.query_param(name)) return std::string(*v);
+    return std::nullopt;
+  };
+  const usage_query q{param("from"), param("to"), param("by")};
+  auto op = [slug = req.params.at("slug"), q](service& s) { return s.usage(slug, q); };
+  const auto report = co_await call(db, req, std::move(op));
+  co_await send_json(res, 200, to_json(report));
+}
+
 asio::awaitable<void> issue_key(store::database& db, http::request& req, http::responder& res) {
   auto op = [slug = req.params.at("slug"), kind = parse_key_kind(req)](service& s) {
     return s.issue_key(slug, kind);
@@ -262,6 +287,7 @@ void add_admin_routes(http::router& routes, store::database& db) {
   add("POST", "/admin/v1/tenants", create_tenant);
   add("GET", "/admin/v1/tenants/{slug}", get_tenant);
   add("PATCH", "/admin/v1/tenants/{slug}", update_tenant);
+  add("GET", "/admin/v1/tenants/{slug}/usage", tenant_usage);
   add("GET", "/admin/v1/tenants/{slug}/keys", list_keys);
   add("POST", "/admin/v1/tenants/{slug}/keys", issue_key);
   add("DELETE", "/admin/v1/keys/{id}", revoke_key);

@@ -132,6 +132,13 @@ void check_agent(store::new_agent& a) {
 }
 
 json limit_json(const std::optional<std::int64_t>& v) { return v ? json(*v) : json(); }
+json amount_json(const std::optional<double>& v) { return v ? json(*v) : json(); }
+
+void check_budget(std::string_view field, const std::optional<std::int64_t>& v) {
+  if (v && *v < 0) {
+    throw invalid("invalid_" + std::string(field), std::string(field) + " must be at least 0");
+  }
+}
 
 json patch_json(const store::tenant_patch& p) {
   json out = json::object();
@@ -144,6 +151,10 @@ json patch_json(const store::tenant_patch& p) {
   if (p.chunk_tokens) out["chunk_tokens"] = *p.chunk_tokens;
   if (p.chunk_overlap) out["chunk_overlap"] = *p.chunk_overlap;
   if (p.hnsw) out["hnsw"] = *p.hnsw;
+  if (p.budget_tokens_day) out["budget_tokens_day"] = limit_json(*p.budget_tokens_day);
+  if (p.budget_tokens_month) out["budget_tokens_month"] = limit_json(*p.budget_tokens_month);
+  if (p.budget_cost_day) out["budget_cost_day"] = amount_json(*p.budget_cost_day);
+  if (p.budget_cost_month) out["budget_cost_month"] = amount_json(*p.budget_cost_month);
   return out;
 }
 
@@ -197,6 +208,8 @@ store::tenant service::update_tenant(const std::string& slug, store::tenant_patc
   if (patch.rate_burst) check_limit("rate_burst", *patch.rate_burst, max_rate);
   if (patch.max_streams) check_limit("max_streams", *patch.max_streams, max_streams);
   if (patch.allowed_origins) check_origins(*patch.allowed_origins);
+  if (patch.budget_tokens_day) check_budget("budget_tokens_day", *patch.budget_tokens_day);
+  if (patch.budget_tokens_month) check_budget("budget_tokens_month", *patch.budget_tokens_month);
   return db_.with_platform([&](store::transaction& tx) {
     const auto current = find_tenant(tx, slug);
     check_chunking(patch, current);
@@ -207,6 +220,11 @@ store::tenant service::update_tenant(const std::string& slug, store::tenant_patc
              base::dump_json({{"request_id", actor_.request_id}, {"changes", patch_json(patch)}})});
     return *updated;
   });
+}
+
+usage_report service::usage(const std::string& slug, const usage_query& q) {
+  const auto t = get_tenant(slug);
+  return read_usage_report(db_, t.id, t.slug, q);
 }
 
 // ---- keys ------------------------------------------------------------------------------
@@ -302,6 +320,10 @@ json to_json(const store::tenant& t) {
           {"chunk_overlap", limit_json(knowledge_limit(t.knowledge.chunk_overlap))},
           {"hnsw", t.knowledge.hnsw},
           {"embedder", t.knowledge.embedder ? json(*t.knowledge.embedder) : json(nullptr)},
+          {"budget_tokens_day", limit_json(t.budgets.tokens_day)},
+          {"budget_tokens_month", limit_json(t.budgets.tokens_month)},
+          {"budget_cost_day", amount_json(t.budgets.cost_day)},
+          {"budget_cost_month", amount_json(t.budgets.cost_month)},
           {"created", t.created_unix}};
 }
 

@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "admin/usage_report.hpp"
 #include "store/agent_repo.hpp"
 #include "store/key_repo.hpp"
 #include "store/tenant_repo.hpp"
@@ -73,6 +74,8 @@ class service {
   issued_key issue_key(const std::string& slug, std::string_view kind);
   std::vector<store::api_key_record> list_keys(const std::string& slug);
   store::api_key_record revoke_key(const key_ref& ref);
+
+  usage_report usage(const std::string& slug, const usage_query& q);
 
   store::agent create_agent(const std::string& slug, store::new_agent a);
   std::vector<store::agent> list_agents(const std::string& slug);

@@ -25,6 +25,8 @@ http::api_error to_api_error(const chat::turn_error& e) {
       return http::api_error::not_found("session_not_found", e.what());
     case chat::turn_error::reason::embedding_failed:
       return http::api_error::embedding_failed(e.what());
+    case chat::turn_error::reason::over_budget:
+      return http::api_error::insufficient_quota(e.what());
   }
   return http::api_error::internal();
 }

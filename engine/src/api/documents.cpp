@@ -152,19 +152,20 @@ asio::awaitable<void> fetch(store::database& db, knowledge::document_service& do
   co_await res.send(std::move(answer));
 }
 
-asio::awaitable<void> erase(store::database& db, knowledge::document_service&, http::request& req,
+asio::awaitable<void> erase(store::database& db, chat::pipeline& pipeline, http::request& req,
                             http::responder& res) {
   const auto id = document_id_param(req);
   auto erase = [id](store::transaction& tx) { return store::delete_document(tx, id); };
   const auto was = co_await db.async_tenant(req.identity.tenant_id, std::move(erase));
   if (!was) throw document_not_found(id);
+  pipeline.tenant_changed(req.identity.tenant_id);
   auto answer = http::response::json({{"id", id}, {"object", "document"}, {"deleted", true}});
   co_await res.send(std::move(answer));
 }
 
 // PUT (enable) or DELETE (disable) an agent's use of a document.
-asio::awaitable<void> assignment(store::database& db, bool enable, http::request& req,
-                                 http::responder& res) {
+asio::awaitable<void> assignment(store::database& db, chat::pipeline& pipeline, bool enable,
+                                 http::request& req, http::responder& res) {
   const auto id = document_id_param(req);
   const std::string code = req.params.at("code");
   const std::string tenant = req.identity.tenant_id;
@@ -175,6 +176,7 @@ asio::awaitable<void> assignment(store::database& db, bool enable, http::request
                   : store::unassign_document(tx, agent.id, id);
   };
   const bool changed = co_await db.async_tenant(tenant, std::move(change));
+  if (changed) pipeline.tenant_changed(tenant);
   auto answer = http::response::json({{"object", "agent.document"},
                                       {"agent", code},
                                       {"document_id", id},
@@ -186,7 +188,7 @@ asio::awaitable<void> assignment(store::database& db, bool enable, http::request
 }  // namespace
 
 void add_document_routes(http::router& routes, store::database& db,
-                         knowledge::document_service& documents) {
+                         knowledge::document_service& documents, chat::pipeline& pipeline) {
   using handler_fn = asio::awaitable<void> (*)(store::database&, knowledge::document_service&,
                                                http::request&, http::responder&);
   const auto bind = [&db, &documents](handler_fn fn) {
@@ -198,13 +200,18 @@ void add_document_routes(http::router& routes, store::database& db,
   routes.add("POST", "/v1/documents", key, bind(upload));
   routes.add("GET", "/v1/documents", key, bind(list));
   routes.add("GET", "/v1/documents/{id}", key, bind(fetch));
-  routes.add("DELETE", "/v1/documents/{id}", key, bind(erase));
-  routes.add(
-      "PUT", "/v1/agents/{code}/documents/{id}", key,
-      [&db](http::request& req, http::responder& res) { return assignment(db, true, req, res); });
-  routes.add(
-      "DELETE", "/v1/agents/{code}/documents/{id}", key,
-      [&db](http::request& req, http::responder& res) { return assignment(db, false, req, res); });
+  routes.add("DELETE", "/v1/documents/{id}", key,
+             [&db, &pipeline](http::request& req, http::responder& res) {
+               return erase(db, pipeline, req, res);
+             });
+  routes.add("PUT", "/v1/agents/{code}/documents/{id}", key,
+             [&db, &pipeline](http::request& req, http::responder& res) {
+               return assignment(db, pipeline, true, req, res);
+             });
+  routes.add("DELETE", "/v1/agents/{code}/documents/{id}", key,
+             [&db, &pipeline](http::request& req, http::responder& res) {
+               return assignment(db, pipeline, false, req, res);
+             });
 }
 
 }  // namespace parley::api

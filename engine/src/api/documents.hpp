@@ -14,6 +14,7 @@
 // Every statement runs in the key's tenant transaction (RLS): another tenant's
 // document id, guessed or known, is simply not found.
 
+#include "chat/pipeline.hpp"
 #include "http/router.hpp"
 #include "knowledge/document_service.hpp"
 
@@ -23,7 +24,8 @@ class database;
 
 namespace parley::api {
 
+// `pipeline` hears of deletions and assignment changes at once.
 void add_document_routes(http::router& routes, store::database& db,
-                         knowledge::document_service& documents);
+                         knowledge::document_service& documents, chat::pipeline& pipeline);
 
 }  // namespace parley::api

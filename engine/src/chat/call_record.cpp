@@ -77,9 +77,7 @@ store::llm_request_row call_record::row(const std::string& session_id, std::stri
     r.unit_cost_prompt = price->second.prompt_per_1k;
     r.unit_cost_completion = price->second.completion_per_1k;
     r.computed_cost =
-        (static_cast<double>(usage_.prompt_tokens) * price->second.prompt_per_1k +
-         static_cast<double>(usage_.completion_tokens) * price->second.completion_per_1k) /
-        1000.0;
+        config::priced_cost(prices, model, usage_.prompt_tokens, usage_.completion_tokens);
   }
   r.latency_ms = latency_ms_;
   r.ttft_ms = ttft_ms_;

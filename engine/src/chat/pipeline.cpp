@@ -23,6 +23,8 @@
 #include "store/db.hpp"
 #include "store/knowledge_repo.hpp"
 #include "store/knowledge_settings.hpp"
+#include "store/spend_repo.hpp"
+#include "store/usage_repo.hpp"
 
 namespace parley::chat {
 
@@ -132,6 +134,7 @@ struct pipeline::context {
   bool new_session = true;                     // written with the question
   std::vector<store::stored_message> history;  // a continued session's recent messages
   std::int64_t knowledge_version = 0;
+  store::budgets budgets;
 };
 
 // One LLM call: the request, and what the events, persistence and logs need.
@@ -142,8 +145,10 @@ struct pipeline::call {
   std::string tenant_id;
   std::string session_id;
   std::string agent_code;
+  std::string agent_id;
   std::string model;
-  std::string answer_id = base::random_uuid();  // the stored answer's message id
+  std::optional<store::reservation> reservation;  // for tenants with a budget
+  std::string answer_id = base::random_uuid();    // the stored answer's message id
   std::vector<rag::citation> citations;
   llm::generation_request request;  // moved into the provider when the call starts
   question_row question;            // stored with the answer
@@ -158,7 +163,7 @@ pipeline::pipeline(asio::io_context& io, store::database& db, const config::conf
       indexes_(std::size_t{cfg.retrieval.index_cache_mb} << 20, corpus_reader(db, embedders)),
       tenants_(db, tenant_state_capacity),
       listener_(cfg.database.dsn, "parley_tenant_changed",
-                {[this](std::string_view tenant_id) { refresh(std::string(tenant_id)); },
+                {[this](std::string_view tenant_id) { tenant_changed(std::string(tenant_id)); },
                  [this](bool live) { tenants_.set_live(live); }}) {
   if (cfg.llm.provider == "openai") {
     multi_ = std::make_unique<llm::curl_multi>(io);
@@ -186,7 +191,7 @@ asio::awaitable<void> pipeline::run(turn_request req, turn_sink& sink) {
   if (c) co_await generate(*c, sink);
 }
 
-void pipeline::refresh(std::string tenant_id) {
+void pipeline::tenant_changed(std::string tenant_id) {
   tenants_.invalidate(tenant_id);
   if (!indexes_.cache().holds(tenant_id)) return;
   asio::co_spawn(io_, reload_index(std::move(tenant_id)), asio::detached);
@@ -272,6 +277,7 @@ asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request 
     question.refusal = question_row::answer_row{base::random_uuid(), ctx.agent.refusal_text};
     store::write_batch batch;
     write_question(batch, question);
+    store::count_uncalled(batch, req.tenant_id, ctx.agent.id, store::uncalled::refusal);
     co_await db_.async_write(req.tenant_id, std::move(batch));
     timing.mark(turn_timing::stage::stored);
     co_await refuse(req, ctx, question.refusal->id, sink);
@@ -279,7 +285,33 @@ asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request 
   }
   auto c = std::make_unique<call>(make_call(req, ctx, std::move(passages), timing));
   c->question = std::move(question);
+  if (ctx.budgets.any()) co_await reserve(*c);
   co_return c;
+}
+
+asio::awaitable<void> pipeline::reserve(call& c) {
+  // The most the call can cost: the prompt as estimated, with a margin since the
+  // provider counts its own way, and all it may write, which is sent upstream.
+  if (!c.request.max_tokens) c.request.max_tokens = cfg_.llm.max_tokens;
+  const auto prompt = llm::estimate_prompt_tokens(c.request.messages) * 5 / 4 + reserve_margin;
+  const auto tokens = prompt + *c.request.max_tokens;
+  const auto cost =
+      config::priced_cost(cfg_.llm.prices, c.model, prompt, *c.request.max_tokens).value_or(0);
+  store::write_batch admission;
+  store::add_admission(admission, c.tenant_id, tokens, cost);
+  const auto admitted = co_await db_.async_write_returning(c.tenant_id, std::move(admission));
+  if ((c.reservation = store::admitted(admitted, tokens, cost))) co_return;
+
+  store::write_batch refusal;
+  store::count_uncalled(refusal, c.tenant_id, c.agent_id, store::uncalled::over_budget);
+  store::add_exhausted_budget(refusal, c.tenant_id, tokens, cost);
+  const auto which = co_await db_.async_write_returning(c.tenant_id, std::move(refusal));
+  obs::info("budget_refused",
+            {{"request_id", c.request_id}, {"tenant_id", c.tenant_id}, {"tokens", tokens}});
+  throw turn_error(turn_error::reason::over_budget,
+                   "You exceeded your current quota: this service's " +
+                       store::exhausted_budget_of(which) +
+                       " budget does not cover this request. Request id: " + c.request_id + ".");
 }
 
 asio::awaitable<pipeline::context> pipeline::read_context(const turn_request& req) {
@@ -290,7 +322,7 @@ asio::awaitable<pipeline::context> pipeline::read_context(const turn_request& re
         turn_error::reason::agent_not_found,
         "The model '" + req.agent_code + "' does not exist or is not available to you.");
   }
-  context ctx{*agent, {}, true, {}, state->knowledge_version};
+  context ctx{*agent, {}, true, {}, state->knowledge_version, state->budgets};
   if (!req.session_id) {
     ctx.session_id = base::random_uuid();
     co_return ctx;
@@ -353,6 +385,7 @@ pipeline::call pipeline::make_call(const turn_request& req, const context& ctx,
   c.tenant_id = req.tenant_id;
   c.session_id = ctx.session_id;
   c.agent_code = req.agent_code;
+  c.agent_id = ctx.agent.id;
   c.model = multi_ ? ctx.agent.overrides.model.value_or(default_model_) : default_model_;
   c.citations = rag::citations_for(passages);
   c.request.question = in.question;
@@ -441,6 +474,7 @@ asio::awaitable<bool> pipeline::persist(const call& c, const call_record& record
   std::optional<std::string> error;
   if (record.failure()) error = failure_message(record.failure()->kind, c.request_id);
   auto row = record.row(c.session_id, provider_->name(), c.model, cfg_.llm.prices, error);
+  row.agent_id = c.agent_id;
   std::optional<store::message_metadata> metadata;
   if (!record.content().empty()) {
     metadata = store::message_metadata{c.citations, false, std::string(to_string(record.status())),
@@ -455,6 +489,13 @@ asio::awaitable<bool> pipeline::persist(const call& c, const call_record& record
                                   record.content(), base::unix_micros(), std::move(metadata)});
   }
   store::insert_llm_request(batch, c.tenant_id, row);
+  // The same transaction keeps the tenant's spend and usage in step with the row.
+  const auto cost = row.computed_cost.value_or(0);
+  store::settle_spend(batch, c.tenant_id, c.reservation, row.prompt_tokens + row.completion_tokens,
+                      cost);
+  store::count_call(
+      batch, c.tenant_id,
+      {c.agent_id, c.model, row.prompt_tokens, row.completion_tokens, cost, row.status});
   try {
     co_await db_.async_write(c.tenant_id, std::move(batch));
     co_return true;

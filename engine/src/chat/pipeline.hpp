@@ -77,6 +77,12 @@ class pipeline {
                                                                 std::string query,
                                                                 std::optional<std::size_t> top_k);
 
+  // The tenant's agents or knowledge changed, as a notification says or as a write
+  // through this engine (which does not wait for its own notification) knows: its
+  // state is read again at the next turn, and an index this engine holds is rebuilt
+  // at the new knowledge version now, before its next question needs it.
+  void tenant_changed(std::string tenant_id);
+
  private:
   struct context;
   struct call;
@@ -84,6 +90,9 @@ class pipeline {
   // Context and retrieval; answers a refusal itself. The call to make, if any.
   asio::awaitable<std::unique_ptr<call>> prepare(turn_request req, turn_sink& sink);
   asio::awaitable<context> read_context(const turn_request& req);
+  // For a tenant with a budget: reserves the call's most, or throws turn_error
+  // (over_budget), counted in its usage.
+  asio::awaitable<void> reserve(call& c);
   // The tenant's index at `version`, searched for the agent with the query embedded
   // by the index's embedder.
   asio::awaitable<std::vector<rag::retrieved_passage>> search(const std::string& tenant_id,
@@ -98,12 +107,10 @@ class pipeline {
   asio::awaitable<void> generate(call& c, turn_sink& sink);
   asio::awaitable<bool> persist(const call& c, const call_record& record);
   void log_call(const call& c, const call_record& record) const;
-  // On a change notification: a tenant whose index this engine holds gets it
-  // rebuilt at the new knowledge version now, before its next question needs it.
-  void refresh(std::string tenant_id);
   asio::awaitable<void> reload_index(std::string tenant_id);
 
   static constexpr std::size_t tenant_state_capacity = 10000;
+  static constexpr std::int64_t reserve_margin = 16;  // tokens added to a prompt's estimate
 
   asio::io_context& io_;
   store::database& db_;

@@ -23,6 +23,7 @@ asio::awaitable<std::shared_ptr<const tenant_state>> tenant_states::get(
     auto state = std::make_shared<tenant_state>();
     state->agents = store::list_agents(tx, false);
     state->knowledge_version = store::knowledge_version(tx, tenant_id);
+    state->budgets = store::read_budgets(tx, tenant_id);
     return std::shared_ptr<const tenant_state>(std::move(state));
   };
   auto state = co_await db_.async_tenant(tenant_id, std::move(read));

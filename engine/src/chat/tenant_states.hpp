@@ -1,6 +1,6 @@
 #pragma once
 
-// Each tenant's agents and knowledge version, kept in memory so that a turn reaches
+// Each tenant's agents, knowledge version and budgets, kept in memory so that a turn reaches
 // the LLM without a database round trip. The tenant's entry is dropped when a
 // notification says its state changed (store/change_listener.hpp, migration 0003),
 // and nothing is kept while the listener is not live: a change made on any engine,
@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "store/agent_repo.hpp"
+#include "store/spend_repo.hpp"
 
 namespace parley::store {
 class database;
@@ -34,6 +35,7 @@ namespace asio = boost::asio;
 
 struct tenant_state {
   std::int64_t knowledge_version = 0;
+  store::budgets budgets;            // none set: calls reserve nothing before they start
   std::vector<store::agent> agents;  // enabled or not
 
   // The enabled agent with this code, or nullptr.

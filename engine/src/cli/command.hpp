@@ -37,6 +37,7 @@ int key(const invocation& inv);      // parley key create|revoke
 int agent(const invocation& inv);    // parley agent create|list
 int ingest(const invocation& inv);   // parley ingest
 int reindex(const invocation& inv);  // parley reindex
+int usage(const invocation& inv);    // parley usage
 int eval(const invocation& inv);     // parley eval
 
 }  // namespace parley::cli

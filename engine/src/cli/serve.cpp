@@ -171,8 +171,10 @@ int serve(const invocation& inv) {
   const std::chrono::milliseconds heartbeat(cfg.llm.heartbeat_ms);
   api::add_chat_completions_route(routes, chat, heartbeat);
   api::add_retrieve_route(routes, chat);
-  knowledge::document_service documents(db, document_settings(cfg), *embedders);
-  api::add_document_routes(routes, db, documents);
+  knowledge::document_service documents(
+      db, document_settings(cfg), *embedders,
+      [&chat](const std::string& tenant_id) { chat.tenant_changed(tenant_id); });
+  api::add_document_routes(routes, db, documents, chat);
   widget::add_widget_chat_routes(routes, db, chat, widget_streams,
                                  {cfg.widget.issuer, cfg.widget.token_ttl_s, heartbeat, signer});
 

@@ -1,5 +1,7 @@
 #include <fmt/format.h>
 
+#include <charconv>
+
 #include "cli/admin_session.hpp"
 
 namespace parley::cli {
@@ -27,6 +29,21 @@ std::optional<bool> parse_bool(std::string_view option, const std::optional<std:
   throw usage_error(std::string(option) + " must be true or false");
 }
 
+// A budget option: "none" removes the budget, else an amount of at least 0.
+template <class T>
+std::optional<std::optional<T>> parse_budget(std::string_view option,
+                                             const std::optional<std::string>& text) {
+  if (!text) return std::nullopt;
+  if (*text == "none") return std::optional<T>();
+  T value{};
+  const auto* end = text->data() + text->size();
+  const auto [at, ec] = std::from_chars(text->data(), end, value);
+  if (ec != std::errc{} || at != end || value < 0) {
+    throw usage_error(std::string(option) + " must be a number of at least 0, or none");
+  }
+  return std::optional<T>(value);
+}
+
 int create(const invocation& inv) {
   inv.opts.allow_only(
       {"config", "json", "slug", "name", "rpm", "burst", "max-streams", "allowed-origin"});
@@ -45,7 +62,9 @@ int create(const invocation& inv) {
 // Only what is given changes; --allowed-origin (repeatable) replaces the whole list.
 int update(const invocation& inv) {
   inv.opts.allow_only({"config", "json", "slug", "name", "rpm", "burst", "max-streams",
-                       "allowed-origin", "active", "chunk-tokens", "chunk-overlap", "hnsw"});
+                       "allowed-origin", "active", "chunk-tokens", "chunk-overlap", "hnsw",
+                       "budget-tokens-day", "budget-tokens-month", "budget-cost-day",
+                       "budget-cost-month"});
   const std::string slug = inv.opts.require("slug");
   store::tenant_patch patch;
   patch.name = inv.opts.get("name");
@@ -58,6 +77,14 @@ int update(const invocation& inv) {
   patch.chunk_tokens = inv.opts.get_int("chunk-tokens", 1, 1'000'000);
   patch.chunk_overlap = inv.opts.get_int("chunk-overlap", 0, 1'000'000);
   patch.hnsw = parse_bool("--hnsw", inv.opts.get("hnsw"));
+  patch.budget_tokens_day =
+      parse_budget<std::int64_t>("--budget-tokens-day", inv.opts.get("budget-tokens-day"));
+  patch.budget_tokens_month =
+      parse_budget<std::int64_t>("--budget-tokens-month", inv.opts.get("budget-tokens-month"));
+  patch.budget_cost_day =
+      parse_budget<double>("--budget-cost-day", inv.opts.get("budget-cost-day"));
+  patch.budget_cost_month =
+      parse_budget<double>("--budget-cost-month", inv.opts.get("budget-cost-month"));
   const auto updated = admin_session(inv)->update_tenant(slug, std::move(patch));
   inv.out.result(admin::to_json(updated), summary("updated", updated));
   return 0;

@@ -433,6 +433,8 @@ void decode(const YAML::Node& root, config& c, problems& out) {
            [&](const reader& r) { r.integer(c.llm.idle_timeout_ms, 1u, u32max); }},
           {"heartbeat_ms", [&](const reader& r) { r.integer(c.llm.heartbeat_ms, 100u, u32max); }},
           {"prices", [&](const reader& r) { read_prices(r, c.llm.prices); }},
+          {"max_tokens",
+           [&](const reader& r) { r.integer<std::int64_t>(c.llm.max_tokens, 1, 1'000'000); }},
       },
       out);
   read_section(root, "logging",
@@ -647,6 +649,16 @@ secrets read_secrets(const config& cfg, const environment& env, problems& out) {
 }
 
 }  // namespace
+
+std::optional<double> priced_cost(const std::map<std::string, price>& prices,
+                                  const std::string& model, std::int64_t prompt,
+                                  std::int64_t completion) {
+  const auto p = prices.find(model);
+  if (p == prices.end()) return std::nullopt;
+  return (static_cast<double>(prompt) * p->second.prompt_per_1k +
+          static_cast<double>(completion) * p->second.completion_per_1k) /
+         1000.0;
+}
 
 double min_score_for(const retrieval_config& r, std::string_view embedder) {
   const auto e = r.embedders.find(std::string(embedder));

@@ -147,7 +147,15 @@ struct llm_config {
   std::uint32_t idle_timeout_ms = 30000;
   std::uint32_t heartbeat_ms = 15000;
   std::map<std::string, price> prices{{"gpt-4o-mini", {0.00015, 0.0006}}};
+  // The most a call may write when neither the request nor the agent says: sent
+  // upstream for tenants with a budget, whose calls reserve it beforehand.
+  std::int64_t max_tokens = 1024;
 };
+
+// The cost of `prompt` and `completion` tokens of `model`, when `prices` knows it.
+std::optional<double> priced_cost(const std::map<std::string, price>& prices,
+                                  const std::string& model, std::int64_t prompt,
+                                  std::int64_t completion);
 
 struct logging_config {
   std::string level = "info";  // debug | info | warn | error

@@ -47,6 +47,10 @@ api_error api_error::upstream(std::string message) {
   return {502, "server_error", "upstream_error", std::move(message)};
 }
 
+api_error api_error::insufficient_quota(std::string message) {
+  return {429, "insufficient_quota", "insufficient_quota", std::move(message)};
+}
+
 api_error api_error::embedding_failed(std::string message) {
   return {502, "server_error", "embedding_error", std::move(message)};
 }

@@ -32,8 +32,9 @@ class api_error : public std::runtime_error {
   static api_error model_not_found(std::string model);                  // 404 model_not_found
   static api_error method_not_allowed();                                // 405
   static api_error payload_too_large(std::string message);              // 413
-  static api_error upstream(std::string message);          // 502 server_error/upstream_error
-  static api_error embedding_failed(std::string message);  // 502 server_error/embedding_error
+  static api_error upstream(std::string message);            // 502 server_error/upstream_error
+  static api_error embedding_failed(std::string message);    // 502 server_error/embedding_error
+  static api_error insufficient_quota(std::string message);  // 429, OpenAI's over-quota error
   static api_error unavailable(std::string code, std::string message);  // 503 server_error
   static api_error internal();  // 500 server_error/internal_error
   // 499 (nginx's code): the answer goes nowhere, the request log says why

@@ -16,11 +16,17 @@ processing_job job_for(const std::string& tenant_id, const registration& r, uplo
 }  // namespace
 
 document_service::document_service(store::database& db, service_settings s,
-                                   llm::embedders& embedders)
+                                   llm::embedders& embedders, change_listener on_change)
     : db_(db),
       settings_(s),
       processor_(db, embedders),
-      queue_([this](const processing_job& job) { processor_.process(job); }, s.max_pending_bytes) {}
+      on_change_(std::move(on_change)),
+      queue_(
+          [this](const processing_job& job) {
+            const auto done = processor_.process(job);
+            if (done.status == "ready" && on_change_) on_change_(job.tenant_id);
+          },
+          s.max_pending_bytes) {}
 
 asio::awaitable<registration> document_service::submit(std::string tenant_id, upload_reader read) {
   struct intake {

@@ -41,8 +41,13 @@ struct service_settings {
 
 class document_service {
  public:
+  // Told, on the extraction thread, of each tenant whose knowledge a processed
+  // document changed: this engine need not wait for its own notification.
+  using change_listener = std::function<void(const std::string& tenant_id)>;
+
   // `embedders` must outlive the service; their loop must run while it processes.
-  document_service(store::database& db, service_settings s, llm::embedders& embedders);
+  document_service(store::database& db, service_settings s, llm::embedders& embedders,
+                   change_listener on_change = {});
 
   // Reads the upload with `read` (which throws upload_error for a malformed body),
   // inspects and registers it, and queues it for processing unless it is a
@@ -60,6 +65,7 @@ class document_service {
   store::database& db_;
   service_settings settings_;
   processor processor_;
+  change_listener on_change_;
   asio::thread_pool intake_{1};
   extraction_queue queue_;
 };

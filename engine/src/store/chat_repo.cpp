@@ -67,12 +67,14 @@ void insert_llm_request(write_batch& batch, std::string_view tenant_id,
   batch.add(R"sql(
       INSERT INTO llm_requests (tenant_id, session_id, message_id, provider, model, prompt_tokens,
                                 completion_tokens, total_tokens, usage_estimated, unit_cost_prompt,
-                                unit_cost_completion, computed_cost, latency_ms, ttft_ms, status, error)
-      VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16))sql",
+                                unit_cost_completion, computed_cost, latency_ms, ttft_ms, status, error,
+                                agent_id)
+      VALUES ($1::uuid, $2::uuid, $3::uuid, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+              $17::uuid))sql",
             {tenant_id, row.session_id, row.message_id, row.provider, row.model, row.prompt_tokens,
              row.completion_tokens, row.prompt_tokens + row.completion_tokens, row.usage_estimated,
              row.unit_cost_prompt, row.unit_cost_completion, row.computed_cost, row.latency_ms,
-             row.ttft_ms, row.status, row.error});
+             row.ttft_ms, row.status, row.error, row.agent_id});
 }
 
 }  // namespace parley::store

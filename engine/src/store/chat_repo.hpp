@@ -69,6 +69,7 @@ void insert_message(write_batch& batch, const new_message& m);
 
 struct llm_request_row {
   std::string session_id;
+  std::string agent_id;
   std::optional<std::string> message_id;
   std::string provider;
   std::string model;

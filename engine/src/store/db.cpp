@@ -403,29 +403,40 @@ void send_statement(PGconn* conn, statement_cache& statements, std::string_view 
   if (sent == 0) throw db_error(connection_message(conn), "");
 }
 
-// Reads one statement's result off the pipeline; the first failure is kept.
-void read_result(PGconn* conn, std::optional<db_error>& failure) {
+// Reads one statement's result off the pipeline: its rows, or nothing once a
+// statement failed (the first failure is kept).
+std::optional<result> read_result(PGconn* conn, std::optional<db_error>& failure) {
   PGresult* raw = PQgetResult(conn);
   if (raw == nullptr) {
     if (!failure) failure.emplace(connection_message(conn), "");
-    return;
+    return std::nullopt;
   }
+  std::optional<result> out;
   if (!failure && PQresultStatus(raw) != PGRES_PIPELINE_ABORTED) {
     try {
-      checked(conn, raw);  // takes ownership
-      raw = nullptr;
+      out.emplace(checked(conn, raw));  // takes ownership
     } catch (db_error& e) {
       failure.emplace(std::move(e));
-      raw = nullptr;
     }
+    raw = nullptr;
   }
   PQclear(raw);
   PQclear(PQgetResult(conn));  // the null that ends this statement's results
+  return out;
 }
 
 }  // namespace
 
 void database::write(std::string_view tenant_id, const write_batch& batch) {
+  run_batch(tenant_id, batch);
+}
+
+result database::write_returning(std::string_view tenant_id, const write_batch& batch) {
+  if (batch.empty()) throw db_error("write_returning without a statement", "");
+  return std::move(*run_batch(tenant_id, batch));
+}
+
+std::optional<result> database::run_batch(std::string_view tenant_id, const write_batch& batch) {
   if (tenant_id.empty()) throw db_error("tenant transaction without a tenant id", "");
   lease leased(*pool_, acquire_live());
   PGconn* conn = leased.conn();
@@ -455,10 +466,15 @@ void database::write(std::string_view tenant_id, const write_batch& batch) {
   if (PQpipelineSync(conn) == 0) throw db_error(connection_message(conn), "");
 
   std::optional<db_error> failure;
-  for (std::size_t i = 0; i < wires.size() + 3; ++i) read_result(conn, failure);
+  std::optional<result> last;  // of the batch's last statement
+  read_result(conn, failure);  // BEGIN
+  read_result(conn, failure);  // the tenant
+  for (std::size_t i = 0; i < wires.size(); ++i) last = read_result(conn, failure);
+  read_result(conn, failure);  // COMMIT
   PQclear(PQgetResult(conn));  // the sync point
   PQexitPipelineMode(conn);
   if (failure) throw *failure;
+  return last;
 }
 
 asio::awaitable<void> database::async_write(std::string tenant_id, write_batch batch) {
@@ -466,6 +482,13 @@ asio::awaitable<void> database::async_write(std::string tenant_id, write_batch b
     write(tenant_id, batch);
   };
   co_await async(std::move(job));
+}
+
+asio::awaitable<result> database::async_write_returning(std::string tenant_id, write_batch batch) {
+  auto job = [this, tenant_id = std::move(tenant_id), batch = std::move(batch)] {
+    return write_returning(tenant_id, batch);
+  };
+  co_return co_await async(std::move(job));
 }
 
 }  // namespace parley::store

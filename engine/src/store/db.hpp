@@ -206,11 +206,18 @@ class database {
   // db_error with the first failure; nothing is kept then.
   void write(std::string_view tenant_id, const write_batch& batch);
   asio::awaitable<void> async_write(std::string tenant_id, write_batch batch);
+  // The same, answering the rows of the batch's last statement (an UPDATE ...
+  // RETURNING that decides something): still one round trip.
+  result write_returning(std::string_view tenant_id, const write_batch& batch);
+  asio::awaitable<result> async_write_returning(std::string tenant_id, write_batch batch);
 
  private:
   struct pooled_connection;
   class connection_pool;
   class lease;
+
+  // The batch in one round trip; the rows of its last statement, unless it is empty.
+  std::optional<result> run_batch(std::string_view tenant_id, const write_batch& batch);
 
   // Runs body in a transaction; tenant_id empty = platform scope.
   void run_transaction(std::string_view tenant_id, const std::function<void(transaction&)>& body);

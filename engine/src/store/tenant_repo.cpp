@@ -12,7 +12,8 @@ constexpr std::string_view columns =
     "knowledge_version, extract(epoch FROM created_at)::bigint AS created_unix";
 
 std::string select_list() {
-  return std::string(columns) + ", " + std::string(knowledge_settings_columns);
+  return std::string(columns) + ", " + std::string(knowledge_settings_columns) + ", " +
+         std::string(budget_columns);
 }
 
 tenant from_row(const result& r, int row) {
@@ -29,6 +30,7 @@ tenant from_row(const result& r, int row) {
   t.knowledge_version = r.i64(row, "knowledge_version");
   t.created_unix = r.i64(row, "created_unix");
   t.knowledge = knowledge_settings_of(r, row);
+  t.budgets = budgets_of(r, row);
   return t;
 }
 
@@ -84,6 +86,10 @@ std::optional<tenant> update_tenant(transaction& tx, std::string_view id,
   if (patch.max_streams) set("max_streams", *patch.max_streams);
   if (patch.allowed_origins) set("allowed_origins", *patch.allowed_origins, "::text[]");
   if (patch.is_active) set("is_active", *patch.is_active);
+  if (patch.budget_tokens_day) set("budget_tokens_day", *patch.budget_tokens_day, "::bigint");
+  if (patch.budget_tokens_month) set("budget_tokens_month", *patch.budget_tokens_month, "::bigint");
+  if (patch.budget_cost_day) set("budget_cost_day", *patch.budget_cost_day, "::numeric");
+  if (patch.budget_cost_month) set("budget_cost_month", *patch.budget_cost_month, "::numeric");
   std::string settings = "settings";
   const auto merge = [&](std::string_view key, param value, std::string_view cast) {
     params.push_back(std::move(value));

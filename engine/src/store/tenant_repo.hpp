@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "store/knowledge_settings.hpp"
+#include "store/spend_repo.hpp"
 
 namespace parley::store {
 
@@ -27,6 +28,7 @@ struct tenant {
   std::int64_t knowledge_version = 0;
   std::int64_t created_unix = 0;
   knowledge_settings knowledge;  // from tenants.settings
+  store::budgets budgets;        // absent: no limit
 };
 
 struct new_tenant {
@@ -50,10 +52,16 @@ struct tenant_patch {
   std::optional<std::int64_t> chunk_tokens;  // for documents uploaded from now on
   std::optional<std::int64_t> chunk_overlap;
   std::optional<bool> hnsw;  // switching rebuilds the tenant's index on every engine
+  // Hard budgets (UTC day and month); a present nullopt removes the budget.
+  std::optional<std::optional<std::int64_t>> budget_tokens_day;
+  std::optional<std::optional<std::int64_t>> budget_tokens_month;
+  std::optional<std::optional<double>> budget_cost_day;
+  std::optional<std::optional<double>> budget_cost_month;
 
   bool empty() const noexcept {
     return !name && !rate_rpm && !rate_burst && !max_streams && !allowed_origins && !is_active &&
-           !chunk_tokens && !chunk_overlap && !hnsw;
+           !chunk_tokens && !chunk_overlap && !hnsw && !budget_tokens_day && !budget_tokens_month &&
+           !budget_cost_day && !budget_cost_month;
   }
 };
 

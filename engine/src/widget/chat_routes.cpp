@@ -107,7 +107,9 @@ asio::awaitable<void> generate(chat::pipeline& pipeline, stream_hub& hub, std::s
   try {
     co_await pipeline.run(std::move(turn), sink);
   } catch (const chat::turn_error& e) {
-    stream->push("error", error_event("assistant_unavailable", e.what()));
+    const bool over_budget = e.why() == chat::turn_error::reason::over_budget;
+    stream->push("error", error_event(over_budget ? "insufficient_quota" : "assistant_unavailable",
+                                      e.what()));
   } catch (const std::exception& e) {
     obs::error("widget_answer_failed", {{"request_id", request_id}, {"error", e.what()}});
     stream->push("error",

@@ -1,0 +1,75 @@
+#include "store/usage_repo.hpp"
+
+#include <string>
+
+#include "store/db.hpp"
+
+namespace parley::store {
+
+namespace {
+
+// What the columns of one usage line add to the stored ones.
+constexpr std::string_view add_to_line = R"sql(
+      ON CONFLICT (tenant_id, day, agent_id, model) DO UPDATE SET
+        requests = usage_daily.requests + EXCLUDED.requests,
+        prompt_tokens = usage_daily.prompt_tokens + EXCLUDED.prompt_tokens,
+        completion_tokens = usage_daily.completion_tokens + EXCLUDED.completion_tokens,
+        cost = usage_daily.cost + EXCLUDED.cost,
+        errors = usage_daily.errors + EXCLUDED.errors,
+        cancelled = usage_daily.cancelled + EXCLUDED.cancelled,
+        refusals = usage_daily.refusals + EXCLUDED.refusals,
+        budget_refusals = usage_daily.budget_refusals + EXCLUDED.budget_refusals)sql";
+
+const std::string count_call_sql = R"sql(
+      INSERT INTO usage_daily (tenant_id, day, agent_id, model, requests, prompt_tokens,
+                               completion_tokens, cost, errors, cancelled)
+      VALUES ($1::uuid, (now() AT TIME ZONE 'UTC')::date, $2::uuid, $3, 1, $4::bigint,
+              $5::bigint, $6::numeric, ($7 = 'error')::int, ($7 = 'cancelled')::int))sql" +
+                                   std::string(add_to_line);
+
+const std::string count_uncalled_sql = R"sql(
+      INSERT INTO usage_daily (tenant_id, day, agent_id, model, refusals, budget_refusals)
+      VALUES ($1::uuid, (now() AT TIME ZONE 'UTC')::date, $2::uuid, '', $3::int, $4::int))sql" +
+                                       std::string(add_to_line);
+
+std::string_view key_of(usage_grouping by) {
+  switch (by) {
+    case usage_grouping::day: return "u.day::text";
+    case usage_grouping::agent: return "coalesce(a.code, u.agent_id::text)";
+    case usage_grouping::model: return "u.model";
+  }
+  return "u.day::text";
+}
+
+}  // namespace
+
+void count_call(write_batch& batch, std::string_view tenant_id, const counted_call& call) {
+  batch.add(count_call_sql, {tenant_id, call.agent_id, call.model, call.prompt_tokens,
+                             call.completion_tokens, call.cost, call.status});
+}
+
+void count_uncalled(write_batch& batch, std::string_view tenant_id, std::string_view agent_id,
+                    uncalled why) {
+  batch.add(count_uncalled_sql, {tenant_id, agent_id, why == uncalled::refusal ? 1 : 0,
+                                 why == uncalled::over_budget ? 1 : 0});
+}
+
+std::vector<usage_line> read_usage(transaction& tx, std::string_view from, std::string_view to,
+                                   usage_grouping by) {
+  const std::string key(key_of(by));
+  const auto r = tx.exec(
+      "SELECT " + key +
+          " AS key, sum(requests), sum(prompt_tokens), sum(completion_tokens), "
+          "sum(cost)::float8, sum(errors), sum(cancelled), sum(refusals), sum(budget_refusals) "
+          "FROM usage_daily u LEFT JOIN agents a ON a.id = u.agent_id "
+          "WHERE u.day BETWEEN $1::date AND $2::date GROUP BY 1 ORDER BY 1",
+      {from, to});
+  std::vector<usage_line> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    out.push_back({r.str(i, 0), r.i64(i, 1), r.i64(i, 2), r.i64(i, 3), std::stod(r.str(i, 4)),
+                   r.i64(i, 5), r.i64(i, 6), r.i64(i, 7), r.i64(i, 8)});
+  }
+  return out;
+}
+
+}  // namespace parley::store
