@@ -17,6 +17,7 @@
 #include "llm/extractive_provider.hpp"
 #include "llm/openai_provider.hpp"
 #include "obs/log.hpp"
+#include "obs/metrics.hpp"
 #include "rag/text.hpp"
 #include "store/agent_repo.hpp"
 #include "store/chat_repo.hpp"
@@ -260,6 +261,9 @@ asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request 
   auto passages = co_await search(req.tenant_id, ctx.knowledge_version, ctx.agent,
                                   req.messages.back().content, std::nullopt);
   timing.mark(turn_timing::stage::retrieval);
+  obs::metrics::retrieval(static_cast<double>(timing.us(turn_timing::stage::retrieval).value_or(0) -
+                                              timing.us(turn_timing::stage::context).value_or(0)) /
+                          1e6);
 
   question_row question{req.question_id ? *req.question_id : base::random_uuid(),
                         req.tenant_id,
@@ -280,6 +284,7 @@ asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request 
     store::count_uncalled(batch, req.tenant_id, ctx.agent.id, store::uncalled::refusal);
     co_await db_.async_write(req.tenant_id, std::move(batch));
     timing.mark(turn_timing::stage::stored);
+    obs::metrics::turn(req.tenant_id, "refused");
     co_await refuse(req, ctx, question.refusal->id, sink);
     co_return nullptr;
   }
@@ -306,6 +311,7 @@ asio::awaitable<void> pipeline::reserve(call& c) {
   store::count_uncalled(refusal, c.tenant_id, c.agent_id, store::uncalled::over_budget);
   store::add_exhausted_budget(refusal, c.tenant_id, tokens, cost);
   const auto which = co_await db_.async_write_returning(c.tenant_id, std::move(refusal));
+  obs::metrics::turn(c.tenant_id, "over_budget");
   obs::info("budget_refused",
             {{"request_id", c.request_id}, {"tenant_id", c.tenant_id}, {"tokens", tokens}});
   throw turn_error(turn_error::reason::over_budget,
@@ -451,9 +457,10 @@ asio::awaitable<void> pipeline::generate(call& c, turn_sink& sink) {
     record.cancel();
   }
 
-  const bool stored = co_await persist(c, record);
+  const auto row = llm_row(c, record);
+  const bool stored = co_await persist(c, record, row);
   c.timing.mark(turn_timing::stage::stored);
-  log_call(c, record);
+  log_call(c, record, row);
   if (record.status() == call_status::cancelled) co_return;  // nobody to tell
   if (record.status() == call_status::ok && stored) {
     const turn_done done{c.answer_id, record.finish_reason(), record.usage(), c.citations};
@@ -470,11 +477,16 @@ asio::awaitable<void> pipeline::generate(call& c, turn_sink& sink) {
   }
 }
 
-asio::awaitable<bool> pipeline::persist(const call& c, const call_record& record) {
+store::llm_request_row pipeline::llm_row(const call& c, const call_record& record) const {
   std::optional<std::string> error;
   if (record.failure()) error = failure_message(record.failure()->kind, c.request_id);
   auto row = record.row(c.session_id, provider_->name(), c.model, cfg_.llm.prices, error);
   row.agent_id = c.agent_id;
+  return row;
+}
+
+asio::awaitable<bool> pipeline::persist(const call& c, const call_record& record,
+                                        store::llm_request_row row) {
   std::optional<store::message_metadata> metadata;
   if (!record.content().empty()) {
     metadata = store::message_metadata{c.citations, false, std::string(to_string(record.status())),
@@ -505,9 +517,18 @@ asio::awaitable<bool> pipeline::persist(const call& c, const call_record& record
   }
 }
 
-void pipeline::log_call(const call& c, const call_record& record) const {
+void pipeline::log_call(const call& c, const call_record& record,
+                        const store::llm_request_row& row) const {
+  obs::metrics::turn(c.tenant_id, "answered");
+  const auto first_token_us = c.timing.us(turn_timing::stage::first_token);
+  obs::metrics::call(
+      {c.tenant_id, provider_->name(), row.status,
+       first_token_us ? std::optional(static_cast<double>(*first_token_us) / 1e6) : std::nullopt,
+       static_cast<double>(record.latency_ms()) / 1000, row.prompt_tokens, row.completion_tokens,
+       row.computed_cost.value_or(0)});
   if (const auto& failure = record.failure();
       failure && failure->kind != llm::failure_kind::cancelled) {
+    obs::metrics::upstream_error(provider_->name(), llm::to_string(failure->kind));
     obs::warn("llm_call_failed", {{"request_id", c.request_id},
                                   {"tenant_id", c.tenant_id},
                                   {"provider", provider_->name()},

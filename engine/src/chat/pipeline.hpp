@@ -39,6 +39,7 @@
 #include "llm/embedders.hpp"
 #include "llm/provider.hpp"
 #include "store/change_listener.hpp"
+#include "store/chat_repo.hpp"
 
 namespace parley::llm {
 class curl_multi;
@@ -83,6 +84,8 @@ class pipeline {
   // at the new knowledge version now, before its next question needs it.
   void tenant_changed(std::string tenant_id);
 
+  std::size_t index_cache_bytes() const { return indexes_.cache().cached_bytes(); }
+
  private:
   struct context;
   struct call;
@@ -105,8 +108,10 @@ class pipeline {
   call make_call(const turn_request& req, const context& ctx,
                  std::vector<rag::retrieved_passage> passages, const turn_timing& timing) const;
   asio::awaitable<void> generate(call& c, turn_sink& sink);
-  asio::awaitable<bool> persist(const call& c, const call_record& record);
-  void log_call(const call& c, const call_record& record) const;
+  store::llm_request_row llm_row(const call& c, const call_record& record) const;
+  asio::awaitable<bool> persist(const call& c, const call_record& record,
+                                store::llm_request_row row);
+  void log_call(const call& c, const call_record& record, const store::llm_request_row& row) const;
   asio::awaitable<void> reload_index(std::string tenant_id);
 
   static constexpr std::size_t tenant_state_capacity = 10000;

@@ -158,7 +158,6 @@ int serve(const invocation& inv) {
   routes.hold_until(ready);
   http::stats http_stats;
   api::add_ops_routes(routes, db, ready);
-  api::add_metrics_route(routes, http_stats);
   api::add_introspection_route(routes, db, cfg.edge);
   api::add_models_routes(routes, db);
   const auto signer = std::make_shared<widget::signing_key>(secrets.widget_keys);
@@ -168,6 +167,7 @@ int serve(const invocation& inv) {
   widget::stream_hub widget_streams(widget_stream_settings(cfg.widget));
   const auto embedders = make_embedders(io, cfg, secrets);
   chat::pipeline chat(io, db, cfg, secrets, *embedders);
+  api::add_metrics_route(routes, http_stats, chat);
   const std::chrono::milliseconds heartbeat(cfg.llm.heartbeat_ms);
   api::add_chat_completions_route(routes, chat, heartbeat);
   api::add_retrieve_route(routes, chat);

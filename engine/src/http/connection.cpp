@@ -13,6 +13,7 @@
 #include "http/sse_writer.hpp"
 #include "http/url.hpp"
 #include "obs/log.hpp"
+#include "obs/metrics.hpp"
 
 namespace parley::http {
 namespace {
@@ -89,6 +90,10 @@ void log_request(const request& req, const responder_impl& res, std::uint64_t co
       std::chrono::duration<double, std::milli>(clock::now() - req.received_at).count();
   // Health probes arrive every few seconds; they are only interesting when debugging.
   const bool probe = req.path == "/healthz" || req.path == "/readyz";
+  // An unmatched request's method and path are the client's: neither becomes a label.
+  const bool matched = !req.route.empty();
+  obs::metrics::http_request(matched ? req.route : "unmatched", matched ? req.method : "",
+                             res.status(), latency / 1000);
   obs::log(probe ? obs::level::debug : obs::level::info, "request",
            {{"method", req.method},
             {"path", req.loggable_path()},

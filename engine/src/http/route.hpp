@@ -42,6 +42,7 @@ struct request {
   std::string method;    // upper case: "GET", "POST", ...
   std::string path;      // as sent, without the query
   std::string log_path;  // what logs show instead of `path`, when it holds a credential
+  std::string route;     // the matched route's pattern; empty when none matched
   std::map<std::string, std::string> query;   // percent-decoded; last value wins
   std::map<std::string, std::string> params;  // "{name}" segments, percent-decoded
   std::vector<header_field> headers;          // as received

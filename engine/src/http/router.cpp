@@ -62,7 +62,13 @@ edge::identity verified_identity(const request& req, const edge::context_verifie
 
 void router::add(std::string method, std::string_view pattern,
                  std::initializer_list<edge::principal_kind> kinds, handler h) {
-  routes_.push_back({std::move(method), pattern_segments(pattern), false, kinds, std::move(h)});
+  routes_.push_back({std::move(method),
+                     pattern_segments(pattern),
+                     false,
+                     kinds,
+                     std::move(h),
+                     {},
+                     std::string(pattern)});
 }
 
 void router::add_credential_path(std::string method, std::string_view pattern,
@@ -72,7 +78,13 @@ void router::add_credential_path(std::string method, std::string_view pattern,
 }
 
 void router::add_public(std::string method, std::string_view pattern, handler h) {
-  routes_.push_back({std::move(method), pattern_segments(pattern), true, {}, std::move(h)});
+  routes_.push_back({std::move(method),
+                     pattern_segments(pattern),
+                     true,
+                     {},
+                     std::move(h),
+                     {},
+                     std::string(pattern)});
 }
 
 router::match_result router::match(std::string_view method, std::string_view path) const {
@@ -95,6 +107,7 @@ const router::route& router::resolve(request& req, const edge::context_verifier&
                                      std::int64_t now_ms) const {
   auto m = match(req.method, req.path);
   if (m.found && !m.found->secret_path.empty()) req.log_path = m.found->secret_path;
+  if (m.found) req.route = m.found->pattern;
   const bool is_public = m.found && m.found->is_public;
   if (!is_public) req.identity = verified_identity(req, verifier, now_ms);
   if (!m.found) {

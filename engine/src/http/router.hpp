@@ -28,6 +28,7 @@ class router {
     std::vector<edge::principal_kind> kinds;  // who may call it
     http::handler handler;
     std::string secret_path;  // logged instead of a path with a credential
+    std::string pattern;      // as added: the metrics' route label
   };
 
   struct match_result {

@@ -3,10 +3,12 @@
 #include <poll.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <unordered_map>
 
 #include "obs/log.hpp"
+#include "obs/metrics.hpp"
 #include "store/text_guard.hpp"
 
 namespace parley::store {
@@ -268,7 +270,10 @@ class database::connection_pool {
   // Waits while every connection is in use; opens a new one below the bound.
   std::unique_ptr<pooled_connection> acquire() {
     std::unique_lock lock(mutex_);
+    const auto asked = std::chrono::steady_clock::now();
     available_.wait(lock, [&] { return !idle_.empty() || open_ < size_; });
+    obs::metrics::db_pool_wait(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - asked).count());
     if (!idle_.empty()) {
       auto c = std::move(idle_.back());
       idle_.pop_back();
