@@ -52,7 +52,11 @@ ROUTES = [("GET", "/admin/v1/tenants"), ("POST", "/admin/v1/tenants"),
           ("POST", "/admin/v1/tenants/x1/keys"),
           ("DELETE", "/admin/v1/keys/00000000-0000-4000-8000-000000000000"),
           ("GET", "/admin/v1/tenants/x1/agents"),
-          ("POST", "/admin/v1/tenants/x1/agents")]
+          ("POST", "/admin/v1/tenants/x1/agents"),
+          ("PATCH", "/admin/v1/tenants/x1/agents/support"),
+          ("GET", "/admin/v1/tenants/x1/personas"),
+          ("PUT", "/admin/v1/tenants/x1/personas/calm"),
+          ("GET", "/admin/v1/tenants/x1/usage")]
 
 
 def test_admin_routes_refuse_every_other_context(stack):

@@ -48,8 +48,8 @@ def refused(stack, tenant):
         ("GET", "/widget/v1/session", {}, 405, "method_not_allowed", "POST"),
         ("DELETE", "/widget/v1/frame", {}, 405, "method_not_allowed",
          "GET"),
-        ("PUT", "/admin/v1/tenants", {"headers": admin}, 405,
-         "method_not_allowed", "GET, POST, PATCH, DELETE"),
+        ("OPTIONS", "/admin/v1/tenants", {"headers": admin}, 405,
+         "method_not_allowed", "GET, POST, PUT, PATCH, DELETE"),
         # bodies that are not JSON, once the credential passed
         ("POST", "/v1/chat/completions",
          {"headers": {**auth(tenant.key), "Content-Type": "text/plain"},

@@ -38,7 +38,14 @@ constexpr subcommand subcommands[] = {
     {"agent", parley::cli::agent,
      "agent create --tenant SLUG --code CODE [--name NAME] [--greeting TEXT] [--persona-file "
      "FILE]\n"
+     "  agent update --tenant SLUG --code CODE [--name NAME] [--greeting TEXT|none]\n"
+     "               [--refusal-text TEXT] [--enabled true|false] [--persona CODE|none]\n"
+     "               [--model M|none] [--temperature X|none] [--max-tokens N|none]\n"
+     "               [--top-k N|none] [--min-score X|none]\n"
      "  agent list --tenant SLUG"},
+    {"persona", parley::cli::persona,
+     "persona set --tenant SLUG --code CODE --file PROMPT [--name NAME]\n"
+     "  persona list --tenant SLUG"},
     {"ingest", parley::cli::ingest,
      "ingest --tenant SLUG --agent CODE PATH...  load txt, md, html or pdf files or folders"},
     {"reindex", parley::cli::reindex,

@@ -56,13 +56,22 @@ class fields {
     throw bad_field(name, "a whole number or null");
   }
 
-  // Absent: leave alone; null: no budget; else an amount of at least 0.
-  std::optional<std::optional<double>> amount(const std::string& name) const {
+  // Absent: leave alone; null: clear it; else a string.
+  std::optional<std::optional<std::string>> nullable_text(const std::string& name) const {
+    const auto* v = find(name);
+    if (!v) return std::nullopt;
+    if (v->is_null()) return std::optional<std::string>();
+    if (!v->is_string()) throw bad_field(name, "a string or null");
+    return std::optional<std::string>(v->get<std::string>());
+  }
+
+  // Absent: leave alone; null: clear it; else a number (the service checks its range).
+  std::optional<std::optional<double>> nullable_number(const std::string& name) const {
     const auto* v = find(name);
     if (!v) return std::nullopt;
     if (v->is_null()) return std::optional<double>();
-    if (v->is_number() && v->get<double>() >= 0) return std::optional<double>(v->get<double>());
-    throw bad_field(name, "a number of at least 0, or null");
+    if (!v->is_number()) throw bad_field(name, "a number or null");
+    return std::optional<double>(v->get<double>());
   }
 
   std::optional<std::vector<std::string>> strings(const std::string& name) const {
@@ -137,9 +146,33 @@ store::tenant_patch parse_patch(const http::request& req) {
   p.hnsw = f.boolean("hnsw");
   p.budget_tokens_day = f.plan_limit("budget_tokens_day");
   p.budget_tokens_month = f.plan_limit("budget_tokens_month");
-  p.budget_cost_day = f.amount("budget_cost_day");
-  p.budget_cost_month = f.amount("budget_cost_month");
+  p.budget_cost_day = f.nullable_number("budget_cost_day");
+  p.budget_cost_month = f.nullable_number("budget_cost_month");
   return p;
+}
+
+agent_update parse_agent_update(const http::request& req) {
+  const auto body = http::parse_json_body(req);
+  const fields f(body, {"name", "greeting", "refusal_text", "is_enabled", "persona", "model",
+                        "temperature", "max_tokens", "top_k", "min_score"});
+  agent_update u;
+  u.patch.name = f.text("name");
+  u.patch.greeting = f.nullable_text("greeting");
+  u.patch.refusal_text = f.text("refusal_text");
+  u.patch.is_enabled = f.boolean("is_enabled");
+  u.persona = f.nullable_text("persona");
+  u.patch.model = f.nullable_text("model");
+  u.patch.temperature = f.nullable_number("temperature");
+  u.patch.max_tokens = f.plan_limit("max_tokens");
+  u.patch.top_k = f.plan_limit("top_k");
+  u.patch.min_score = f.nullable_number("min_score");
+  return u;
+}
+
+persona_text parse_persona(const http::request& req) {
+  const auto body = http::parse_json_body(req);
+  const fields f(body, {"name", "system_prompt"});
+  return {f.text("name"), f.required_text("system_prompt")};
 }
 
 std::string parse_key_kind(const http::request& req) {
@@ -276,6 +309,28 @@ asio::awaitable<void> create_agent(store::database& db, http::request& req, http
   co_await send_json(res, 201, to_json(created));
 }
 
+asio::awaitable<void> update_agent(store::database& db, http::request& req, http::responder& res) {
+  auto op = [slug = req.params.at("slug"), code = req.params.at("code"),
+             u = parse_agent_update(req)](service& s) mutable {
+    return s.update_agent(slug, code, std::move(u));
+  };
+  const auto updated = co_await call(db, req, std::move(op));
+  co_await send_json(res, 200, to_json(updated));
+}
+
+asio::awaitable<void> list_personas(store::database& db, http::request& req, http::responder& res) {
+  auto op = [slug = req.params.at("slug")](service& s) { return s.list_personas(slug); };
+  const auto personas = co_await call(db, req, std::move(op));
+  co_await send_json(res, 200, list_of(personas));
+}
+
+asio::awaitable<void> set_persona(store::database& db, http::request& req, http::responder& res) {
+  auto op = [slug = req.params.at("slug"), code = req.params.at("code"), p = parse_persona(req)](
+                service& s) mutable { return s.set_persona(slug, code, std::move(p)); };
+  const auto saved = co_await call(db, req, std::move(op));
+  co_await send_json(res, 200, to_json(saved));
+}
+
 }  // namespace
 
 void add_admin_routes(http::router& routes, store::database& db) {
@@ -293,6 +348,9 @@ void add_admin_routes(http::router& routes, store::database& db) {
   add("DELETE", "/admin/v1/keys/{id}", revoke_key);
   add("GET", "/admin/v1/tenants/{slug}/agents", list_agents);
   add("POST", "/admin/v1/tenants/{slug}/agents", create_agent);
+  add("PATCH", "/admin/v1/tenants/{slug}/agents/{code}", update_agent);
+  add("GET", "/admin/v1/tenants/{slug}/personas", list_personas);
+  add("PUT", "/admin/v1/tenants/{slug}/personas/{code}", set_persona);
 }
 
 }  // namespace parley::admin

@@ -1,5 +1,7 @@
 #include "admin/service.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <set>
 
@@ -23,6 +25,7 @@ constexpr std::size_t max_name = 200;
 constexpr std::size_t max_greeting = 2000;
 constexpr std::size_t max_persona = 64 * 1024;
 constexpr std::size_t max_origins = 32;
+constexpr std::int64_t max_budget_tokens = 1'000'000'000'000'000;
 
 refusal invalid(std::string code, const std::string& message) {
   return {refusal::reason::invalid, std::move(code), message};
@@ -62,6 +65,13 @@ void check_text(std::string_view field, std::string_view text, std::size_t max, 
   }
 }
 
+// A prompt read from a file ends with a line break the persona does not mean.
+void trim_line_ends(std::string& text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) {
+    text.pop_back();
+  }
+}
+
 void check_slug(const std::string& slug) {
   if (!store::is_valid_slug(slug)) {
     throw invalid("invalid_slug",
@@ -73,6 +83,22 @@ void check_limit(std::string_view field, const std::optional<std::int64_t>& v, s
   if (v && (*v < 1 || *v > max)) {
     throw invalid("invalid_" + std::string(field),
                   std::string(field) + " must be between 1 and " + std::to_string(max));
+  }
+}
+
+void check_range(std::string_view field, const std::optional<std::optional<double>>& v, double low,
+                 double high) {
+  if (v && *v && (**v < low || **v > high)) {
+    throw invalid("invalid_" + std::string(field),
+                  fmt::format("{} must be between {} and {}", field, low, high));
+  }
+}
+
+void check_count(std::string_view field, const std::optional<std::optional<std::int64_t>>& v,
+                 std::int64_t low, std::int64_t high) {
+  if (v && *v && (**v < low || **v > high)) {
+    throw invalid("invalid_" + std::string(field),
+                  fmt::format("{} must be between {} and {}", field, low, high));
   }
 }
 
@@ -126,19 +152,13 @@ void check_agent(store::new_agent& a) {
   if (a.greeting) check_text("greeting", *a.greeting, max_greeting, false);
   if (a.persona_prompt) {
     auto& p = *a.persona_prompt;
-    while (!p.empty() && (p.back() == '\n' || p.back() == '\r' || p.back() == ' ')) p.pop_back();
+    trim_line_ends(p);
     check_text("persona", p, max_persona, false);
   }
 }
 
 json limit_json(const std::optional<std::int64_t>& v) { return v ? json(*v) : json(); }
 json amount_json(const std::optional<double>& v) { return v ? json(*v) : json(); }
-
-void check_budget(std::string_view field, const std::optional<std::int64_t>& v) {
-  if (v && *v < 0) {
-    throw invalid("invalid_" + std::string(field), std::string(field) + " must be at least 0");
-  }
-}
 
 json patch_json(const store::tenant_patch& p) {
   json out = json::object();
@@ -208,8 +228,10 @@ store::tenant service::update_tenant(const std::string& slug, store::tenant_patc
   if (patch.rate_burst) check_limit("rate_burst", *patch.rate_burst, max_rate);
   if (patch.max_streams) check_limit("max_streams", *patch.max_streams, max_streams);
   if (patch.allowed_origins) check_origins(*patch.allowed_origins);
-  if (patch.budget_tokens_day) check_budget("budget_tokens_day", *patch.budget_tokens_day);
-  if (patch.budget_tokens_month) check_budget("budget_tokens_month", *patch.budget_tokens_month);
+  check_count("budget_tokens_day", patch.budget_tokens_day, 0, max_budget_tokens);
+  check_count("budget_tokens_month", patch.budget_tokens_month, 0, max_budget_tokens);
+  check_range("budget_cost_day", patch.budget_cost_day, 0, 1e12);
+  check_range("budget_cost_month", patch.budget_cost_month, 0, 1e12);
   return db_.with_platform([&](store::transaction& tx) {
     const auto current = find_tenant(tx, slug);
     check_chunking(patch, current);
@@ -293,6 +315,98 @@ store::agent service::create_agent(const std::string& slug, store::new_agent a) 
   }
 }
 
+namespace {
+
+void check_agent_patch(const store::agent_patch& p) {
+  if (p.name) check_text("name", *p.name, max_name, true);
+  if (p.greeting && *p.greeting) check_text("greeting", **p.greeting, max_greeting, false);
+  if (p.refusal_text) check_text("refusal_text", *p.refusal_text, max_greeting, false);
+  if (p.model && *p.model) check_text("model", **p.model, max_name, true);
+  check_range("temperature", p.temperature, 0, 2);
+  check_count("max_tokens", p.max_tokens, 1, 1'000'000);
+  check_count("top_k", p.top_k, 1, static_cast<std::int64_t>(store::max_agent_top_k));
+  check_range("min_score", p.min_score, -1, 1);
+}
+
+json agent_patch_json(const agent_update& u) {
+  const auto& p = u.patch;
+  json out = json::object();
+  const auto put = [&out](const char* key, const auto& v) {
+    if (v) out[key] = *v ? json(**v) : json();
+  };
+  if (p.name) out["name"] = *p.name;
+  put("greeting", p.greeting);
+  if (p.refusal_text) out["refusal_text"] = *p.refusal_text;
+  if (p.is_enabled) out["is_enabled"] = *p.is_enabled;
+  put("persona", u.persona);
+  put("model", p.model);
+  put("temperature", p.temperature);
+  put("max_tokens", p.max_tokens);
+  put("top_k", p.top_k);
+  put("min_score", p.min_score);
+  return out;
+}
+
+}  // namespace
+
+store::agent service::update_agent(const std::string& slug, const std::string& code,
+                                   agent_update u) {
+  if (u.patch.empty() && !u.persona)
+    throw invalid("nothing_to_update", "give at least one field to change");
+  check_agent_patch(u.patch);
+  const auto t = get_tenant(slug);
+  return db_.with_tenant(t.id, [&](store::transaction& tx) {
+    if (u.persona) {
+      u.patch.persona_id = std::optional<std::string>();
+      if (*u.persona) {
+        const auto p = store::find_persona(tx, **u.persona);
+        if (!p) {
+          throw refusal(refusal::reason::not_found, "persona_not_found",
+                        "tenant '" + slug + "' has no persona '" + **u.persona + "'");
+        }
+        u.patch.persona_id = std::optional<std::string>(p->id);
+      }
+    }
+    auto updated = store::update_agent(tx, code, u.patch);
+    if (!updated) {
+      throw refusal(refusal::reason::not_found, "agent_not_found",
+                    "tenant '" + slug + "' has no agent '" + code + "'");
+    }
+    store::record_audit(
+        tx,
+        {t.id, actor_.name, "agent.update", code,
+         base::dump_json({{"request_id", actor_.request_id}, {"changes", agent_patch_json(u)}})});
+    return *updated;
+  });
+}
+
+store::persona service::set_persona(const std::string& slug, const std::string& code,
+                                    persona_text p) {
+  if (!store::is_valid_agent_code(code)) {
+    throw invalid("invalid_code",
+                  "a persona's code must be 1-64 characters of a-z, 0-9, '.', '_' and '-', "
+                  "starting with a letter or digit");
+  }
+  const auto name = p.name.value_or(code);
+  check_text("name", name, max_name, true);
+  trim_line_ends(p.system_prompt);
+  check_text("system_prompt", p.system_prompt, max_persona, false);
+  const auto t = get_tenant(slug);
+  return db_.with_tenant(t.id, [&](store::transaction& tx) {
+    auto saved = store::set_persona(tx, t.id, code, name, p.system_prompt);
+    store::record_audit(tx, {t.id, actor_.name, "persona.set", code,
+                             base::dump_json({{"request_id", actor_.request_id},
+                                              {"name", name},
+                                              {"system_prompt_bytes", p.system_prompt.size()}})});
+    return saved;
+  });
+}
+
+std::vector<store::persona> service::list_personas(const std::string& slug) {
+  const auto t = get_tenant(slug);
+  return db_.with_tenant(t.id, [](store::transaction& tx) { return store::list_personas(tx); });
+}
+
 std::vector<store::agent> service::list_agents(const std::string& slug) {
   const auto t = get_tenant(slug);
   return db_.with_tenant(t.id,
@@ -338,13 +452,25 @@ json to_json(const store::api_key_record& k) {
 }
 
 json to_json(const store::agent& a) {
+  const auto& o = a.overrides;
+  const auto opt = [](const auto& v) { return v ? json(*v) : json(); };
   return {{"id", a.id},
           {"code", a.code},
           {"name", a.name},
-          {"greeting", a.greeting ? json(*a.greeting) : json()},
-          {"persona_id", a.persona_id ? json(*a.persona_id) : json()},
+          {"greeting", opt(a.greeting)},
+          {"refusal_text", a.refusal_text},
+          {"persona_id", opt(a.persona_id)},
+          {"model", opt(o.model)},
+          {"temperature", opt(o.temperature)},
+          {"max_tokens", opt(o.max_tokens)},
+          {"top_k", opt(o.top_k)},
+          {"min_score", opt(o.min_score)},
           {"is_enabled", a.is_enabled},
           {"created", a.created_unix}};
+}
+
+json to_json(const store::persona& p) {
+  return {{"id", p.id}, {"code", p.code}, {"name", p.name}, {"system_prompt", p.system_prompt}};
 }
 
 }  // namespace parley::admin

@@ -61,6 +61,17 @@ struct key_ref {
   std::optional<std::string> prefix;
 };
 
+// An agent's update: the persona named by its code (null: none).
+struct agent_update {
+  store::agent_patch patch;
+  std::optional<std::optional<std::string>> persona;
+};
+
+struct persona_text {
+  std::optional<std::string> name;  // absent: the persona's code
+  std::string system_prompt;
+};
+
 class service {
  public:
   service(store::database& db, actor who) : db_(db), actor_(std::move(who)) {}
@@ -79,6 +90,10 @@ class service {
 
   store::agent create_agent(const std::string& slug, store::new_agent a);
   std::vector<store::agent> list_agents(const std::string& slug);
+  store::agent update_agent(const std::string& slug, const std::string& code, agent_update u);
+
+  store::persona set_persona(const std::string& slug, const std::string& code, persona_text p);
+  std::vector<store::persona> list_personas(const std::string& slug);
 
  private:
   store::database& db_;
@@ -89,5 +104,6 @@ class service {
 nlohmann::json to_json(const store::tenant& t);
 nlohmann::json to_json(const store::api_key_record& k);
 nlohmann::json to_json(const store::agent& a);
+nlohmann::json to_json(const store::persona& p);
 
 }  // namespace parley::admin

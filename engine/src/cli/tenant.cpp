@@ -1,7 +1,5 @@
 #include <fmt/format.h>
 
-#include <charconv>
-
 #include "cli/admin_session.hpp"
 
 namespace parley::cli {
@@ -20,28 +18,6 @@ std::string summary(std::string_view verb, const store::tenant& t) {
                      verb, t.slug, t.name, t.id, t.is_active ? "yes" : "no", limit_text(t.rate_rpm),
                      limit_text(t.rate_burst), limit_text(t.max_streams),
                      origins_text(t.allowed_origins));
-}
-
-std::optional<bool> parse_bool(std::string_view option, const std::optional<std::string>& text) {
-  if (!text) return std::nullopt;
-  if (*text == "true") return true;
-  if (*text == "false") return false;
-  throw usage_error(std::string(option) + " must be true or false");
-}
-
-// A budget option: "none" removes the budget, else an amount of at least 0.
-template <class T>
-std::optional<std::optional<T>> parse_budget(std::string_view option,
-                                             const std::optional<std::string>& text) {
-  if (!text) return std::nullopt;
-  if (*text == "none") return std::optional<T>();
-  T value{};
-  const auto* end = text->data() + text->size();
-  const auto [at, ec] = std::from_chars(text->data(), end, value);
-  if (ec != std::errc{} || at != end || value < 0) {
-    throw usage_error(std::string(option) + " must be a number of at least 0, or none");
-  }
-  return std::optional<T>(value);
 }
 
 int create(const invocation& inv) {
@@ -73,18 +49,14 @@ int update(const invocation& inv) {
   if (const auto v = inv.opts.get_int("max-streams", 1, 1'000'000)) patch.max_streams.emplace(*v);
   if (auto origins = inv.opts.get_all("allowed-origin"); !origins.empty())
     patch.allowed_origins = std::move(origins);
-  patch.is_active = parse_bool("--active", inv.opts.get("active"));
+  patch.is_active = bool_option(inv.opts, "active");
   patch.chunk_tokens = inv.opts.get_int("chunk-tokens", 1, 1'000'000);
   patch.chunk_overlap = inv.opts.get_int("chunk-overlap", 0, 1'000'000);
-  patch.hnsw = parse_bool("--hnsw", inv.opts.get("hnsw"));
-  patch.budget_tokens_day =
-      parse_budget<std::int64_t>("--budget-tokens-day", inv.opts.get("budget-tokens-day"));
-  patch.budget_tokens_month =
-      parse_budget<std::int64_t>("--budget-tokens-month", inv.opts.get("budget-tokens-month"));
-  patch.budget_cost_day =
-      parse_budget<double>("--budget-cost-day", inv.opts.get("budget-cost-day"));
-  patch.budget_cost_month =
-      parse_budget<double>("--budget-cost-month", inv.opts.get("budget-cost-month"));
+  patch.hnsw = bool_option(inv.opts, "hnsw");
+  patch.budget_tokens_day = whole_or_none(inv.opts, "budget-tokens-day");
+  patch.budget_tokens_month = whole_or_none(inv.opts, "budget-tokens-month");
+  patch.budget_cost_day = number_or_none(inv.opts, "budget-cost-day");
+  patch.budget_cost_month = number_or_none(inv.opts, "budget-cost-month");
   const auto updated = admin_session(inv)->update_tenant(slug, std::move(patch));
   inv.out.result(admin::to_json(updated), summary("updated", updated));
   return 0;

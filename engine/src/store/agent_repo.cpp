@@ -75,16 +75,8 @@ bool is_valid_agent_code(std::string_view code) noexcept {
 
 agent create_agent(transaction& tx, std::string_view tenant_id, const new_agent& a) {
   std::optional<std::string> persona_id;
-  if (a.persona_prompt) {
-    persona_id = tx.exec(R"sql(
-      INSERT INTO personas (tenant_id, code, name, system_prompt)
-      VALUES ($1::uuid, $2, $3, $4)
-      ON CONFLICT (tenant_id, code) DO UPDATE SET name = EXCLUDED.name,
-                                                  system_prompt = EXCLUDED.system_prompt
-      RETURNING id)sql",
-                         {tenant_id, a.code, a.name, *a.persona_prompt})
-                     .str(0, 0);
-  }
+  if (a.persona_prompt)
+    persona_id = set_persona(tx, tenant_id, a.code, a.name, *a.persona_prompt).id;
   tx.exec(
       "INSERT INTO agents (tenant_id, code, name, persona_id, greeting) "
       "VALUES ($1::uuid, $2, $3, $4::uuid, $5)",
@@ -104,6 +96,83 @@ std::vector<agent> list_agents(transaction& tx, bool enabled_only) {
   std::vector<agent> out;
   out.reserve(r.rows());
   for (int i = 0; i < r.rows(); ++i) out.push_back(from_row(r, i));
+  return out;
+}
+
+std::optional<agent> update_agent(transaction& tx, std::string_view code,
+                                  const agent_patch& patch) {
+  std::vector<param> params{param(code)};
+  std::string sets;
+  const auto next = [&](param value, std::string_view cast = "") {
+    params.push_back(std::move(value));
+    return "$" + std::to_string(params.size()) + std::string(cast);
+  };
+  const auto set = [&](std::string_view column, param value, std::string_view cast = "") {
+    sets += (sets.empty() ? "" : ", ") + std::string(column) + " = " + next(std::move(value), cast);
+  };
+  if (patch.name) set("name", *patch.name);
+  if (patch.greeting) set("greeting", *patch.greeting);
+  if (patch.refusal_text) set("refusal_text", *patch.refusal_text);
+  if (patch.is_enabled) set("is_enabled", *patch.is_enabled);
+  if (patch.persona_id) set("persona_id", *patch.persona_id, "::uuid");
+  // A settings key is set, or removed (so the configured default applies again).
+  std::string model = "model_settings";
+  std::string retrieval = "retrieval_settings";
+  const auto merge = [&](std::string& column, std::string_view key, const auto& value,
+                         std::string_view cast) {
+    if (!value) return;
+    if (*value) {
+      column = "(" + column + " || jsonb_build_object('" + std::string(key) + "', " +
+               next(param(**value), cast) + "))";
+    } else {
+      column = "(" + column + " - '" + std::string(key) + "')";
+    }
+  };
+  merge(model, "model", patch.model, "::text");
+  merge(model, "temperature", patch.temperature, "::float8");
+  merge(model, "max_tokens", patch.max_tokens, "::bigint");
+  merge(retrieval, "top_k", patch.top_k, "::bigint");
+  merge(retrieval, "min_score", patch.min_score, "::float8");
+  if (model != "model_settings") sets += (sets.empty() ? "" : ", ") + ("model_settings = " + model);
+  if (retrieval != "retrieval_settings") {
+    sets += (sets.empty() ? "" : ", ") + ("retrieval_settings = " + retrieval);
+  }
+  const auto r = tx.exec("UPDATE agents SET " + sets + " WHERE code = $1 RETURNING code", params);
+  if (r.empty()) return std::nullopt;
+  return find_agent(tx, code);
+}
+
+namespace {
+
+persona persona_of(const result& r, int row) {
+  return {r.str(row, 0), r.str(row, 1), r.str(row, 2), r.str(row, 3)};
+}
+
+}  // namespace
+
+persona set_persona(transaction& tx, std::string_view tenant_id, std::string_view code,
+                    std::string_view name, std::string_view system_prompt) {
+  const auto r = tx.exec(R"sql(
+      INSERT INTO personas (tenant_id, code, name, system_prompt)
+      VALUES ($1::uuid, $2, $3, $4)
+      ON CONFLICT (tenant_id, code) DO UPDATE SET name = EXCLUDED.name,
+                                                  system_prompt = EXCLUDED.system_prompt
+      RETURNING id, code, name, system_prompt)sql",
+                         {tenant_id, code, name, system_prompt});
+  return persona_of(r, 0);
+}
+
+std::optional<persona> find_persona(transaction& tx, std::string_view code) {
+  const auto r =
+      tx.exec("SELECT id, code, name, system_prompt FROM personas WHERE code = $1", {code});
+  if (r.empty()) return std::nullopt;
+  return persona_of(r, 0);
+}
+
+std::vector<persona> list_personas(transaction& tx) {
+  const auto r = tx.exec("SELECT id, code, name, system_prompt FROM personas ORDER BY code");
+  std::vector<persona> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(persona_of(r, i));
   return out;
 }
 
