@@ -156,13 +156,15 @@ class Stack:
                                 f"{secrets.token_urlsafe(48)}"),
                 ("pg-superuser", secrets.token_urlsafe(24)),
                 ("pg-owner", secrets.token_urlsafe(24)),
-                ("pg-app", secrets.token_urlsafe(24))):
+                ("pg-app", secrets.token_urlsafe(24)),
+                ("pg-reporting", secrets.token_urlsafe(24))):
             path = self.secrets / name
             if not path.exists():
                 write_secret(path, value)
         pgpass = self.secrets / "pgpass"
         lines = [f"*:*:*:parley_owner:{self.secret('pg-owner')}",
-                 f"*:*:*:parley_app:{self.secret('pg-app')}"]
+                 f"*:*:*:parley_app:{self.secret('pg-app')}",
+                 f"*:*:*:parley_reporting:{self.secret('pg-reporting')}"]
         write_secret(pgpass, "\n".join(lines))
 
     def secret(self, name):
@@ -224,7 +226,8 @@ class Stack:
     def secret_for(self, user):
         return self.secret({"postgres": "pg-superuser",
                             "parley_owner": "pg-owner",
-                            "parley_app": "pg-app"}[user])
+                            "parley_app": "pg-app",
+                            "parley_reporting": "pg-reporting"}[user])
 
     def _bootstrap_database(self):
         exists = self.psql("SELECT 1 FROM pg_database WHERE datname='parley'")
@@ -234,12 +237,17 @@ class Stack:
         self.psql(f"CREATE ROLE parley_owner LOGIN PASSWORD '{owner}'")
         # the engine's role: not the owner of anything, never bypasses RLS
         self.psql(f"CREATE ROLE parley_app LOGIN NOBYPASSRLS PASSWORD '{app}'")
+        # reads usage across tenants (parley usage --all), nothing else
+        reporting = self.secret("pg-reporting")
+        self.psql(f"CREATE ROLE parley_reporting LOGIN NOBYPASSRLS PASSWORD '{reporting}'")
         self.psql("CREATE DATABASE parley OWNER parley_owner")
         self.psql("REVOKE ALL ON DATABASE parley FROM PUBLIC")
         self.psql("GRANT CONNECT ON DATABASE parley TO parley_app")
+        self.psql("GRANT CONNECT ON DATABASE parley TO parley_reporting")
 
     def dsn(self, role):
-        user = {"owner": "parley_owner", "app": "parley_app"}[role]
+        user = {"owner": "parley_owner", "app": "parley_app",
+                "reporting": "parley_reporting"}[role]
         return (f"host={self.pg_dir} dbname=parley user={user} "
                 f"passfile={self.secrets / 'pgpass'}")
 
@@ -250,7 +258,8 @@ class Stack:
             "server": {"socket": str(self.engine_socket),
                        "socket_mode": "0660", "threads": 2},
             "database": {"dsn": self.dsn("app"),
-                         "migrate_dsn": self.dsn("owner"), "pool_size": 8},
+                         "migrate_dsn": self.dsn("owner"),
+                         "reporting_dsn": self.dsn("reporting"), "pool_size": 8},
             "edge": {"secret_file": str(self.secrets / "edge.secret")},
             "widget": {"keys_file": str(self.secrets / "widget.keys")},
             "llm": {"provider": "extractive"},

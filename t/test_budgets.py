@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from conftest import REPO, chat, db_rows, engine_through, make_tenant
+from parley_stack import StackError
 from test_edge_admin import admin_token
 
 QUESTION = "How many vacation days do new employees get?"
@@ -211,3 +212,23 @@ def test_a_bad_usage_query_is_a_clear_error(stack):
                          timeout=10)
         assert r.status_code == 400, r.text
         assert r.json()["error"]["code"] == code
+
+
+def test_the_operator_sees_every_tenant_through_the_reporting_role(stack, upstream):
+    a, b = budgeted_tenant(stack), budgeted_tenant(stack)
+    for tenant, calls in ((a, 2), (b, 1)):
+        for _ in range(calls):
+            assert chat(stack, tenant.key, QUESTION).status_code == 200
+    report = stack.parley("usage", "--all", "--json")
+    assert report["by"] == "tenant" and report["tenant"] is None
+    lines = {line["tenant"]: line for line in report["data"]}
+    for tenant in (a, b):
+        own = usage_report(stack, tenant, "day")["total"]
+        assert {k: v for k, v in lines[tenant.slug].items() if k != "tenant"} == own
+    assert lines[a.slug]["requests"] == 2 and lines[b.slug]["requests"] == 1
+    # The role reads usage and tenants' names, nothing else, and writes nothing.
+    for sql in ("SELECT count(*) FROM llm_requests", "SELECT count(*) FROM messages",
+                "SELECT settings FROM tenants", "SELECT count(*) FROM api_keys",
+                f"UPDATE usage_daily SET requests = 0 WHERE tenant_id = '{a.id}'"):
+        with pytest.raises(StackError, match="permission denied"):
+            stack.psql_session([sql], user="parley_reporting")

@@ -53,6 +53,7 @@ constexpr subcommand subcommands[] = {
      "                                         switch it to the embedder"},
     {"usage", parley::cli::usage,
      "usage --tenant SLUG [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--by day|agent|model]\n"
+     "  usage --all [--from YYYY-MM-DD] [--to YYYY-MM-DD]  every tenant (database.reporting_dsn)\n"
      "                                         requests, tokens, cost, errors and refusals"},
     {"eval", parley::cli::eval,
      "eval --corpus F --queries F --qrels F [--embedder NAME] [--limit N]\n"
@@ -94,7 +95,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    const invocation inv{parley::cli::args(std::move(line.words), {"json"}), out,
+    const invocation inv{parley::cli::args(std::move(line.words), {"json", "all"}), out,
                          parley::config::process_environment()};
     return cmd->run(inv);
   } catch (const parley::cli::usage_error& e) {

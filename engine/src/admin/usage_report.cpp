@@ -56,10 +56,8 @@ nlohmann::json line_json(const store::usage_line& l) {
           {"budget_refusals", l.budget_refusals}};
 }
 
-}  // namespace
-
-usage_report read_usage_report(store::database& db, const std::string& tenant_id,
-                               const std::string& slug, const usage_query& q) {
+// The report's span, checked: this month so far by default.
+usage_report span_of(const usage_query& q, std::string slug, std::string by) {
   const year_month_day today{
       std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now())};
   const auto from = q.from ? parse_day("from", *q.from) : today.year() / today.month() / 1;
@@ -69,11 +67,26 @@ usage_report read_usage_report(store::database& db, const std::string& tenant_id
   if (span.count() >= max_usage_days) {
     throw invalid_usage("invalid_to", fmt::format("at most {} days at once", max_usage_days));
   }
+  return {std::move(slug), text_of(from), text_of(to), std::move(by), {}};
+}
+
+}  // namespace
+
+usage_report read_usage_report(store::database& db, const std::string& tenant_id,
+                               const std::string& slug, const usage_query& q) {
   const auto by = q.by.value_or("day");
   const auto grouping = grouping_of(by);
-  usage_report r{slug, text_of(from), text_of(to), by, {}};
+  auto r = span_of(q, slug, by);
   r.lines = db.with_tenant(tenant_id, [&](store::transaction& tx) {
     return store::read_usage(tx, r.from, r.to, grouping);
+  });
+  return r;
+}
+
+usage_report read_usage_across_tenants(store::database& reporting, const usage_query& q) {
+  auto r = span_of(q, "", "tenant");
+  r.lines = reporting.with_platform([&](store::transaction& tx) {
+    return store::read_usage(tx, r.from, r.to, store::usage_grouping::tenant);
   });
   return r;
 }
@@ -87,8 +100,13 @@ nlohmann::json to_json(const usage_report& r) {
     data.push_back(std::move(line));
     total += l;
   }
-  return {{"object", "usage"}, {"tenant", r.tenant}, {"from", r.from},           {"to", r.to},
-          {"by", r.by},        {"data", data},       {"total", line_json(total)}};
+  return {{"object", "usage"},
+          {"tenant", r.tenant.empty() ? nlohmann::json() : nlohmann::json(r.tenant)},
+          {"from", r.from},
+          {"to", r.to},
+          {"by", r.by},
+          {"data", data},
+          {"total", line_json(total)}};
 }
 
 }  // namespace parley::admin

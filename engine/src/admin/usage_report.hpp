@@ -25,7 +25,7 @@ struct usage_query {
 };
 
 struct usage_report {
-  std::string tenant;  // the slug
+  std::string tenant;  // the slug; empty across tenants
   std::string from;
   std::string to;
   std::string by;
@@ -36,6 +36,10 @@ struct usage_report {
 // max_usage_days, or an unknown grouping.
 usage_report read_usage_report(store::database& db, const std::string& tenant_id,
                                const std::string& slug, const usage_query& q);
+
+// Every tenant's usage, one line per tenant (by "tenant"), read through
+// `reporting` (database.reporting_dsn: the only role that reads across tenants).
+usage_report read_usage_across_tenants(store::database& reporting, const usage_query& q);
 
 nlohmann::json to_json(const usage_report& r);
 

@@ -324,6 +324,7 @@ void decode(const YAML::Node& root, config& c, problems& out) {
       {
           {"dsn", [&](const reader& r) { r.text(c.database.dsn); }},
           {"migrate_dsn", [&](const reader& r) { r.text(c.database.migrate_dsn); }},
+          {"reporting_dsn", [&](const reader& r) { r.text(c.database.reporting_dsn); }},
           {"pool_size", [&](const reader& r) { r.integer(c.database.pool_size, 1u, 1000u); }},
       },
       out);
@@ -476,18 +477,23 @@ bool dsn_has_password(const std::string& dsn) {
 bool is_map(const YAML::Node& node) { return node.IsDefined() && node.IsMap(); }
 bool is_scalar(const YAML::Node& node) { return node.IsDefined() && node.IsScalar(); }
 
+std::string upper(std::string text) {
+  std::ranges::transform(text, text.begin(),
+                         [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return text;
+}
+
 void check_file_secrets(const YAML::Node& file_root, problems& out) {
   if (!is_map(file_root)) return;
   const YAML::Node db = file_root["database"];
   if (!is_map(db)) return;
-  for (const char* key : {"dsn", "migrate_dsn"}) {
+  for (const char* key : {"dsn", "migrate_dsn", "reporting_dsn"}) {
     const YAML::Node v = db[key];
     if (is_scalar(v) && dsn_has_password(v.Scalar())) {
       out.push_back(std::string("database.") + key +
                     ": holds a password; use a passfile (passfile=... or ~/.pgpass) or "
                     "PARLEY__DATABASE__" +
-                    (std::string_view(key) == "dsn" ? "DSN" : "MIGRATE_DSN") +
-                    " / PGPASSWORD from the environment");
+                    upper(key) + " / PGPASSWORD from the environment");
     }
   }
   const YAML::Node llm = file_root["llm"];

@@ -30,6 +30,9 @@ struct server_config {
 struct database_config {
   std::string dsn = "host=/var/run/postgresql dbname=parley user=parley_app";
   std::string migrate_dsn = "host=/var/run/postgresql dbname=parley user=parley_owner";
+  // `parley usage --all`: a role that reads usage across tenants and nothing else
+  // (migration 0007).
+  std::string reporting_dsn = "host=/var/run/postgresql dbname=parley user=parley_reporting";
   unsigned pool_size = 8;  // connections, and threads running DB calls
 };
 

@@ -32,13 +32,23 @@ const std::string count_uncalled_sql = R"sql(
       VALUES ($1::uuid, (now() AT TIME ZONE 'UTC')::date, $2::uuid, '', $3::int, $4::int))sql" +
                                        std::string(add_to_line);
 
-std::string_view key_of(usage_grouping by) {
+struct grouping_sql {
+  std::string_view key;
+  std::string_view from;
+};
+
+// Each joins only what it names: the reporting role may read tenants, not agents.
+grouping_sql sql_of(usage_grouping by) {
   switch (by) {
-    case usage_grouping::day: return "u.day::text";
-    case usage_grouping::agent: return "coalesce(a.code, u.agent_id::text)";
-    case usage_grouping::model: return "u.model";
+    case usage_grouping::day: return {"u.day::text", "usage_daily u"};
+    case usage_grouping::agent:
+      return {"coalesce(a.code, u.agent_id::text)",
+              "usage_daily u LEFT JOIN agents a ON a.id = u.agent_id"};
+    case usage_grouping::model: return {"u.model", "usage_daily u"};
+    case usage_grouping::tenant:
+      return {"t.slug", "usage_daily u JOIN tenants t ON t.id = u.tenant_id"};
   }
-  return "u.day::text";
+  return {"u.day::text", "usage_daily u"};
 }
 
 }  // namespace
@@ -56,13 +66,14 @@ void count_uncalled(write_batch& batch, std::string_view tenant_id, std::string_
 
 std::vector<usage_line> read_usage(transaction& tx, std::string_view from, std::string_view to,
                                    usage_grouping by) {
-  const std::string key(key_of(by));
+  const auto sql = sql_of(by);
   const auto r = tx.exec(
-      "SELECT " + key +
+      "SELECT " + std::string(sql.key) +
           " AS key, sum(requests), sum(prompt_tokens), sum(completion_tokens), "
           "sum(cost)::float8, sum(errors), sum(cancelled), sum(refusals), sum(budget_refusals) "
-          "FROM usage_daily u LEFT JOIN agents a ON a.id = u.agent_id "
-          "WHERE u.day BETWEEN $1::date AND $2::date GROUP BY 1 ORDER BY 1",
+          "FROM " +
+          std::string(sql.from) +
+          " WHERE u.day BETWEEN $1::date AND $2::date GROUP BY 1 ORDER BY 1",
       {from, to});
   std::vector<usage_line> out;
   for (int i = 0; i < r.rows(); ++i) {

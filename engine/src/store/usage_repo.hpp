@@ -36,10 +36,11 @@ enum class uncalled : unsigned char {
 void count_uncalled(write_batch& batch, std::string_view tenant_id, std::string_view agent_id,
                     uncalled why);
 
-enum class usage_grouping : unsigned char { day, agent, model };
+// By tenant reads across tenants: only the reporting role may (migration 0007).
+enum class usage_grouping : unsigned char { day, agent, model, tenant };
 
 struct usage_line {
-  std::string key;  // the day (YYYY-MM-DD), the agent's code, or the model ('' for no call)
+  std::string key;  // the day (YYYY-MM-DD), agent's code, model ('' for no call) or tenant slug
   std::int64_t requests = 0;
   std::int64_t prompt_tokens = 0;
   std::int64_t completion_tokens = 0;
@@ -62,8 +63,9 @@ struct usage_line {
   }
 };
 
-// The transaction's tenant's usage from `from` to `to` (UTC days, both included),
-// one line per day, agent or model, in order.
+// The usage the transaction may read (its tenant's; every tenant's for the
+// reporting role) from `from` to `to` (UTC days, both included), one line per day,
+// agent, model or tenant, in order.
 std::vector<usage_line> read_usage(transaction& tx, std::string_view from, std::string_view to,
                                    usage_grouping by);
 
