@@ -8,22 +8,16 @@ import time
 import pytest
 import requests
 
-from conftest import REPO, chat, db_rows, engine_through, make_tenant
+from conftest import REPO, chat, db_rows, make_tenant
 from test_edge_admin import admin_token
 
 QUESTION = "How many vacation days do new employees get?"
 UNKNOWN = "What is the airspeed of an unladen swallow?"
 
 
-@pytest.fixture(scope="module")
-def upstream(stack, mock_upstream):
-    with engine_through(stack, mock_upstream) as mock:
-        yield mock
-
-
 @pytest.fixture(autouse=True)
-def fresh(upstream):
-    upstream.reset()
+def fresh(openai_engine):
+    openai_engine.reset()
 
 
 def admin(stack, method, path, body=None):
@@ -46,22 +40,22 @@ def eventually(check, timeout=5):
         time.sleep(0.05)
 
 
-def test_model_settings_reach_the_upstream(stack, upstream):
+def test_model_settings_reach_the_upstream(stack, openai_engine):
     t = make_tenant(stack, REPO / "demo" / "handbook")
     out = update(stack, t, "--model", "mock-large", "--temperature", "0.3",
                  "--max-tokens", "77")
     assert (out["model"], out["temperature"], out["max_tokens"]) == ("mock-large", 0.3, 77)
     eventually(lambda: chat(stack, t.key, QUESTION).status_code == 200
-               and upstream.requests[-1][1]["model"] == "mock-large")
-    body = upstream.requests[-1][1]
+               and openai_engine.requests[-1][1]["model"] == "mock-large")
+    body = openai_engine.requests[-1][1]
     assert (body["temperature"], body["max_tokens"]) == (0.3, 77)
     update(stack, t, "--model", "none", "--temperature", "none", "--max-tokens", "none")
     eventually(lambda: chat(stack, t.key, QUESTION).status_code == 200
-               and upstream.requests[-1][1]["model"] == "mock-model")
-    assert "temperature" not in upstream.requests[-1][1]
+               and openai_engine.requests[-1][1]["model"] == "mock-model")
+    assert "temperature" not in openai_engine.requests[-1][1]
 
 
-def test_refusal_text_and_retrieval_settings_apply(stack, upstream):
+def test_refusal_text_and_retrieval_settings_apply(stack, openai_engine):
     t = make_tenant(stack, REPO / "demo" / "handbook")
     update(stack, t, "--refusal-text", "Please ask the HR desk.", "--top-k", "1")
 
@@ -74,7 +68,7 @@ def test_refusal_text_and_retrieval_settings_apply(stack, upstream):
     assert r.status_code == 200 and len(r.json()["data"]) == 1
 
 
-def test_a_disabled_agent_disappears_at_once(stack, upstream):
+def test_a_disabled_agent_disappears_at_once(stack, openai_engine):
     t = make_tenant(stack, REPO / "demo" / "handbook")
     r = admin(stack, "PATCH", f"/tenants/{t.slug}/agents/{t.agent}", {"is_enabled": False})
     assert r.status_code == 200 and r.json()["is_enabled"] is False
@@ -87,7 +81,7 @@ def test_a_disabled_agent_disappears_at_once(stack, upstream):
     eventually(lambda: chat(stack, t.key, QUESTION).status_code == 200)
 
 
-def test_a_persona_is_set_shared_and_replaced(stack, upstream, tmp_path):
+def test_a_persona_is_set_shared_and_replaced(stack, openai_engine, tmp_path):
     t = make_tenant(stack, REPO / "demo" / "handbook")
     prompt = tmp_path / "pirate.md"
     prompt.write_text("Answer like a ship's quartermaster.\n")
@@ -98,7 +92,7 @@ def test_a_persona_is_set_shared_and_replaced(stack, upstream, tmp_path):
 
     def system_prompt():
         assert chat(stack, t.key, QUESTION).status_code == 200
-        return upstream.requests[-1][1]["messages"][0]["content"]
+        return openai_engine.requests[-1][1]["messages"][0]["content"]
     eventually(lambda: "quartermaster" in system_prompt())
     r = admin(stack, "PUT", f"/tenants/{t.slug}/personas/pirate",
               {"system_prompt": "Answer like a lighthouse keeper."})

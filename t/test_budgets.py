@@ -10,22 +10,16 @@ import time
 import pytest
 import requests
 
-from conftest import REPO, chat, db_rows, engine_through, make_tenant
+from conftest import REPO, chat, db_rows, make_tenant
 from parley_stack import StackError
 from test_edge_admin import admin_token
 
 QUESTION = "How many vacation days do new employees get?"
 
 
-@pytest.fixture(scope="module")
-def upstream(stack, mock_upstream):
-    with engine_through(stack, mock_upstream) as mock:
-        yield mock
-
-
 @pytest.fixture(autouse=True)
-def fresh(upstream):
-    upstream.reset()
+def fresh(openai_engine):
+    openai_engine.reset()
 
 
 def budgeted_tenant(stack, **budgets):
@@ -59,26 +53,26 @@ def insufficient_quota(r):
     return error["message"]
 
 
-def test_a_tenant_just_under_its_daily_budget_gets_one_more_answer(stack, upstream):
+def test_a_tenant_just_under_its_daily_budget_gets_one_more_answer(stack, openai_engine):
     t = budgeted_tenant(stack, budget_tokens_day=100000)
     assert chat(stack, t.key, QUESTION).status_code == 200  # makes the spend row
     set_spend(stack, t, "day_tokens = 98000")  # earlier today
     # The provider reports more than this small call could reserve: what it
     # settles at leaves less than the next call's most.
-    upstream.reset(usage={"prompt_tokens": 1500, "completion_tokens": 400,
+    openai_engine.reset(usage={"prompt_tokens": 1500, "completion_tokens": 400,
                           "total_tokens": 1900})
     r = chat(stack, t.key, QUESTION, extra={"max_tokens": 300})
     assert r.status_code == 200, r.text
     assert spend(stack, t)[1] == 98000 + 1900
-    calls = len(upstream.requests)
+    calls = len(openai_engine.requests)
     message = insufficient_quota(chat(stack, t.key, QUESTION, extra={"max_tokens": 300}))
     assert "daily token budget" in message
-    assert len(upstream.requests) == calls  # refused before any call
+    assert len(openai_engine.requests) == calls  # refused before any call
     # the call that fitted was told to stay within what it reserved
-    assert upstream.requests[-1][1]["max_tokens"] == 300
+    assert openai_engine.requests[-1][1]["max_tokens"] == 300
 
 
-def test_the_next_utc_day_admits_again(stack, upstream):
+def test_the_next_utc_day_admits_again(stack, openai_engine):
     t = budgeted_tenant(stack, budget_tokens_day=5000)
     assert chat(stack, t.key, QUESTION).status_code == 200
     set_spend(stack, t, "day_tokens = 5000")
@@ -90,18 +84,18 @@ def test_the_next_utc_day_admits_again(stack, upstream):
     assert tokens == 326  # today's count starts again, with this call's usage
     assert day == db_rows(stack, "SELECT (now() AT TIME ZONE 'UTC')::date::text")[0][0]
     # a call of a tenant with a budget is told the most it may write
-    assert upstream.requests[-1][1]["max_tokens"] == 1024
+    assert openai_engine.requests[-1][1]["max_tokens"] == 1024
 
 
-def test_a_monthly_cost_budget_refuses_too(stack, upstream):
+def test_a_monthly_cost_budget_refuses_too(stack, openai_engine):
     # gpt-4o-mini-priced calls cost about 0.001 each here (mock-model's price)
     t = budgeted_tenant(stack, budget_cost_month="0.0000001")
     message = insufficient_quota(chat(stack, t.key, QUESTION))
     assert "monthly cost budget" in message
-    assert upstream.requests == []
+    assert openai_engine.requests == []
 
 
-def test_a_hundred_concurrent_calls_never_reserve_past_the_budget(stack, upstream):
+def test_a_hundred_concurrent_calls_never_reserve_past_the_budget(stack, openai_engine):
     t = budgeted_tenant(stack, budget_tokens_day=100000)
     assert chat(stack, t.key, QUESTION).status_code == 200
     before = spend(stack, t)[1]
@@ -109,7 +103,7 @@ def test_a_hundred_concurrent_calls_never_reserve_past_the_budget(stack, upstrea
     stack.parley("tenant", "update", "--slug", t.slug, "--budget-tokens-day", budget)
     # Two keys: each key's own rate limit at the edge allows a burst of 100.
     keys = [t.key, stack.parley("key", "create", "--tenant", t.slug, "--json")["key"]]
-    upstream.reset(mode="gated")  # admitted calls stay open: nothing settles yet
+    openai_engine.reset(mode="gated")  # admitted calls stay open: nothing settles yet
     results = [None] * 100
 
     def ask(i):
@@ -123,11 +117,11 @@ def test_a_hundred_concurrent_calls_never_reserve_past_the_budget(stack, upstrea
         while True:
             refused = sum(1 for r in results if r is not None and r.status_code == 429
                           and r.json()["error"]["code"] == "insufficient_quota")
-            if refused + len(upstream.requests) == 100:
+            if refused + len(openai_engine.requests) == 100:
                 break
-            assert time.monotonic() < deadline, (refused, len(upstream.requests))
+            assert time.monotonic() < deadline, (refused, len(openai_engine.requests))
             time.sleep(0.05)
-        admitted = len(upstream.requests)
+        admitted = len(openai_engine.requests)
         reserved = spend(stack, t)[1] - before
         assert admitted > 0 and refused > 0
         assert reserved % admitted == 0
@@ -135,7 +129,7 @@ def test_a_hundred_concurrent_calls_never_reserve_past_the_budget(stack, upstrea
         assert before + reserved <= budget
         assert budget - (before + reserved) < each  # no room left for one more
     finally:
-        upstream.gate.set()
+        openai_engine.gate.set()
         for th in threads:
             th.join(60)
     assert sorted({r.status_code for r in results}) == [200, 429]
@@ -155,13 +149,13 @@ def usage_report(stack, tenant, by):
     return cli
 
 
-def test_usage_reconciles_with_llm_requests(stack, upstream):
+def test_usage_reconciles_with_llm_requests(stack, openai_engine):
     t = budgeted_tenant(stack, budget_tokens_day=100000)
     for _ in range(3):
         assert chat(stack, t.key, QUESTION).status_code == 200
-    upstream.reset(mode="http_error")
+    openai_engine.reset(mode="http_error")
     assert chat(stack, t.key, QUESTION).status_code == 502
-    upstream.reset()
+    openai_engine.reset()
     assert chat(stack, t.key, "What is the airspeed of an unladen swallow?").status_code == 200
     set_spend(stack, t, "day_tokens = 100000")
     insufficient_quota(chat(stack, t.key, QUESTION))
@@ -214,7 +208,7 @@ def test_a_bad_usage_query_is_a_clear_error(stack):
         assert r.json()["error"]["code"] == code
 
 
-def test_the_operator_sees_every_tenant_through_the_reporting_role(stack, upstream):
+def test_the_operator_sees_every_tenant_through_the_reporting_role(stack, openai_engine):
     a, b = budgeted_tenant(stack), budgeted_tenant(stack)
     for tenant, calls in ((a, 2), (b, 1)):
         for _ in range(calls):

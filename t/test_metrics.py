@@ -8,17 +8,11 @@ import re
 import pytest
 import requests
 
-from conftest import REPO, chat, client_from, engine_through, make_tenant
+from conftest import REPO, chat, client_from, make_tenant
 from parley_stack import free_port
 
 QUESTION = "How many vacation days do new employees get?"
 SAMPLE = re.compile(r'^([a-z_]+)(?:\{(.*)\})? (\S+)$')
-
-
-@pytest.fixture(scope="module")
-def upstream(stack, mock_upstream):
-    with engine_through(stack, mock_upstream) as mock:
-        yield mock
 
 
 def scrape(stack):
@@ -39,8 +33,8 @@ def value(samples, name, **labels):
     return samples.get((name, tuple(sorted(labels.items()))), 0.0)
 
 
-def test_a_tenants_counters_and_histograms_move_by_what_it_sent(stack, upstream):
-    upstream.reset()
+def test_a_tenants_counters_and_histograms_move_by_what_it_sent(stack, openai_engine):
+    openai_engine.reset()
     t = make_tenant(stack, REPO / "demo" / "handbook")
     before = scrape(stack)
     for _ in range(2):
@@ -67,12 +61,12 @@ def test_a_tenants_counters_and_histograms_move_by_what_it_sent(stack, upstream)
     assert value(after, "parley_index_cache_bytes") > 0
 
 
-def test_upstream_errors_are_counted_by_kind(stack, upstream):
+def test_upstream_errors_are_counted_by_kind(stack, openai_engine):
     t = make_tenant(stack, REPO / "demo" / "handbook")
     before = scrape(stack)
-    upstream.reset(mode="http_error")
+    openai_engine.reset(mode="http_error")
     assert chat(stack, t.key, QUESTION).status_code == 502
-    upstream.reset()
+    openai_engine.reset()
     after = scrape(stack)
     key = {"provider": "openai", "kind": "refused"}
     assert (value(after, "parley_llm_upstream_errors_total", **key) -
@@ -88,7 +82,7 @@ def test_metrics_are_refused_from_other_addresses(stack):
     assert "parley_" not in r.text
 
 
-def test_readyz_through_the_edge_follows_the_database(stack, upstream):
+def test_readyz_through_the_edge_follows_the_database(stack, openai_engine):
     r = requests.get(f"{stack.url}/readyz", timeout=10)
     assert r.status_code == 200, r.text
     saved = dict(stack.engine_env)

@@ -53,8 +53,7 @@ std::string family::label_text(const label_values& values, std::string_view extr
   return out;
 }
 
-label_values family::admitted(label_values values, std::size_t series) const {
-  if (series < max_series_) return values;
+label_values family::overflow() const {
   return label_values(labels_.size(), std::string(overflow_value));
 }
 
@@ -63,20 +62,9 @@ void family::write_head(std::string& out, std::string_view type) const {
 }
 
 void counter_family::add(const label_values& values, double amount) {
-  std::atomic<double>* counter = nullptr;
-  {
-    std::lock_guard lock(mutex_);
-    auto found = series_.find(values);
-    if (found == series_.end()) {
-      auto key = admitted(values, series_.size());
-      found = series_.find(key);
-      if (found == series_.end()) {
-        found = series_.emplace(std::move(key), std::make_unique<std::atomic<double>>(0)).first;
-      }
-    }
-    counter = found->second.get();
-  }
-  counter->fetch_add(amount, std::memory_order_relaxed);
+  auto& counter =
+      series_for(series_, values, [] { return std::make_unique<std::atomic<double>>(0); });
+  counter.fetch_add(amount, std::memory_order_relaxed);
 }
 
 double counter_family::value(const label_values& values) const {
@@ -100,21 +88,9 @@ histogram_family::histogram_family(std::string name, std::string help,
     : family(std::move(name), std::move(help), std::move(labels), max_series),
       bounds_(std::move(bounds)) {}
 
-histogram_family::series& histogram_family::find(const label_values& values) {
-  std::lock_guard lock(mutex_);
-  auto found = series_.find(values);
-  if (found == series_.end()) {
-    auto key = admitted(values, series_.size());
-    found = series_.find(key);
-    if (found == series_.end()) {
-      found = series_.emplace(std::move(key), std::make_unique<series>(bounds_.size() + 1)).first;
-    }
-  }
-  return *found->second;
-}
-
 void histogram_family::observe(const label_values& values, double value) {
-  auto& s = find(values);
+  auto& s =
+      series_for(series_, values, [this] { return std::make_unique<series>(bounds_.size() + 1); });
   const auto bucket = static_cast<std::size_t>(
       std::lower_bound(bounds_.begin(), bounds_.end(), value) - bounds_.begin());
   s.counts[bucket].fetch_add(1, std::memory_order_relaxed);

@@ -38,8 +38,21 @@ class family {
  protected:
   // The labels as written between braces, with `extra` (e.g. le="0.1") last.
   std::string label_text(const label_values& values, std::string_view extra = {}) const;
-  // The key a new series is kept under: its values, or "_other" for each once full.
-  label_values admitted(label_values values, std::size_t series) const;
+  // The series of `values` in `all`, made by make() the first time, or the "_other"
+  // series once the family is full.
+  template <class Series, class Make>
+  Series& series_for(std::map<label_values, std::unique_ptr<Series>>& all,
+                     const label_values& values, Make make) {
+    std::lock_guard lock(mutex_);
+    auto found = all.find(values);
+    if (found == all.end()) {
+      auto key = all.size() < max_series_ ? values : overflow();
+      found = all.find(key);
+      if (found == all.end()) found = all.emplace(std::move(key), make()).first;
+    }
+    return *found->second;
+  }
+  label_values overflow() const;
   void write_head(std::string& out, std::string_view type) const;
 
   std::string name_;
@@ -74,8 +87,6 @@ class histogram_family final : public family {
     std::atomic<double> sum{0};
     std::atomic<std::uint64_t> count{0};
   };
-  series& find(const label_values& values);
-
   std::vector<double> bounds_;
   std::map<label_values, std::unique_ptr<series>> series_;
 };
