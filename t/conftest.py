@@ -188,6 +188,105 @@ def open_stream(stack, tenant):
     raise AssertionError("the stream ended before its first token")
 
 
+def content_of(events):
+    return "".join(e["choices"][0]["delta"].get("content") or ""
+                   for e in events if isinstance(e, dict) and e.get("choices"))
+
+
+def explicit_error(r):
+    """The error a streaming client sees: an HTTP error when nothing was
+    streamed yet, else a final SSE error event with no [DONE]."""
+    if r.status_code != 200:
+        assert r.status_code in (502, 504)
+        return r.json()["error"]
+    events = list(sse_events(r))
+    assert "[DONE]" not in events
+    assert content_of(events) == ""
+    return events[-1]["error"]
+
+
+def stream_past_a_held_upstream(stack, tenant, mock,
+                                question="How many vacation days do new "
+                                         "employees get?"):
+    """A streamed answer from `mock` set to hold its stream after the first
+    token: that token reaches the client while the upstream still holds the
+    rest, then the hold is released. The response and every event."""
+    mock.reset(mode="gated")
+    r = chat(stack, tenant.key, question, stream=True)
+    assert r.status_code == 200
+    events = []
+    for event in sse_events(r):
+        events.append(event)
+        if content_of(events) and not mock.gate.is_set():
+            # the upstream is still holding the rest of its answer
+            assert not mock.finished.is_set()
+            mock.gate.set()
+    assert mock.gate.is_set(), "no token arrived"
+    return r, events
+
+
+def call_failures(stack, r):
+    """The engine's `llm_call_failed` log entries for response `r`."""
+    request_id = r.headers["X-Request-Id"]
+    return [e for e in engine_log_events(stack, "llm_call_failed")
+            if e["request_id"] == request_id]
+
+
+def time_out_on_a_silent_upstream(stack, tenant, mock,
+                                  question="How many vacation days do new "
+                                           "employees get?"):
+    """`mock` sends its stream's head and then nothing: the client gets an
+    explicit error in plain words with its request id; the operator's log
+    has which timeout it was."""
+    mock.reset(mode="silent")
+    r = chat(stack, tenant.key, question, stream=True)
+    error = explicit_error(r)
+    mock.gate.set()
+    assert "did not answer in time" in error["message"]
+    assert r.headers["X-Request-Id"] in error["message"]
+    failures = call_failures(stack, r)
+    assert failures and "first-token timeout" in failures[0]["detail"]
+
+
+def hang_up_after_first_token(stack, tenant, mock,
+                              question="How many vacation days do new "
+                                       "employees get?"):
+    """A client asking for a whole answer (not streamed) hangs up once `mock`
+    (set to hold its stream after the first token) has sent the first token.
+    The call is cancelled: llm_requests records it `cancelled` with
+    estimated tokens, the upstream never finishes, the request is a 499."""
+    mock.reset(mode="gated")
+    body = json.dumps({"model": "support", "messages": [
+        {"role": "user", "content": question}]}).encode()
+    host, port = stack.url.removeprefix("http://").split(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=10) as c:
+            c.sendall(b"POST /v1/chat/completions HTTP/1.1\r\n"
+                      b"Host: parley\r\nContent-Type: application/json\r\n"
+                      b"Authorization: Bearer " + tenant.key.encode()
+                      + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+            assert mock.first_token_sent.wait(10)
+        # the client is gone; the upstream still holds the rest of its answer
+
+        def cancelled():
+            # the prompt reached the upstream, so it counts; whether the
+            # first token did before the hang-up is a race
+            return db_rows(stack, "SELECT status, usage_estimated, "
+                                  "prompt_tokens > 0 FROM llm_requests",
+                           tenant=tenant.id)
+
+        deadline = time.monotonic() + 5
+        while not cancelled() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert cancelled() == [["cancelled", "t", "t"]]
+        assert not mock.finished.is_set()
+        answered = [e for e in engine_log_events(stack, "request")
+                    if e["path"] == "/v1/chat/completions"]
+        assert answered[-1]["status"] == 499
+    finally:
+        mock.gate.set()
+
+
 def log_events(path, event):
     """The entries of one kind of event in an engine's JSON-line log."""
     out = []

@@ -18,7 +18,9 @@ import json
 import re
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+from mock_upstream import StreamHandler
 
 SYNONYMS = {"holiday": "vacation", "holidays": "vacation", "leave": "vacation",
             "pto": "vacation", "vacations": "vacation", "days": "day"}
@@ -71,12 +73,7 @@ class MockEmbeddings:
     def _handler(self):
         mock = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(StreamHandler):
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -103,13 +100,5 @@ class MockEmbeddings:
                                  "model": body.get("model"),
                                  "usage": {"prompt_tokens": tokens,
                                            "total_tokens": tokens}})
-
-            def _json(self, status, obj):
-                data = json.dumps(obj).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
 
         return Handler

@@ -29,10 +29,67 @@ class Script:
                       "total_tokens": 326}
 
 
+class StreamHandler(BaseHTTPRequestHandler):
+    """What the mock upstreams' handlers share: HTTP/1.1, quiet, JSON
+    answers, and a chunked event stream that notes a caller hanging up."""
+    protocol_version = "HTTP/1.1"
+    mock = None  # the mock this handler serves, set by its subclass
+
+    def log_message(self, *args):
+        pass
+
+    def _read_json(self):
+        """The request's JSON body, recorded with its headers."""
+        length = int(self.headers.get("Content-Length", "0"))
+        body = json.loads(self.rfile.read(length) or b"{}")
+        self.mock.requests.append((dict(self.headers), body))
+        return body
+
+    def _json(self, status, obj):
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _answer(self, body, whole):
+        """A 200: `whole(body)` as JSON, or the mock's `_stream` when the
+        request asks for a stream."""
+        if not body.get("stream"):
+            return self._json(200, whole(body))
+        try:
+            self._stream(body, self.mock.script)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the caller hung up: recorded
+
+    def _stream_head(self):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+    def _send(self, raw):
+        try:
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.mock.cancelled.set()
+            raise
+
+    def _drop(self):
+        """The connection dies mid-stream."""
+        self.close_connection = True
+        self.wfile.flush()
+        self.connection.shutdown(2)
+
+
 class MockUpstream:
+    script_class = Script
+
     def __init__(self, tls=None):
         """tls: (certificate file, key file) to speak HTTPS."""
-        self.script = Script()
+        self.script = self.script_class()
         self.requests = []         # (headers dict, parsed body)
         self.gate = threading.Event()
         self.first_token_sent = threading.Event()
@@ -66,7 +123,7 @@ class MockUpstream:
         self.server.server_close()
 
     def reset(self, **script):
-        self.script = Script()
+        self.script = self.script_class()
         for k, v in script.items():
             setattr(self.script, k, v)
         self.requests.clear()
@@ -78,16 +135,9 @@ class MockUpstream:
     def _handler(self):
         mock = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args):
-                pass
-
+        class Handler(StreamHandler):
             def do_POST(self):
-                length = int(self.headers.get("Content-Length", "0"))
-                body = json.loads(self.rfile.read(length) or b"{}")
-                mock.requests.append((dict(self.headers), body))
+                body = self._read_json()
                 if self.path != "/v1/chat/completions":
                     return self._json(404, {"error": {
                         "message": "not found", "type": "invalid_request_error",
@@ -97,20 +147,7 @@ class MockUpstream:
                     return self._json(s.status, {"error": {
                         "message": s.error_message,
                         "type": "server_error", "code": "overloaded"}})
-                if not body.get("stream"):
-                    return self._json(200, self._completion(body))
-                try:
-                    self._stream(body, s)
-                except (BrokenPipeError, ConnectionResetError):
-                    self.close_connection = True  # the caller hung up: recorded
-
-            def _json(self, status, obj):
-                data = json.dumps(obj).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self._answer(body, self._completion)
 
             def _completion(self, body):
                 s = mock.script
@@ -127,22 +164,11 @@ class MockUpstream:
                         "choices": [{"index": 0, "delta": delta,
                                      "finish_reason": finish}]}
 
-            def _send(self, raw):
-                try:
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(raw), raw))
-                    self.wfile.flush()
-                except (BrokenPipeError, ConnectionResetError):
-                    mock.cancelled.set()
-                    raise
-
             def _event(self, obj):
                 self._send(b"data: " + json.dumps(obj).encode() + b"\n\n")
 
             def _stream(self, body, s):
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.send_header("Transfer-Encoding", "chunked")
-                self.end_headers()
+                self._stream_head()
                 if s.mode == "silent":
                     mock.gate.wait(60)
                     return
@@ -155,11 +181,7 @@ class MockUpstream:
                         if s.mode == "gated":
                             mock.gate.wait(30)
                         if s.mode == "drop":
-                            # the connection dies mid-stream
-                            self.close_connection = True
-                            self.wfile.flush()
-                            self.connection.shutdown(2)
-                            return
+                            return self._drop()
                     time.sleep(s.delay)
                 self._event(self._chunk(body, {}, "stop"))
                 if body.get("stream_options", {}).get("include_usage"):
@@ -172,4 +194,5 @@ class MockUpstream:
                 self._send(b"")
                 mock.finished.set()
 
+        Handler.mock = mock
         return Handler

@@ -2,15 +2,12 @@
 stream through as they arrive, usage is recorded, and upstream failures are
 explicit errors, never an answer without the knowledge base (NO FALLBACK)."""
 
-import json
-import socket
-import threading
-import time
-
 import pytest
 
-from conftest import (REPO, chat, db_rows, engine_log_events, make_tenant,
-                      sse_events)
+from conftest import (REPO, chat, content_of, db_rows, engine_log_events,
+                      explicit_error, hang_up_after_first_token, make_tenant,
+                      sse_events, stream_past_a_held_upstream,
+                      time_out_on_a_silent_upstream)
 
 QUESTION = "How many vacation days do new employees get?"
 
@@ -20,27 +17,10 @@ def handbook_tenant(stack):
     return make_tenant(stack, REPO / "demo" / "handbook")
 
 
-def content_of(events):
-    return "".join(e["choices"][0]["delta"].get("content") or ""
-                   for e in events if isinstance(e, dict) and e.get("choices"))
-
-
 def test_first_token_reaches_client_before_upstream_finishes(
         stack, openai_engine, handbook_tenant):
-    mock = openai_engine
-    mock.reset(mode="gated")
-    r = chat(stack, handbook_tenant.key, QUESTION, stream=True)
-    assert r.status_code == 200
-    seen_first = threading.Event()
-    events = []
-    for event in sse_events(r):
-        events.append(event)
-        if content_of(events) and not seen_first.is_set():
-            # the upstream is still holding the rest of its answer
-            assert not mock.finished.is_set()
-            seen_first.set()
-            mock.gate.set()
-    assert seen_first.is_set()
+    _, events = stream_past_a_held_upstream(stack, handbook_tenant,
+                                            openai_engine)
     assert events[-1] == "[DONE]"
     assert content_of(events) == "Vacation is twenty days [1]."
     final = [e for e in events[:-1] if e["choices"]
@@ -87,18 +67,6 @@ def test_upstream_http_error_is_an_explicit_error(stack, openai_engine, handbook
     assert "20 paid vacation days" not in r.text
 
 
-def explicit_error(r):
-    """The error a streaming client sees: an HTTP error when nothing was
-    streamed yet, else a final SSE error event with no [DONE]."""
-    if r.status_code != 200:
-        assert r.status_code in (502, 504)
-        return r.json()["error"]
-    events = list(sse_events(r))
-    assert "[DONE]" not in events
-    assert content_of(events) == ""
-    return events[-1]["error"]
-
-
 def test_upstream_error_while_streaming_is_an_explicit_error(
         stack, openai_engine, handbook_tenant):
     openai_engine.reset(mode="http_error", status=500)
@@ -120,18 +88,7 @@ def test_upstream_dying_mid_stream_ends_with_an_error(stack, openai_engine, hand
 
 
 def test_silent_upstream_times_out_with_an_error(stack, openai_engine, handbook_tenant):
-    openai_engine.reset(mode="silent")
-    r = chat(stack, handbook_tenant.key, QUESTION, stream=True)
-    error = explicit_error(r)
-    openai_engine.gate.set()
-    # the tenant is told what happened in plain words; the operator's log
-    # has which timeout it was
-    assert "did not answer in time" in error["message"]
-    request_id = r.headers["X-Request-Id"]
-    assert request_id in error["message"]
-    failures = [e for e in engine_log_events(stack, "llm_call_failed")
-                if e["request_id"] == request_id]
-    assert failures and "first-token timeout" in failures[0]["detail"]
+    time_out_on_a_silent_upstream(stack, handbook_tenant, openai_engine)
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -164,34 +121,4 @@ def test_a_client_hanging_up_on_a_whole_answer_cancels_the_call(
     """Not streamed: the answer is only sent once complete, and a client
     that leaves before then stops the upstream call; nobody pays for the
     rest of an answer nobody reads."""
-    mock = openai_engine
-    mock.reset(mode="gated")
-    body = json.dumps({"model": "support", "messages": [
-        {"role": "user", "content": QUESTION}]}).encode()
-    host, port = stack.url.removeprefix("http://").split(":")
-    try:
-        with socket.create_connection((host, int(port)), timeout=10) as c:
-            c.sendall(b"POST /v1/chat/completions HTTP/1.1\r\n"
-                      b"Host: parley\r\nContent-Type: application/json\r\n"
-                      b"Authorization: Bearer " + handbook_tenant.key.encode()
-                      + b"\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
-            assert mock.first_token_sent.wait(10)
-        # the client is gone; the upstream still holds the rest of its answer
-
-        def cancelled():
-            # the prompt reached the upstream, so it counts; whether the
-            # first token did before the hang-up is a race
-            return db_rows(stack, "SELECT status, usage_estimated, "
-                                  "prompt_tokens > 0 FROM llm_requests",
-                           tenant=handbook_tenant.id)
-
-        deadline = time.monotonic() + 5
-        while not cancelled() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert cancelled() == [["cancelled", "t", "t"]]
-        assert not mock.finished.is_set()
-        answered = [e for e in engine_log_events(stack, "request")
-                    if e["path"] == "/v1/chat/completions"]
-        assert answered[-1]["status"] == 499
-    finally:
-        mock.gate.set()
+    hang_up_after_first_token(stack, handbook_tenant, openai_engine)

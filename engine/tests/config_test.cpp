@@ -106,6 +106,34 @@ extras: {}
   EXPECT_EQ(problems.size(), 13u);
 }
 
+TEST(Config, TheAnthropicProvider) {
+  const auto c = parse(R"(
+llm:
+  provider: anthropic
+  base_url: https://api.anthropic.com/v1
+  model: claude-sonnet-4-5
+  api_key_env: ANTHROPIC_API_KEY
+  anthropic_version: "2023-06-01"
+  max_tokens: 2048
+  prices: {claude-sonnet-4-5: {prompt_per_1k: 0.003, completion_per_1k: 0.015}}
+)",
+                       {});
+  EXPECT_EQ(c.llm.provider, "anthropic");
+  EXPECT_EQ(c.llm.anthropic_version, "2023-06-01");
+  EXPECT_EQ(c.llm.max_tokens, 2048);
+  EXPECT_EQ(parse("", {}).llm.anthropic_version, "2023-06-01");
+
+  // Anthropic wants a key, a limit and a version that fits in a header.
+  EXPECT_TRUE(mentions(problems_of("llm: {max_tokens: 0}"), "llm.max_tokens"));
+  EXPECT_TRUE(mentions(problems_of("llm: {provider: anthropic}"),
+                       "llm: the anthropic provider needs an API key"));
+  EXPECT_TRUE(mentions(problems_of("llm: {anthropic_version: \"2023-06-01\\r\\nx: y\"}"),
+                       "llm.anthropic_version"));
+  EXPECT_TRUE(mentions(problems_of("llm: {anthropic_version: \"\"}"), "llm.anthropic_version"));
+  EXPECT_TRUE(mentions(problems_of("llm: {provider: claude}"),
+                       "llm.provider: must be extractive, openai or anthropic"));
+}
+
 TEST(Config, AnUnknownDefaultEmbedderIsRefusedAtLoad) {
   // refused here, with the other problems, not when serve builds its indexes
   const auto problems = problems_of("retrieval: {embedder: openai}\n");

@@ -1,98 +1,23 @@
 #include "llm/openai_provider.hpp"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_future.hpp>
 #include <nlohmann/json.hpp>
 
-#include <atomic>
-#include <functional>
 #include <future>
-#include <thread>
+
+#include "llm_fake_upstream.hpp"
 
 namespace parley::llm {
 namespace {
 
 using namespace std::chrono_literals;
-
-// A one-connection HTTP server on 127.0.0.1 in a thread: reads one request, then
-// lets the test's script write whatever bytes the scenario needs.
-class fake_upstream {
- public:
-  using script = std::function<void(int fd)>;
-
-  explicit fake_upstream(script s) {
-    listen_fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    ::listen(listen_fd_, 1);
-    socklen_t len = sizeof addr;
-    ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this, s = std::move(s)] {
-      const int fd = ::accept(listen_fd_, nullptr, nullptr);
-      if (fd < 0) return;
-      request_ = read_request(fd);
-      s(fd);
-      ::close(fd);
-    });
-  }
-
-  ~fake_upstream() {
-    ::shutdown(listen_fd_, SHUT_RDWR);
-    thread_.join();
-    ::close(listen_fd_);
-  }
-
-  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/v1"; }
-  const std::string& request() const { return request_; }  // valid after the exchange
-
-  static void send_all(int fd, std::string_view bytes) {
-    while (!bytes.empty()) {
-      const auto n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
-      if (n <= 0) return;
-      bytes.remove_prefix(static_cast<std::size_t>(n));
-    }
-  }
-
-  static void send_stream_head(int fd) {
-    send_all(fd, "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nConnection: close\r\n\r\n");
-  }
-
- private:
-  static std::string read_request(int fd) {
-    std::string req;
-    char buf[4096];
-    std::size_t body_start = std::string::npos;
-    std::size_t content_length = 0;
-    for (;;) {
-      const auto n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) return req;
-      req.append(buf, static_cast<std::size_t>(n));
-      if (body_start == std::string::npos) {
-        const auto end = req.find("\r\n\r\n");
-        if (end == std::string::npos) continue;
-        body_start = end + 4;
-        const auto cl = req.find("Content-Length: ");
-        if (cl != std::string::npos) content_length = std::stoul(req.substr(cl + 16));
-      }
-      if (req.size() >= body_start + content_length) return req;
-    }
-  }
-
-  int listen_fd_ = -1;
-  int port_ = 0;
-  std::thread thread_;
-  std::string request_;
-};
+using test_support::error_of;
+using test_support::event_hook;
+using test_support::expect_done;
+using test_support::fake_upstream;
+using test_support::outcome;
+using test_support::run_generation;
+using test_support::tokens_of;
 
 std::string chunk(std::string_view content) {
   return "data: " +
@@ -118,46 +43,15 @@ generation_request make_request() {
   return r;
 }
 
-struct outcome {
-  std::vector<event> events;
-  int empty_waits = 0;
-};
-
-// Runs a generation to its end on a two-thread loop, consuming on a strand like a
-// chat handler. `before_each` may delay or cancel.
-outcome run(openai_settings settings,
-            std::function<void(generation&, std::size_t)> after_event = {},
+// Runs a generation to its end; `after_event` may cancel, `start_delay` holds the
+// consumer back.
+outcome run(openai_settings settings, const event_hook& after_event = {},
             std::chrono::milliseconds start_delay = 0ms) {
-  asio::io_context io;
-  curl_multi multi(io);
-  openai_provider provider(multi, std::move(settings));
-  auto strand = asio::make_strand(io);
-  auto f = asio::co_spawn(
-      strand,
-      [&]() -> asio::awaitable<outcome> {
-        auto g = provider.start(make_request(), co_await asio::this_coro::executor);
-        if (start_delay > 0ms) {
-          asio::steady_timer t(co_await asio::this_coro::executor, start_delay);
-          co_await t.async_wait(asio::use_awaitable);
-        }
-        outcome out;
-        for (;;) {
-          auto e = co_await g->next(std::chrono::milliseconds(50));
-          if (!e) {
-            ++out.empty_waits;  // nothing yet: a handler would send a heartbeat here
-            continue;
-          }
-          out.events.push_back(std::move(*e));
-          if (!std::holds_alternative<token_event>(out.events.back())) break;
-          if (after_event) after_event(*g, out.events.size());
-        }
-        co_return out;
+  return run_generation(
+      [&](curl_multi& multi) {
+        return std::make_unique<openai_provider>(multi, std::move(settings));
       },
-      asio::use_future);
-  std::thread second([&] { io.run(); });
-  io.run();
-  second.join();
-  return f.get();
+      make_request(), after_event, start_delay);
 }
 
 openai_settings settings_for(const fake_upstream& up) {
@@ -170,16 +64,6 @@ openai_settings settings_for(const fake_upstream& up) {
   return s;
 }
 
-std::string tokens_of(const outcome& o) {
-  std::string text;
-  for (const auto& e : o.events) {
-    if (const auto* t = std::get_if<token_event>(&e)) text += t->text;
-  }
-  return text;
-}
-
-const error_event* error_of(const outcome& o) { return std::get_if<error_event>(&o.events.back()); }
-
 TEST(LlmOpenaiProvider, StreamsTokensAndUsage) {
   fake_upstream up([](int fd) {
     fake_upstream::send_stream_head(fd);
@@ -189,12 +73,7 @@ TEST(LlmOpenaiProvider, StreamsTokensAndUsage) {
   });
   const auto o = run(settings_for(up));
   EXPECT_EQ(tokens_of(o), "Hello");
-  const auto* done = std::get_if<done_event>(&o.events.back());
-  ASSERT_NE(done, nullptr);
-  EXPECT_EQ(done->finish_reason, "stop");
-  ASSERT_TRUE(done->usage);
-  EXPECT_EQ(done->usage->prompt_tokens, 11);
-  EXPECT_EQ(done->usage->completion_tokens, 2);
+  expect_done(o, "stop", 11, 2);
 
   const auto& req = up.request();
   EXPECT_NE(req.find("POST /v1/chat/completions HTTP/1.1"), std::string::npos);
@@ -209,12 +88,9 @@ TEST(LlmOpenaiProvider, StreamsTokensAndUsage) {
 
 TEST(LlmOpenaiProvider, HttpErrorBecomesAnErrorEvent) {
   fake_upstream up([](int fd) {
-    const std::string body =
-        R"({"error":{"message":"The upstream is overloaded","type":"server_error"}})";
-    fake_upstream::send_all(fd,
-                            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
-                            "Content-Length: " +
-                                std::to_string(body.size()) + "\r\n\r\n" + body);
+    fake_upstream::send_json(
+        fd, "503 Service Unavailable",
+        R"({"error":{"message":"The upstream is overloaded","type":"server_error"}})");
   });
   const auto o = run(settings_for(up));
   ASSERT_NE(error_of(o), nullptr);

@@ -13,6 +13,7 @@
 #include "chat/call_record.hpp"
 #include "chat/prompt.hpp"
 #include "chat/turn_timing.hpp"
+#include "llm/anthropic_provider.hpp"
 #include "llm/curl_multi.hpp"
 #include "llm/extractive_provider.hpp"
 #include "llm/openai_provider.hpp"
@@ -166,14 +167,21 @@ pipeline::pipeline(asio::io_context& io, store::database& db, const config::conf
       listener_(cfg.database.dsn, "parley_tenant_changed",
                 {[this](std::string_view tenant_id) { tenant_changed(std::string(tenant_id)); },
                  [this](bool live) { tenants_.set_live(live); }}) {
-  if (cfg.llm.provider == "openai") {
+  if (cfg.llm.provider == "openai" || cfg.llm.provider == "anthropic") {
     multi_ = std::make_unique<llm::curl_multi>(io);
-    provider_ = std::make_unique<llm::openai_provider>(
-        *multi_,
-        llm::openai_settings{cfg.llm.base_url, secrets.llm_api_key,
-                             std::chrono::milliseconds(cfg.llm.connect_timeout_ms),
-                             std::chrono::milliseconds(cfg.llm.first_token_timeout_ms),
-                             std::chrono::milliseconds(cfg.llm.idle_timeout_ms), cfg.llm.ca_file});
+    llm::upstream_settings upstream{cfg.llm.base_url,
+                                    secrets.llm_api_key,
+                                    std::chrono::milliseconds(cfg.llm.connect_timeout_ms),
+                                    std::chrono::milliseconds(cfg.llm.first_token_timeout_ms),
+                                    std::chrono::milliseconds(cfg.llm.idle_timeout_ms),
+                                    cfg.llm.ca_file};
+    if (cfg.llm.provider == "openai") {
+      provider_ = std::make_unique<llm::openai_provider>(*multi_, std::move(upstream));
+    } else {
+      provider_ = std::make_unique<llm::anthropic_provider>(
+          *multi_, llm::anthropic_settings{std::move(upstream), cfg.llm.anthropic_version,
+                                           cfg.llm.max_tokens});
+    }
     default_model_ = cfg.llm.model;
   } else if (cfg.llm.provider == "extractive") {
     provider_ = std::make_unique<llm::extractive_provider>();

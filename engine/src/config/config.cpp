@@ -433,6 +433,7 @@ void decode(const YAML::Node& root, config& c, problems& out) {
           {"idle_timeout_ms",
            [&](const reader& r) { r.integer(c.llm.idle_timeout_ms, 1u, u32max); }},
           {"heartbeat_ms", [&](const reader& r) { r.integer(c.llm.heartbeat_ms, 100u, u32max); }},
+          {"anthropic_version", [&](const reader& r) { r.text(c.llm.anthropic_version); }},
           {"prices", [&](const reader& r) { read_prices(r, c.llm.prices); }},
           {"max_tokens",
            [&](const reader& r) { r.integer<std::int64_t>(c.llm.max_tokens, 1, 1'000'000); }},
@@ -502,6 +503,13 @@ void check_file_secrets(const YAML::Node& file_root, problems& out) {
   }
 }
 
+// 1-64 printable ASCII characters without spaces: safe verbatim in a token's claim
+// or an HTTP header.
+bool is_printable_word(std::string_view text) {
+  return !text.empty() && text.size() <= 64 &&
+         std::ranges::all_of(text, [](char ch) { return ch > ' ' && ch < 0x7f; });
+}
+
 bool is_http_url(const std::string& url) {
   return url.starts_with("http://") || url.starts_with("https://");
 }
@@ -545,8 +553,7 @@ void validate(const config& c, problems& out) {
   if (c.database.migrate_dsn.empty()) out.push_back("database.migrate_dsn: must not be empty");
   if (c.edge.secret_file.empty()) out.push_back("edge.secret_file: must not be empty");
   // Printable ASCII: it goes verbatim into every token's "iss".
-  if (c.widget.issuer.empty() || c.widget.issuer.size() > 64 ||
-      !std::ranges::all_of(c.widget.issuer, [](char ch) { return ch > ' ' && ch < 0x7f; })) {
+  if (!is_printable_word(c.widget.issuer)) {
     out.push_back("widget.issuer: must be 1-64 printable ASCII characters without spaces");
   }
   if (c.widget.idle_session_ttl_s < c.widget.token_ttl_s) {
@@ -570,8 +577,17 @@ void validate(const config& c, problems& out) {
         "retrieval.fusion: lexical_weight and vector_weight must not both be 0 (nothing would "
         "rank)");
   }
-  if (!one_of(c.llm.provider, {"extractive", "openai"})) {
-    out.push_back("llm.provider: must be extractive or openai, got '" + c.llm.provider + "'");
+  if (!one_of(c.llm.provider, {"extractive", "openai", "anthropic"})) {
+    out.push_back("llm.provider: must be extractive, openai or anthropic, got '" + c.llm.provider +
+                  "'");
+  }
+  if (c.llm.provider == "anthropic" && c.llm.api_key_file.empty() && c.llm.api_key_env.empty()) {
+    out.push_back("llm: the anthropic provider needs an API key (api_key_file or api_key_env)");
+  }
+  if (!is_printable_word(c.llm.anthropic_version)) {
+    out.push_back(
+        "llm.anthropic_version: must be 1-64 printable ASCII characters without spaces, e.g. "
+        "2023-06-01");
   }
   if (!is_http_url(c.llm.base_url)) {
     out.push_back("llm.base_url: must start with http:// or https://");

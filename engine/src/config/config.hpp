@@ -139,7 +139,7 @@ struct price {
 };
 
 struct llm_config {
-  std::string provider = "extractive";  // extractive | openai
+  std::string provider = "extractive";  // extractive | openai | anthropic
   std::string base_url = "https://api.openai.com/v1";
   std::string model = "gpt-4o-mini";
   std::string api_key_file;  // secrets only from a file ...
@@ -149,9 +149,11 @@ struct llm_config {
   std::uint32_t first_token_timeout_ms = 30000;
   std::uint32_t idle_timeout_ms = 30000;
   std::uint32_t heartbeat_ms = 15000;
+  std::string anthropic_version = "2023-06-01";  // anthropic: the anthropic-version header
   std::map<std::string, price> prices{{"gpt-4o-mini", {0.00015, 0.0006}}};
   // The most a call may write when neither the request nor the agent says: sent
-  // upstream for tenants with a budget, whose calls reserve it beforehand.
+  // upstream for tenants with a budget, whose calls reserve it beforehand, and to
+  // anthropic always (it requires one).
   std::int64_t max_tokens = 1024;
 };
 
