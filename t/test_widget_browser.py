@@ -395,3 +395,24 @@ def test_a_failing_model_and_a_rate_limit_are_told_plainly(
             "return !document.querySelector('[data-state=streaming]')"))
     assert any(re.fullmatch(r"You're sending messages too quickly\. Try again "
                             r"in \d+ seconds?\.", n) for n in notices), notices
+
+
+def test_a_tenant_over_its_budget_is_told_plainly(stack, upstream, proxy, hosts,
+                                                  driver, tmp_path):
+    """A visitor reads that the assistant reached its usage limit, not the
+    developer's error message with its request id."""
+    tenant = make_tenant(stack, REPO / "demo" / "handbook")
+    stack.parley("tenant", "update", "--slug", tenant.slug, "--allowed-origin",
+                 hosts[0].origin, "--budget-tokens-day", "10", "--json")
+    pk = stack.parley("key", "create", "--tenant", tenant.slug, "--kind",
+                      "publishable", "--json")["key"]
+    upstream.reset(tokens=TOKENS)
+    driver.get(hosts[0].page("/over-budget", host_page(proxy.url, pk)))
+    open_widget(driver)
+    ask(driver, QUESTION)
+    _, _, state = watch_answer(driver)
+    assert state == "error"
+    status = driver.find_element(By.ID, "status").text
+    assert status == "This assistant has reached its usage limit. Please try again later."
+    assert upstream.requests == []
+    driver.save_screenshot(str(tmp_path / "over_budget.png"))

@@ -453,7 +453,10 @@
       source.addEventListener("error", (event) => {
         if (typeof event.data === "string") {
           const data = parseJson(event.data);
-          finish("error", (data && typeof data.message === "string" && data.message) || TEXT.unavailable);
+          // Over budget: a visitor reads the same words as when the question itself was refused.
+          const quota = data && data.code === "insufficient_quota";
+          finish("error", quota ? TEXT.quota
+                                : (data && typeof data.message === "string" && data.message) || TEXT.unavailable);
         } else if (source.readyState === EventSource.CLOSED) {
           finish("error", TEXT.lost);
         } else {
