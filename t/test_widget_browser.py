@@ -357,6 +357,9 @@ def test_on_a_narrow_screen_the_chat_fills_it(stack, upstream, proxy, hosts,
     driver.get(hosts[0].page("/", host_page(proxy.url, pk)))
     open_widget(driver)
     driver.switch_to.default_content()
+    wait_for(driver, "the panel's opening animation to end", lambda d:
+             d.execute_script("return document.querySelector('parley-widget')"
+                              ".shadowRoot.getAnimations().length === 0"))
     frame = shadow(driver, "parley-frame").rect
     width, height = driver.execute_script(
         "return [innerWidth, innerHeight]")
