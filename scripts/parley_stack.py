@@ -154,6 +154,10 @@ class Stack:
                 # signs with the last one
                 ("widget.keys", f"w{secrets.token_hex(4)} "
                                 f"{secrets.token_urlsafe(48)}"),
+                # the master key ring that seals tenants' provider
+                # credentials: the same "<kid> <secret>" lines
+                ("master.keys", f"m{secrets.token_hex(4)} "
+                                f"{secrets.token_urlsafe(48)}"),
                 ("pg-superuser", secrets.token_urlsafe(24)),
                 ("pg-owner", secrets.token_urlsafe(24)),
                 ("pg-app", secrets.token_urlsafe(24)),
@@ -262,7 +266,8 @@ class Stack:
                          "reporting_dsn": self.dsn("reporting"), "pool_size": 8},
             "edge": {"secret_file": str(self.secrets / "edge.secret")},
             "widget": {"keys_file": str(self.secrets / "widget.keys")},
-            "llm": {"provider": "extractive"},
+            "llm": {"provider": "extractive",
+                    "master_keys_file": str(self.secrets / "master.keys")},
             "logging": {"level": "info", "file": str(self.engine_log)},
         }
         # JSON is valid YAML: no YAML writer needed on the Python side
@@ -305,7 +310,7 @@ class Stack:
             shutil.chown(self.engine_socket, group="www-data")
 
     def reload_engine(self):
-        """SIGHUP: the engine re-reads its widget key ring."""
+        """SIGHUP: the engine re-reads its widget and master key rings."""
         os.kill(int((self.run_dir / "engine.pid").read_text()), signal.SIGHUP)
 
     def _engine_alive(self):

@@ -27,6 +27,9 @@ class Script:
         self.delay = 0.0          # seconds between tokens
         self.usage = {"prompt_tokens": 321, "completion_tokens": 5,
                       "total_tokens": 326}
+        # bearer keys answered with 401, quoting the key as OpenAI's
+        # "Incorrect API key provided" does
+        self.rejected_keys = ()
 
 
 class StreamHandler(BaseHTTPRequestHandler):
@@ -143,6 +146,13 @@ class MockUpstream:
                         "message": "not found", "type": "invalid_request_error",
                         "code": "not_found"}})
                 s = mock.script
+                key = self.headers.get("Authorization", "").removeprefix(
+                    "Bearer ")
+                if key in s.rejected_keys:
+                    return self._json(401, {"error": {
+                        "message": f"Incorrect API key provided: {key}.",
+                        "type": "invalid_request_error",
+                        "code": "invalid_api_key"}})
                 if s.mode == "http_error":
                     return self._json(s.status, {"error": {
                         "message": s.error_message,

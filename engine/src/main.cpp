@@ -40,12 +40,20 @@ constexpr subcommand subcommands[] = {
      "FILE]\n"
      "  agent update --tenant SLUG --code CODE [--name NAME] [--greeting TEXT|none]\n"
      "               [--refusal-text TEXT] [--enabled true|false] [--persona CODE|none]\n"
-     "               [--model M|none] [--temperature X|none] [--max-tokens N|none]\n"
-     "               [--top-k N|none] [--min-score X|none]\n"
+     "               [--provider P|none] [--model M|none] [--temperature X|none]\n"
+     "               [--max-tokens N|none]"
+     " [--top-k N|none] [--min-score X|none]\n"
      "  agent list --tenant SLUG"},
     {"persona", parley::cli::persona,
      "persona set --tenant SLUG --code CODE --file PROMPT [--name NAME]\n"
      "  persona list --tenant SLUG"},
+    {"credential", parley::cli::credential,
+     "credential set --tenant SLUG --provider P   the tenant's own API key, read from stdin\n"
+     "  credential delete --tenant SLUG --provider P\n"
+     "  credential list --tenant SLUG             which providers have one (never the key)"},
+    {"rotate-master-key", parley::cli::rotate_master_key,
+     "rotate-master-key                        seal every stored credential with the newest\n"
+     "                                         key of llm.master_keys_file"},
     {"ingest", parley::cli::ingest,
      "ingest --tenant SLUG --agent CODE PATH...  load txt, md, html or pdf files or folders"},
     {"reindex", parley::cli::reindex,

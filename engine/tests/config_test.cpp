@@ -125,13 +125,50 @@ llm:
 
   // Anthropic wants a key, a limit and a version that fits in a header.
   EXPECT_TRUE(mentions(problems_of("llm: {max_tokens: 0}"), "llm.max_tokens"));
-  EXPECT_TRUE(mentions(problems_of("llm: {provider: anthropic}"),
-                       "llm: the anthropic provider needs an API key"));
+  // Without the operator's key, only tenants with their own credential use it.
+  EXPECT_NO_THROW(parse("llm: {provider: anthropic}", {}));
   EXPECT_TRUE(mentions(problems_of("llm: {anthropic_version: \"2023-06-01\\r\\nx: y\"}"),
                        "llm.anthropic_version"));
   EXPECT_TRUE(mentions(problems_of("llm: {anthropic_version: \"\"}"), "llm.anthropic_version"));
   EXPECT_TRUE(mentions(problems_of("llm: {provider: claude}"),
-                       "llm.provider: must be extractive, openai or anthropic"));
+                       "llm.provider: must be extractive, openai, anthropic or a name under "
+                       "llm.providers"));
+}
+
+TEST(Config, AgentsMayNameFurtherProviders) {
+  const auto c = parse(R"(
+llm:
+  provider: openai
+  model: gpt-4o-mini
+  providers:
+    claude: {kind: anthropic, base_url: "https://api.anthropic.com/v1", model: claude-haiku-4-5}
+    local: {kind: openai, base_url: "http://127.0.0.1:8080/v1", model: llama}
+)",
+                       {});
+  const auto all = providers_of(c.llm);
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all.at("openai").kind, "openai");
+  EXPECT_EQ(all.at("openai").model, "gpt-4o-mini");
+  EXPECT_EQ(all.at("claude").kind, "anthropic");
+  EXPECT_EQ(all.at("local").base_url, "http://127.0.0.1:8080/v1");
+  // The default may be one of them.
+  EXPECT_EQ(providers_of(parse("llm: {provider: local, providers: {local: {kind: openai, "
+                               "base_url: 'http://h/v1', model: m}}}",
+                               {})
+                             .llm)
+                .size(),
+            1u);
+
+  EXPECT_TRUE(mentions(problems_of("llm: {providers: {x: {kind: gemini}}}"),
+                       "llm.providers.x: the kind must be extractive, openai or anthropic"));
+  EXPECT_TRUE(mentions(problems_of("llm: {providers: {x: {kind: openai, base_url: ftp://h}}}"),
+                       "llm.providers.x.base_url"));
+  EXPECT_TRUE(mentions(problems_of("llm: {providers: {x: {kind: openai, base_url: 'http://h'}}}"),
+                       "llm.providers.x.model: must not be empty"));
+  EXPECT_TRUE(mentions(problems_of("llm: {providers: {'a b': {kind: extractive}}}"),
+                       "llm.providers.a b: a name is"));
+  EXPECT_TRUE(mentions(problems_of("llm: {providers: {x: {kind: openai, wat: 1}}}"),
+                       "llm.providers.x.wat"));
 }
 
 TEST(Config, AnUnknownDefaultEmbedderIsRefusedAtLoad) {
@@ -328,22 +365,38 @@ TEST(Config, LoadReportsAMissingFile) {
 TEST(Config, SecretsComeFromFilesAndEnvironment) {
   temp_file edge(std::string(40, 's') + "\n\n");
   temp_file llm_key("sk-upstream\n");
+  temp_file claude_key("sk-ant-operator\n");
+  temp_file master("k1 " + std::string(40, 'm') + "\n");
   config c;
   c.edge.secret_file = edge.path();
+  c.llm.provider = "openai";
   c.llm.api_key_file = llm_key.path();
+  c.llm.providers["claude"] = {
+      "anthropic", "https://api.anthropic.com/v1", "claude-haiku-4-5", claude_key.path(), "", ""};
+  c.llm.providers["local"] = {"openai", "http://127.0.0.1:8080/v1", "llama", "", "", ""};
+  c.llm.master_keys_file = master.path();
   const auto s = load_secrets(c, {});
   EXPECT_EQ(s.edge_secret, std::string(40, 's'));
-  EXPECT_EQ(s.llm_api_key, "sk-upstream");
+  EXPECT_EQ(s.provider_api_keys.at("openai"), "sk-upstream");
+  EXPECT_EQ(s.provider_api_keys.at("claude"), "sk-ant-operator");
+  EXPECT_FALSE(s.provider_api_keys.contains("local"));
+  ASSERT_EQ(s.master_keys.size(), 1u);
+  EXPECT_EQ(s.master_keys[0].kid, "k1");
 
   c.llm.api_key_file.clear();
   c.llm.api_key_env = "UPSTREAM_KEY";
-  EXPECT_EQ(load_secrets(c, {{"UPSTREAM_KEY", "from-env"}}).llm_api_key, "from-env");
+  EXPECT_EQ(load_secrets(c, {{"UPSTREAM_KEY", "from-env"}}).provider_api_keys.at("openai"),
+            "from-env");
+
+  c.llm.master_keys_file = "/nonexistent/master.keys";
+  EXPECT_THROW(load_secrets(c, {{"UPSTREAM_KEY", "x"}}), config_error);
 }
 
 TEST(Config, SecretProblemsAreAllListed) {
   temp_file short_secret("too-short\n");
   config c;
   c.edge.secret_file = short_secret.path();
+  c.llm.provider = "openai";
   c.llm.api_key_env = "MISSING_KEY";
   try {
     load_secrets(c, {});
@@ -456,21 +509,22 @@ TEST(Config, KeyRingProblemsAreListedWithEveryOtherProblem) {
 
 TEST(Config, AKeyRingOnReloadListsItsProblemsWithoutItsSecrets) {
   temp_file ring("k1 " + std::string(32, 'a') + "\nk2 tiny-secret-xyz\n");
-  const auto read = read_key_ring(ring.path());
+  const auto read = read_key_ring(ring.path(), "widget.keys_file");
   ASSERT_EQ(read.problems.size(), 1u);
   EXPECT_NE(read.problems[0].find("widget.keys_file: '" + ring.path() + "' line 2"),
             std::string::npos)
       << read.problems[0];
   EXPECT_EQ(read.problems[0].find("tiny-secret-xyz"), std::string::npos);  // never quoted
-  EXPECT_FALSE(read_key_ring("/nonexistent/widget.keys").problems.empty());
+  EXPECT_FALSE(read_key_ring("/nonexistent/widget.keys", "widget.keys_file").problems.empty());
   temp_file good("k1 " + std::string(32, 'a') + "\n");
-  EXPECT_EQ(read_key_ring(good.path()).keys.back().kid, "k1");
+  EXPECT_EQ(read_key_ring(good.path(), "widget.keys_file").keys.back().kid, "k1");
 }
 
 TEST(Config, AnUpstreamCaFileMustBeReadableToServe) {
   temp_file edge(std::string(40, 's'));
   config c;
   c.edge.secret_file = edge.path();
+  c.llm.provider = "openai";
   c.llm.ca_file = "/nonexistent/upstream-ca.pem";
   try {
     load_secrets(c, {});

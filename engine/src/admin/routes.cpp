@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "admin/credentials.hpp"
 #include "admin/service.hpp"
 #include "http/api_error.hpp"
 #include "store/db.hpp"
@@ -153,14 +154,15 @@ store::tenant_patch parse_patch(const http::request& req) {
 
 agent_update parse_agent_update(const http::request& req) {
   const auto body = http::parse_json_body(req);
-  const fields f(body, {"name", "greeting", "refusal_text", "is_enabled", "persona", "model",
-                        "temperature", "max_tokens", "top_k", "min_score"});
+  const fields f(body, {"name", "greeting", "refusal_text", "is_enabled", "persona", "provider",
+                        "model", "temperature", "max_tokens", "top_k", "min_score"});
   agent_update u;
   u.patch.name = f.text("name");
   u.patch.greeting = f.nullable_text("greeting");
   u.patch.refusal_text = f.text("refusal_text");
   u.patch.is_enabled = f.boolean("is_enabled");
   u.persona = f.nullable_text("persona");
+  u.patch.provider = f.nullable_text("provider");
   u.patch.model = f.nullable_text("model");
   u.patch.temperature = f.nullable_number("temperature");
   u.patch.max_tokens = f.plan_limit("max_tokens");
@@ -197,22 +199,30 @@ http::api_error to_api_error(const refusal& r) {
     case refusal::reason::invalid: return http::api_error::bad_request(r.code(), r.what());
     case refusal::reason::not_found: return http::api_error::not_found(r.code(), r.what());
     case refusal::reason::conflict: return {409, "invalid_request_error", r.code(), r.what()};
+    case refusal::reason::unavailable: return {503, "server_error", r.code(), r.what()};
   }
   return http::api_error::internal();
 }
 
 actor actor_of(const http::request& req) { return {"admin-api", req.identity.request_id}; }
 
-// Runs op(service) on a DB thread; refusals become OpenAI-shaped 4xx errors.
-template <class Op>
-auto call(store::database& db, const http::request& req, Op op)
-    -> asio::awaitable<std::invoke_result_t<Op&, service&>> {
-  auto job = [&db, who = actor_of(req), op = std::move(op)]() mutable {
-    service svc(db, std::move(who));
-    return op(svc);
+// What every admin route works with.
+struct state {
+  store::database& db;
+  const provider_catalog& catalog;
+};
+
+// Runs op(service) — or op(credential_admin) — on a DB thread; refusals become
+// OpenAI-shaped 4xx errors.
+template <class Admin = service, class Op>
+auto call(const state& st, const http::request& req, Op op)
+    -> asio::awaitable<std::invoke_result_t<Op&, Admin&>> {
+  auto job = [&st, who = actor_of(req), op = std::move(op)]() mutable {
+    Admin admin(st.db, std::move(who), st.catalog);
+    return op(admin);
   };
   try {
-    co_return co_await db.async(std::move(job));
+    co_return co_await st.db.async(std::move(job));
   } catch (const refusal& r) {
     throw to_api_error(r);
   }
@@ -230,52 +240,52 @@ asio::awaitable<void> send_json(http::responder& res, unsigned status, json body
   co_await res.send(std::move(answer));
 }
 
-using handler_fn = asio::awaitable<void> (*)(store::database&, http::request&, http::responder&);
+using handler_fn = asio::awaitable<void> (*)(const state&, http::request&, http::responder&);
 
-asio::awaitable<void> list_tenants(store::database& db, http::request& req, http::responder& res) {
+asio::awaitable<void> list_tenants(const state& st, http::request& req, http::responder& res) {
   auto op = [](service& s) { return s.list_tenants(); };
-  const auto tenants = co_await call(db, req, std::move(op));
+  const auto tenants = co_await call(st, req, std::move(op));
   co_await send_json(res, 200, list_of(tenants));
 }
 
-asio::awaitable<void> create_tenant(store::database& db, http::request& req, http::responder& res) {
+asio::awaitable<void> create_tenant(const state& st, http::request& req, http::responder& res) {
   auto op = [t = parse_new_tenant(req)](service& s) mutable {
     return s.create_tenant(std::move(t));
   };
-  const auto created = co_await call(db, req, std::move(op));
+  const auto created = co_await call(st, req, std::move(op));
   co_await send_json(res, 201, to_json(created));
 }
 
-asio::awaitable<void> get_tenant(store::database& db, http::request& req, http::responder& res) {
+asio::awaitable<void> get_tenant(const state& st, http::request& req, http::responder& res) {
   auto op = [slug = req.params.at("slug")](service& s) { return s.get_tenant(slug); };
-  const auto found = co_await call(db, req, std::move(op));
+  const auto found = co_await call(st, req, std::move(op));
   co_await send_json(res, 200, to_json(found));
 }
 
-asio::awaitable<void> update_tenant(store::database& db, http::request& req, http::responder& res) {
+asio::awaitable<void> update_tenant(const state& st, http::request& req, http::responder& res) {
   auto op = [slug = req.params.at("slug"), p = parse_patch(req)](service& s) mutable {
     return s.update_tenant(slug, std::move(p));
   };
-  const auto updated = co_await call(db, req, std::move(op));
+  const auto updated = co_await call(st, req, std::move(op));
   co_await send_json(res, 200, to_json(updated));
 }
 
-asio::awaitable<void> tenant_usage(store::database& db, http::request& req, http::responder& res) {
+asio::awaitable<void> tenant_usage(const state& st, http::request& req, http::responder& res) {
   const auto param = [&req](std::string_view name) -> std::optional<std::string> {
     if (const auto v = req.query_param(name)) return std::string(*v);
     return std::nullopt;
   };
   const usage_query q{param("from"), param("to"), param("by")};
   auto op = [slug = req.params.at("slug"), q](service& s) { return s.usage(slug, q); };
-  const auto report = co_await call(db, req, std::move(op));
+  const auto report = co_await call(st, req, std::move(op));
   co_await send_json(res, 200, to_json(report));
 }
 
-asio::awaitable<void> issue_key(store::database& db, http::request& req, http::responder& res) {
+asio::awaitable<void> issue_key(const state& st, http::request& req, http::responder& res) {
   auto op = [slug = req.params.at("slug"), kind = parse_key_kind(req)](service& s) {
     return s.issue_key(slug, kind);
   };
-  const auto issued = co_await call(db, req, std::move(op));
+  const auto issued = co_await call(st, req, std::move(op));
   auto body = to_json(issued.record);
   body["key"] = issued.key;
   auto answer = http::response::json(201, body);
@@ -283,60 +293,94 @@ asio::awaitable<void> issue_key(store::database& db, http::request& req, http::r
   co_await res.send(std::move(answer));
 }
 
-asio::awaitable<void> list_keys(store::database& db, http::request& req, http::responder& res) {
+asio::awaitable<void> list_keys(const state& st, http::request& req, http::responder& res) {
   auto op = [slug = req.params.at("slug")](service& s) { return s.list_keys(slug); };
-  const auto keys = co_await call(db, req, std::move(op));
+  const auto keys = co_await call(st, req, std::move(op));
   co_await send_json(res, 200, list_of(keys));
 }
 
-asio::awaitable<void> revoke_key(store::database& db, http::request& req, http::responder& res) {
+asio::awaitable<void> revoke_key(const state& st, http::request& req, http::responder& res) {
   auto op = [id = req.params.at("id")](service& s) { return s.revoke_key({id, std::nullopt}); };
-  const auto revoked = co_await call(db, req, std::move(op));
+  const auto revoked = co_await call(st, req, std::move(op));
   co_await send_json(res, 200, to_json(revoked));
 }
 
-asio::awaitable<void> list_agents(store::database& db, http::request& req, http::responder& res) {
+asio::awaitable<void> list_agents(const state& st, http::request& req, http::responder& res) {
   auto op = [slug = req.params.at("slug")](service& s) { return s.list_agents(slug); };
-  const auto agents = co_await call(db, req, std::move(op));
+  const auto agents = co_await call(st, req, std::move(op));
   co_await send_json(res, 200, list_of(agents));
 }
 
-asio::awaitable<void> create_agent(store::database& db, http::request& req, http::responder& res) {
+asio::awaitable<void> create_agent(const state& st, http::request& req, http::responder& res) {
   auto op = [slug = req.params.at("slug"), a = parse_new_agent(req)](service& s) mutable {
     return s.create_agent(slug, std::move(a));
   };
-  const auto created = co_await call(db, req, std::move(op));
+  const auto created = co_await call(st, req, std::move(op));
   co_await send_json(res, 201, to_json(created));
 }
 
-asio::awaitable<void> update_agent(store::database& db, http::request& req, http::responder& res) {
+asio::awaitable<void> update_agent(const state& st, http::request& req, http::responder& res) {
   auto op = [slug = req.params.at("slug"), code = req.params.at("code"),
              u = parse_agent_update(req)](service& s) mutable {
     return s.update_agent(slug, code, std::move(u));
   };
-  const auto updated = co_await call(db, req, std::move(op));
+  const auto updated = co_await call(st, req, std::move(op));
   co_await send_json(res, 200, to_json(updated));
 }
 
-asio::awaitable<void> list_personas(store::database& db, http::request& req, http::responder& res) {
+asio::awaitable<void> list_personas(const state& st, http::request& req, http::responder& res) {
   auto op = [slug = req.params.at("slug")](service& s) { return s.list_personas(slug); };
-  const auto personas = co_await call(db, req, std::move(op));
+  const auto personas = co_await call(st, req, std::move(op));
   co_await send_json(res, 200, list_of(personas));
 }
 
-asio::awaitable<void> set_persona(store::database& db, http::request& req, http::responder& res) {
+asio::awaitable<void> set_persona(const state& st, http::request& req, http::responder& res) {
   auto op = [slug = req.params.at("slug"), code = req.params.at("code"), p = parse_persona(req)](
                 service& s) mutable { return s.set_persona(slug, code, std::move(p)); };
-  const auto saved = co_await call(db, req, std::move(op));
+  const auto saved = co_await call(st, req, std::move(op));
   co_await send_json(res, 200, to_json(saved));
+}
+
+// The key arrives in the body and goes straight into the box: never echoed back.
+std::string parse_credential(const http::request& req) {
+  const auto body = http::parse_json_body(req);
+  const fields f(body, {"api_key"});
+  return f.required_text("api_key");
+}
+
+asio::awaitable<void> list_credentials(const state& st, http::request& req, http::responder& res) {
+  auto op = [slug = req.params.at("slug")](credential_admin& c) { return c.list(slug); };
+  const auto stored = co_await call<credential_admin>(st, req, std::move(op));
+  co_await send_json(res, 200, list_of(stored));
+}
+
+asio::awaitable<void> put_credential(const state& st, http::request& req, http::responder& res) {
+  auto op = [slug = req.params.at("slug"), provider = req.params.at("provider"),
+             key = parse_credential(req)](credential_admin& c) {
+    return c.put(slug, provider, key);
+  };
+  const auto stored = co_await call<credential_admin>(st, req, std::move(op));
+  co_await send_json(res, 200, to_json(stored));
+}
+
+asio::awaitable<void> delete_credential(const state& st, http::request& req, http::responder& res) {
+  auto op = [slug = req.params.at("slug"),
+             provider = req.params.at("provider")](credential_admin& c) {
+    c.remove(slug, provider);
+    return true;
+  };
+  co_await call<credential_admin>(st, req, std::move(op));
+  json deleted = {{"provider", req.params.at("provider")}, {"deleted", true}};
+  co_await send_json(res, 200, std::move(deleted));
 }
 
 }  // namespace
 
-void add_admin_routes(http::router& routes, store::database& db) {
+void add_admin_routes(http::router& routes, store::database& db, const provider_catalog& catalog) {
+  const auto st = std::make_shared<const state>(state{db, catalog});
   const auto add = [&](std::string method, std::string_view pattern, handler_fn fn) {
     routes.add(std::move(method), pattern, {edge::principal_kind::admin},
-               [&db, fn](http::request& req, http::responder& res) { return fn(db, req, res); });
+               [st, fn](http::request& req, http::responder& res) { return fn(*st, req, res); });
   };
   add("GET", "/admin/v1/tenants", list_tenants);
   add("POST", "/admin/v1/tenants", create_tenant);
@@ -351,6 +395,9 @@ void add_admin_routes(http::router& routes, store::database& db) {
   add("PATCH", "/admin/v1/tenants/{slug}/agents/{code}", update_agent);
   add("GET", "/admin/v1/tenants/{slug}/personas", list_personas);
   add("PUT", "/admin/v1/tenants/{slug}/personas/{code}", set_persona);
+  add("GET", "/admin/v1/tenants/{slug}/credentials", list_credentials);
+  add("PUT", "/admin/v1/tenants/{slug}/credentials/{provider}", put_credential);
+  add("DELETE", "/admin/v1/tenants/{slug}/credentials/{provider}", delete_credential);
 }
 
 }  // namespace parley::admin

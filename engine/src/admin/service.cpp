@@ -191,6 +191,8 @@ store::tenant find_tenant(store::transaction& tx, const std::string& slug) {
 
 // ---- tenants ---------------------------------------------------------------------------
 
+const provider_catalog service::no_providers;
+
 store::tenant service::create_tenant(store::new_tenant t) {
   check_slug(t.slug);
   check_text("name", t.name, max_name, true);
@@ -317,7 +319,13 @@ store::agent service::create_agent(const std::string& slug, store::new_agent a) 
 
 namespace {
 
-void check_agent_patch(const store::agent_patch& p) {
+void check_agent_patch(const store::agent_patch& p, const provider_catalog& catalog) {
+  if (p.provider && *p.provider && !catalog.takes_key.contains(**p.provider)) {
+    std::string names;
+    for (const auto& [name, _] : catalog.takes_key) names += (names.empty() ? "" : ", ") + name;
+    throw invalid("unknown_provider", "provider must be one this service offers (" + names +
+                                          "), got '" + **p.provider + "'");
+  }
   if (p.name) check_text("name", *p.name, max_name, true);
   if (p.greeting && *p.greeting) check_text("greeting", **p.greeting, max_greeting, false);
   if (p.refusal_text) check_text("refusal_text", *p.refusal_text, max_greeting, false);
@@ -339,6 +347,7 @@ json agent_patch_json(const agent_update& u) {
   if (p.refusal_text) out["refusal_text"] = *p.refusal_text;
   if (p.is_enabled) out["is_enabled"] = *p.is_enabled;
   put("persona", u.persona);
+  put("provider", p.provider);
   put("model", p.model);
   put("temperature", p.temperature);
   put("max_tokens", p.max_tokens);
@@ -353,7 +362,7 @@ store::agent service::update_agent(const std::string& slug, const std::string& c
                                    agent_update u) {
   if (u.patch.empty() && !u.persona)
     throw invalid("nothing_to_update", "give at least one field to change");
-  check_agent_patch(u.patch);
+  check_agent_patch(u.patch, catalog_);
   const auto t = get_tenant(slug);
   return db_.with_tenant(t.id, [&](store::transaction& tx) {
     if (u.persona) {
@@ -460,6 +469,7 @@ json to_json(const store::agent& a) {
           {"greeting", opt(a.greeting)},
           {"refusal_text", a.refusal_text},
           {"persona_id", opt(a.persona_id)},
+          {"provider", opt(o.provider)},
           {"model", opt(o.model)},
           {"temperature", opt(o.temperature)},
           {"max_tokens", opt(o.max_tokens)},

@@ -10,6 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "admin/usage_report.hpp"
+#include "base/sealed_box.hpp"
 #include "store/agent_repo.hpp"
 #include "store/key_repo.hpp"
 #include "store/tenant_repo.hpp"
@@ -31,7 +33,7 @@ namespace parley::admin {
 // ("invalid_origin", "tenant_not_found", "tenant_exists", ...).
 class refusal : public std::runtime_error {
  public:
-  enum class reason { invalid, not_found, conflict };
+  enum class reason { invalid, not_found, conflict, unavailable };
 
   refusal(reason why, std::string code, const std::string& message)
       : std::runtime_error(message), why_(why), code_(std::move(code)) {}
@@ -55,6 +57,13 @@ struct issued_key {
   std::string key;  // shown once, never stored or logged
 };
 
+// The providers the operator configured, which agents and tenants' credentials may
+// name, and the box credentials are sealed with.
+struct provider_catalog {
+  std::map<std::string, bool, std::less<>> takes_key;  // name -> whether it calls out with a key
+  const base::sealed_box* credentials = nullptr;       // null: none can be stored
+};
+
 // A key named by its id or by its prefix (exactly one).
 struct key_ref {
   std::optional<std::string> id;
@@ -74,7 +83,9 @@ struct persona_text {
 
 class service {
  public:
-  service(store::database& db, actor who) : db_(db), actor_(std::move(who)) {}
+  // Agents' providers are checked against `catalog`, which must outlive the service.
+  service(store::database& db, actor who, const provider_catalog& catalog = no_providers)
+      : db_(db), actor_(std::move(who)), catalog_(catalog) {}
 
   store::tenant create_tenant(store::new_tenant t);
   std::vector<store::tenant> list_tenants();
@@ -96,8 +107,11 @@ class service {
   std::vector<store::persona> list_personas(const std::string& slug);
 
  private:
+  static const provider_catalog no_providers;
+
   store::database& db_;
   actor actor_;
+  const provider_catalog& catalog_;
 };
 
 // The JSON views both doors print (CLI --json, admin API bodies). Never secrets.

@@ -27,6 +27,8 @@ http::api_error to_api_error(const chat::turn_error& e) {
       return http::api_error::embedding_failed(e.what());
     case chat::turn_error::reason::over_budget:
       return http::api_error::insufficient_quota(e.what());
+    case chat::turn_error::reason::provider_unavailable:
+      return {503, "server_error", "provider_unavailable", e.what()};
   }
   return http::api_error::internal();
 }

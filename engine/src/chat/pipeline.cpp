@@ -137,6 +137,8 @@ struct pipeline::context {
   std::vector<store::stored_message> history;  // a continued session's recent messages
   std::int64_t knowledge_version = 0;
   store::budgets budgets;
+  const configured_provider* provider = nullptr;  // the agent's, or the default
+  std::optional<std::string> api_key;             // the tenant's own credential for it
 };
 
 // One LLM call: the request, and what the events, persistence and logs need.
@@ -148,6 +150,7 @@ struct pipeline::call {
   std::string session_id;
   std::string agent_code;
   std::string agent_id;
+  const configured_provider* provider = nullptr;
   std::string model;
   std::optional<store::reservation> reservation;  // for tenants with a budget
   std::string answer_id = base::random_uuid();    // the stored answer's message id
@@ -157,39 +160,18 @@ struct pipeline::call {
 };
 
 pipeline::pipeline(asio::io_context& io, store::database& db, const config::config& cfg,
-                   const config::secrets& secrets, llm::embedders& embedders)
+                   const config::secrets& secrets, llm::embedders& embedders,
+                   const base::sealed_box& credentials)
     : io_(io),
       db_(db),
       cfg_(cfg),
+      providers_(io, cfg.llm, secrets),
       embedders_(embedders),
       indexes_(std::size_t{cfg.retrieval.index_cache_mb} << 20, corpus_reader(db, embedders)),
-      tenants_(db, tenant_state_capacity),
+      tenants_(db, tenant_state_capacity, credentials),
       listener_(cfg.database.dsn, "parley_tenant_changed",
                 {[this](std::string_view tenant_id) { tenant_changed(std::string(tenant_id)); },
-                 [this](bool live) { tenants_.set_live(live); }}) {
-  if (cfg.llm.provider == "openai" || cfg.llm.provider == "anthropic") {
-    multi_ = std::make_unique<llm::curl_multi>(io);
-    llm::upstream_settings upstream{cfg.llm.base_url,
-                                    secrets.llm_api_key,
-                                    std::chrono::milliseconds(cfg.llm.connect_timeout_ms),
-                                    std::chrono::milliseconds(cfg.llm.first_token_timeout_ms),
-                                    std::chrono::milliseconds(cfg.llm.idle_timeout_ms),
-                                    cfg.llm.ca_file};
-    if (cfg.llm.provider == "openai") {
-      provider_ = std::make_unique<llm::openai_provider>(*multi_, std::move(upstream));
-    } else {
-      provider_ = std::make_unique<llm::anthropic_provider>(
-          *multi_, llm::anthropic_settings{std::move(upstream), cfg.llm.anthropic_version,
-                                           cfg.llm.max_tokens});
-    }
-    default_model_ = cfg.llm.model;
-  } else if (cfg.llm.provider == "extractive") {
-    provider_ = std::make_unique<llm::extractive_provider>();
-    default_model_ = "extractive";
-  } else {
-    throw std::invalid_argument("unknown llm.provider '" + cfg.llm.provider + "'");
-  }
-}
+                 [this](bool live) { tenants_.set_live(live); }}) {}
 
 pipeline::~pipeline() = default;
 
@@ -328,6 +310,33 @@ asio::awaitable<void> pipeline::reserve(call& c) {
                        " budget does not cover this request. Request id: " + c.request_id + ".");
 }
 
+void pipeline::choose_provider(const turn_request& req, const tenant_state& state,
+                               context& ctx) const {
+  const auto name = ctx.agent.overrides.provider.value_or(cfg_.llm.provider);
+  ctx.provider = providers_.find(name);
+  if (ctx.provider == nullptr) {
+    obs::error("agent_provider_unknown",
+               {{"tenant_id", req.tenant_id}, {"agent", req.agent_code}, {"provider", name}});
+    throw turn_error(turn_error::reason::provider_unavailable,
+                     "The model '" + req.agent_code + "' uses the provider '" + name +
+                         "', which this service does not offer.");
+  }
+  if (!ctx.provider->calls_out) return;
+  if (const auto own = state.credentials.find(name); own != state.credentials.end()) {
+    if (!own->second) {
+      obs::error("credential_unusable", {{"tenant_id", req.tenant_id}, {"provider", name}});
+      throw turn_error(turn_error::reason::provider_unavailable,
+                       "The stored credential for the provider '" + name +
+                           "' cannot be decrypted; store it again. No other key is used in its "
+                           "place.");
+    }
+    ctx.api_key = own->second;
+  } else if (ctx.provider->needs_key && !ctx.provider->has_operator_key) {
+    throw turn_error(turn_error::reason::provider_unavailable,
+                     "There is no credential for the provider '" + name + "': store one first.");
+  }
+}
+
 asio::awaitable<pipeline::context> pipeline::read_context(const turn_request& req) {
   const auto state = co_await tenants_.get(req.tenant_id);
   const auto* agent = state->enabled_agent(req.agent_code);
@@ -336,7 +345,9 @@ asio::awaitable<pipeline::context> pipeline::read_context(const turn_request& re
         turn_error::reason::agent_not_found,
         "The model '" + req.agent_code + "' does not exist or is not available to you.");
   }
-  context ctx{*agent, {}, true, {}, state->knowledge_version, state->budgets};
+  context ctx{*agent,         {},      true,        {}, state->knowledge_version,
+              state->budgets, nullptr, std::nullopt};
+  choose_provider(req, *state, ctx);
   if (!req.session_id) {
     ctx.session_id = base::random_uuid();
     co_return ctx;
@@ -400,7 +411,9 @@ pipeline::call pipeline::make_call(const turn_request& req, const context& ctx,
   c.session_id = ctx.session_id;
   c.agent_code = req.agent_code;
   c.agent_id = ctx.agent.id;
-  c.model = multi_ ? ctx.agent.overrides.model.value_or(default_model_) : default_model_;
+  c.provider = ctx.provider;
+  c.model = c.provider->calls_out ? ctx.agent.overrides.model.value_or(c.provider->model)
+                                  : c.provider->model;
   c.citations = rag::citations_for(passages);
   c.request.question = in.question;
   for (const auto& passage : passages)
@@ -410,6 +423,7 @@ pipeline::call pipeline::make_call(const turn_request& req, const context& ctx,
   c.request.model = c.model;
   c.request.temperature = req.temperature ? req.temperature : ctx.agent.overrides.temperature;
   c.request.max_tokens = req.max_tokens ? req.max_tokens : ctx.agent.overrides.max_tokens;
+  c.request.api_key = ctx.api_key;
   return c;
 }
 
@@ -423,7 +437,7 @@ asio::awaitable<void> pipeline::generate(call& c, turn_sink& sink) {
   }
   call_record record(c.request.messages);
   const auto ex = co_await asio::this_coro::executor;
-  const std::shared_ptr<llm::generation> gen = provider_->start(std::move(c.request), ex);
+  const std::shared_ptr<llm::generation> gen = c.provider->impl->start(std::move(c.request), ex);
   c.timing.mark(turn_timing::stage::upstream);
   // The callback may run after this returns: hence the shared flag and weak reference.
   const auto client_left = std::make_shared<bool>(false);
@@ -488,7 +502,7 @@ asio::awaitable<void> pipeline::generate(call& c, turn_sink& sink) {
 store::llm_request_row pipeline::llm_row(const call& c, const call_record& record) const {
   std::optional<std::string> error;
   if (record.failure()) error = failure_message(record.failure()->kind, c.request_id);
-  auto row = record.row(c.session_id, provider_->name(), c.model, cfg_.llm.prices, error);
+  auto row = record.row(c.session_id, c.provider->name, c.model, cfg_.llm.prices, error);
   row.agent_id = c.agent_id;
   return row;
 }
@@ -530,16 +544,16 @@ void pipeline::log_call(const call& c, const call_record& record,
   obs::metrics::turn(c.tenant_id, "answered");
   const auto first_token_us = c.timing.us(turn_timing::stage::first_token);
   obs::metrics::call(
-      {c.tenant_id, provider_->name(), row.status,
+      {c.tenant_id, c.provider->name, row.status,
        first_token_us ? std::optional(static_cast<double>(*first_token_us) / 1e6) : std::nullopt,
        static_cast<double>(record.latency_ms()) / 1000, row.prompt_tokens, row.completion_tokens,
        row.computed_cost.value_or(0)});
   if (const auto& failure = record.failure();
       failure && failure->kind != llm::failure_kind::cancelled) {
-    obs::metrics::upstream_error(provider_->name(), llm::to_string(failure->kind));
+    obs::metrics::upstream_error(c.provider->name, llm::to_string(failure->kind));
     obs::warn("llm_call_failed", {{"request_id", c.request_id},
                                   {"tenant_id", c.tenant_id},
-                                  {"provider", provider_->name()},
+                                  {"provider", c.provider->name},
                                   {"model", c.model},
                                   {"kind", llm::to_string(failure->kind)},
                                   {"detail", failure->detail}});
@@ -548,7 +562,7 @@ void pipeline::log_call(const call& c, const call_record& record,
                                 {"tenant_id", c.tenant_id},
                                 {"session_id", c.session_id},
                                 {"agent", c.agent_code},
-                                {"provider", provider_->name()},
+                                {"provider", c.provider->name},
                                 {"model", c.model},
                                 {"status", to_string(record.status())},
                                 {"passages", c.citations.size()},

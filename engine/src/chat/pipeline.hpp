@@ -32,7 +32,9 @@
 #include <string>
 #include <vector>
 
+#include "base/sealed_box.hpp"
 #include "chat/indexes.hpp"
+#include "chat/providers.hpp"
 #include "chat/tenant_states.hpp"
 #include "chat/turn.hpp"
 #include "config/config.hpp"
@@ -40,10 +42,6 @@
 #include "llm/provider.hpp"
 #include "store/change_listener.hpp"
 #include "store/chat_repo.hpp"
-
-namespace parley::llm {
-class curl_multi;
-}
 
 namespace parley::store {
 class database;
@@ -56,11 +54,13 @@ class turn_timing;
 
 class pipeline {
  public:
-  // Builds the configured provider (extractive, or openai on a curl multi driven by
-  // `io`). `db`, `cfg` and `embedders` must outlive the pipeline; destroy it before
-  // `io`.
+  // Builds the configured providers (chat/providers.hpp; those that call out do so
+  // on a curl multi driven by `io`). Tenants' credentials are opened with
+  // `credentials`. `db`, `cfg`, `embedders` and `credentials` must outlive the
+  // pipeline; destroy it before `io`.
   pipeline(asio::io_context& io, store::database& db, const config::config& cfg,
-           const config::secrets& secrets, llm::embedders& embedders);
+           const config::secrets& secrets, llm::embedders& embedders,
+           const base::sealed_box& credentials);
   ~pipeline();
   pipeline(const pipeline&) = delete;
   pipeline& operator=(const pipeline&) = delete;
@@ -84,6 +84,9 @@ class pipeline {
   // at the new knowledge version now, before its next question needs it.
   void tenant_changed(std::string tenant_id);
 
+  // The master key ring changed: every tenant's credentials are opened again.
+  void master_keys_changed() { tenants_.forget_all(); }
+
   std::size_t index_cache_bytes() const { return indexes_.cache().cached_bytes(); }
 
  private:
@@ -93,6 +96,9 @@ class pipeline {
   // Context and retrieval; answers a refusal itself. The call to make, if any.
   asio::awaitable<std::unique_ptr<call>> prepare(turn_request req, turn_sink& sink);
   asio::awaitable<context> read_context(const turn_request& req);
+  // The agent's provider and the key to call it with, into `ctx`; throws turn_error
+  // (provider_unavailable).
+  void choose_provider(const turn_request& req, const tenant_state& state, context& ctx) const;
   // For a tenant with a budget: reserves the call's most, or throws turn_error
   // (over_budget), counted in its usage.
   asio::awaitable<void> reserve(call& c);
@@ -120,9 +126,7 @@ class pipeline {
   asio::io_context& io_;
   store::database& db_;
   const config::config& cfg_;
-  std::unique_ptr<llm::curl_multi> multi_;  // only for providers that call out
-  std::unique_ptr<llm::provider> provider_;
-  std::string default_model_;
+  providers providers_;
   llm::embedders& embedders_;
   indexes indexes_;
   tenant_states tenants_;

@@ -1,5 +1,6 @@
 #include "chat/tenant_states.hpp"
 
+#include "store/credential_repo.hpp"
 #include "store/db.hpp"
 #include "store/knowledge_repo.hpp"
 
@@ -12,18 +13,24 @@ const store::agent* tenant_state::enabled_agent(std::string_view code) const noe
   return nullptr;
 }
 
-tenant_states::tenant_states(store::database& db, std::size_t capacity)
-    : db_(db), capacity_(capacity) {}
+tenant_states::tenant_states(store::database& db, std::size_t capacity,
+                             const base::sealed_box& credentials)
+    : db_(db), capacity_(capacity), credentials_(credentials) {}
 
 asio::awaitable<std::shared_ptr<const tenant_state>> tenant_states::get(
     const std::string& tenant_id) {
   std::uint64_t epoch = 0;
   if (auto hit = cached(tenant_id, epoch)) co_return hit;
-  auto read = [tenant_id](store::transaction& tx) {
+  auto read = [this, tenant_id](store::transaction& tx) {
     auto state = std::make_shared<tenant_state>();
     state->agents = store::list_agents(tx, false);
     state->knowledge_version = store::knowledge_version(tx, tenant_id);
     state->budgets = store::read_budgets(tx, tenant_id);
+    for (const auto& c : store::list_credentials(tx)) {
+      state->credentials.emplace(
+          c.provider,
+          credentials_.open(c.sealed, store::credential_context(tenant_id, c.provider)));
+    }
     return std::shared_ptr<const tenant_state>(std::move(state));
   };
   auto state = co_await db_.async_tenant(tenant_id, std::move(read));
@@ -51,6 +58,12 @@ void tenant_states::invalidate(std::string_view tenant_id) {
   std::lock_guard lock(mutex_);
   ++epoch_;
   states_.erase(std::string(tenant_id));
+}
+
+void tenant_states::forget_all() {
+  std::lock_guard lock(mutex_);
+  ++epoch_;
+  states_.clear();
 }
 
 void tenant_states::set_live(bool live) {

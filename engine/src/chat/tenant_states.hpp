@@ -1,7 +1,7 @@
 #pragma once
 
-// Each tenant's agents, knowledge version and budgets, kept in memory so that a turn reaches
-// the LLM without a database round trip. The tenant's entry is dropped when a
+// Each tenant's agents, knowledge version, budgets and own provider credentials, kept in memory so
+// that a turn reaches the LLM without a database round trip. The tenant's entry is dropped when a
 // notification says its state changed (store/change_listener.hpp, migration 0003),
 // and nothing is kept while the listener is not live: a change made on any engine,
 // or with the CLI, takes effect at the next request everywhere.
@@ -15,13 +15,17 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
 
+#include "base/sealed_box.hpp"
 #include "store/agent_repo.hpp"
 #include "store/spend_repo.hpp"
 
@@ -37,6 +41,11 @@ struct tenant_state {
   std::int64_t knowledge_version = 0;
   store::budgets budgets;            // none set: calls reserve nothing before they start
   std::vector<store::agent> agents;  // enabled or not
+  // The tenant's own provider credentials, opened, by provider name: nullopt when
+  // this engine's master keys cannot open one (its key left the ring, or the row was
+  // altered), which fails the tenant's calls to that provider rather than using the
+  // operator's key.
+  std::map<std::string, std::optional<std::string>, std::less<>> credentials;
 
   // The enabled agent with this code, or nullptr.
   const store::agent* enabled_agent(std::string_view code) const noexcept;
@@ -45,7 +54,8 @@ struct tenant_state {
 class tenant_states {
  public:
   // Keeps at most `capacity` tenants (an arbitrary one is dropped to make room).
-  tenant_states(store::database& db, std::size_t capacity);
+  // Credentials are opened with `credentials`, which must outlive this.
+  tenant_states(store::database& db, std::size_t capacity, const base::sealed_box& credentials);
 
   // The tenant's state: from memory, else read in one short tenant transaction.
   asio::awaitable<std::shared_ptr<const tenant_state>> get(const std::string& tenant_id);
@@ -53,6 +63,8 @@ class tenant_states {
   // From the listener's thread.
   void invalidate(std::string_view tenant_id);
   void set_live(bool live);
+  // Every tenant is read again (the master key ring changed).
+  void forget_all();
 
  private:
   std::shared_ptr<const tenant_state> cached(const std::string& tenant_id, std::uint64_t& epoch);
@@ -61,6 +73,7 @@ class tenant_states {
 
   store::database& db_;
   std::size_t capacity_;
+  const base::sealed_box& credentials_;
   std::mutex mutex_;
   bool live_ = false;
   std::uint64_t epoch_ = 0;  // advanced by every change: a load older than it is not kept

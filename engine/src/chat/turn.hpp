@@ -50,7 +50,13 @@ struct turn_request {
 // The turn could not start: nothing was stored and nothing generated.
 class turn_error : public std::runtime_error {
  public:
-  enum class reason { agent_not_found, session_not_found, embedding_failed, over_budget };
+  enum class reason {
+    agent_not_found,
+    session_not_found,
+    embedding_failed,
+    over_budget,
+    provider_unavailable,  // the agent's provider is not offered, or has no usable key
+  };
   turn_error(reason why, std::string message) : std::runtime_error(std::move(message)), why_(why) {}
   reason why() const noexcept { return why_; }
 

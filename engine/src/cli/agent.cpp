@@ -23,8 +23,8 @@ int create(const invocation& inv) {
 // Only what is given changes; "none" clears a setting (the configured default applies).
 int update(const invocation& inv) {
   inv.opts.allow_only({"config", "json", "tenant", "code", "name", "greeting", "refusal-text",
-                       "enabled", "persona", "model", "temperature", "max-tokens", "top-k",
-                       "min-score"});
+                       "enabled", "persona", "provider", "model", "temperature", "max-tokens",
+                       "top-k", "min-score"});
   const std::string slug = inv.opts.require("tenant");
   const std::string code = inv.opts.require("code");
   admin::agent_update u;
@@ -33,6 +33,7 @@ int update(const invocation& inv) {
   u.patch.refusal_text = inv.opts.get("refusal-text");
   u.patch.is_enabled = bool_option(inv.opts, "enabled");
   u.persona = text_or_none(inv.opts, "persona");
+  u.patch.provider = text_or_none(inv.opts, "provider");
   u.patch.model = text_or_none(inv.opts, "model");
   u.patch.temperature = number_or_none(inv.opts, "temperature");
   u.patch.max_tokens = whole_or_none(inv.opts, "max-tokens");

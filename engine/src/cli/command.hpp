@@ -41,15 +41,17 @@ std::string read_persona_file(const std::string& path);
 // The tenant with this slug; command_error "tenant_not_found" if there is none.
 store::tenant require_tenant(store::database& db, const std::string& slug);
 
-int serve(const invocation& inv);    // parley serve
-int migrate(const invocation& inv);  // parley migrate
-int tenant(const invocation& inv);   // parley tenant create|list
-int key(const invocation& inv);      // parley key create|revoke
-int agent(const invocation& inv);    // parley agent create|update|list
-int persona(const invocation& inv);  // parley persona set|list
-int ingest(const invocation& inv);   // parley ingest
-int reindex(const invocation& inv);  // parley reindex
-int usage(const invocation& inv);    // parley usage
-int eval(const invocation& inv);     // parley eval
+int serve(const invocation& inv);              // parley serve
+int migrate(const invocation& inv);            // parley migrate
+int tenant(const invocation& inv);             // parley tenant create|list
+int key(const invocation& inv);                // parley key create|revoke
+int agent(const invocation& inv);              // parley agent create|update|list
+int persona(const invocation& inv);            // parley persona set|list
+int credential(const invocation& inv);         // parley credential set|delete|list
+int rotate_master_key(const invocation& inv);  // parley rotate-master-key
+int ingest(const invocation& inv);             // parley ingest
+int reindex(const invocation& inv);            // parley reindex
+int usage(const invocation& inv);              // parley usage
+int eval(const invocation& inv);               // parley eval
 
 }  // namespace parley::cli

@@ -11,10 +11,14 @@
 
 #include <csignal>
 #include <exception>
+#include <functional>
 #include <thread>
 #include <vector>
 
+#include "admin/credentials.hpp"
 #include "admin/routes.hpp"
+#include "base/sealed_box.hpp"
+#include "cli/admin_session.hpp"
 #include "api/chat_completions.hpp"
 #include "api/documents.hpp"
 #include "api/introspect.hpp"
@@ -99,7 +103,7 @@ void reload_widget_keys(widget::signing_key& signer, const std::string& keys_fil
     obs::info("reload", {{"widget", "off"}});
     return;
   }
-  const auto ring = config::read_key_ring(keys_file);
+  const auto ring = config::read_key_ring(keys_file, "widget.keys_file");
   if (!ring.problems.empty()) {
     obs::error("widget_keys_reload_failed",
                {{"problems", ring.problems}, {"kid", signer.current()->kid}});
@@ -125,12 +129,27 @@ widget::stream_hub::settings widget_stream_settings(const config::widget_config&
   return s;
 }
 
-void on_hangup(asio::signal_set& hangups, widget::signing_key& signer,
-               const std::string& keys_file) {
-  hangups.async_wait([&hangups, &signer, &keys_file](const boost::system::error_code& ec, int) {
+// SIGHUP re-reads the master key ring too (a rotation's second step, before
+// rotate-master-key seals with the new key); a ring with problems is refused and the
+// one in use stays. Tenants' credentials are then opened again.
+void reload_master_keys(base::sealed_box& box, chat::pipeline& chat, const std::string& keys_file) {
+  if (keys_file.empty()) return;
+  const auto ring = config::read_key_ring(keys_file, "llm.master_keys_file");
+  if (!ring.problems.empty()) {
+    obs::error("master_keys_reload_failed",
+               {{"problems", ring.problems}, {"kid", box.current_key_id()}});
+    return;
+  }
+  box.replace(master_keys_of(ring.keys));
+  chat.master_keys_changed();
+  obs::info("master_keys_reloaded", {{"kid", box.current_key_id()}});
+}
+
+void on_hangup(asio::signal_set& hangups, const std::function<void()>& reload) {
+  hangups.async_wait([&hangups, &reload](const boost::system::error_code& ec, int) {
     if (ec) return;
-    reload_widget_keys(signer, keys_file);
-    on_hangup(hangups, signer, keys_file);
+    reload();
+    on_hangup(hangups, reload);
   });
 }
 
@@ -162,11 +181,14 @@ int serve(const invocation& inv) {
   api::add_models_routes(routes, db);
   const auto signer = std::make_shared<widget::signing_key>(secrets.widget_keys);
   widget::add_widget_routes(routes, db, widget::make_settings(cfg.widget, signer));
-  admin::add_admin_routes(routes, db);
+  base::sealed_box credentials(master_keys_of(secrets.master_keys),
+                               std::string(admin::credential_purpose));
+  const auto catalog = provider_catalog_of(cfg.llm, &credentials);
+  admin::add_admin_routes(routes, db, catalog);
   widget::add_asset_routes(routes);
   widget::stream_hub widget_streams(widget_stream_settings(cfg.widget));
   const auto embedders = make_embedders(io, cfg, secrets);
-  chat::pipeline chat(io, db, cfg, secrets, *embedders);
+  chat::pipeline chat(io, db, cfg, secrets, *embedders, credentials);
   api::add_metrics_route(routes, http_stats, chat);
   const std::chrono::milliseconds heartbeat(cfg.llm.heartbeat_ms);
   api::add_chat_completions_route(routes, chat, heartbeat);
@@ -182,7 +204,11 @@ int serve(const invocation& inv) {
   server.listen();
 
   asio::signal_set hangups(io, SIGHUP);
-  on_hangup(hangups, *signer, cfg.widget.keys_file);
+  const std::function<void()> reload = [&] {
+    reload_widget_keys(*signer, cfg.widget.keys_file);
+    reload_master_keys(credentials, chat, cfg.llm.master_keys_file);
+  };
+  on_hangup(hangups, reload);
 
   widget::session_sweeper sweeper(io, db, sweep_settings_of(cfg.widget));
   const auto become_ready = [&] {

@@ -296,6 +296,35 @@ void read_embedders(const reader& r, std::map<std::string, embedder_config>& dst
   }
 }
 
+void read_provider(const reader& r, provider_config& p) {
+  read_mapping(r.node, r.where,
+               {
+                   {"kind", [&](const reader& x) { x.text(p.kind); }},
+                   {"base_url", [&](const reader& x) { x.text(p.base_url); }},
+                   {"model", [&](const reader& x) { x.text(p.model); }},
+                   {"api_key_file", [&](const reader& x) { x.text(p.api_key_file); }},
+                   {"api_key_env", [&](const reader& x) { x.text(p.api_key_env); }},
+                   {"ca_file", [&](const reader& x) { x.text(p.ca_file); }},
+               },
+               r.out);
+}
+
+// llm.providers: name -> provider_config.
+void read_providers(const reader& r, std::map<std::string, provider_config>& dst) {
+  if (r.node.IsNull()) {
+    dst.clear();
+    return;
+  }
+  if (!r.node.IsMap()) {
+    r.out.push_back(r.where + ": expected a mapping of name -> {kind, base_url, model, ...}");
+    return;
+  }
+  for (const auto& item : r.node) {
+    const std::string name = item.first.as<std::string>();
+    read_provider(reader{r.where + "." + name, item.second, r.out}, dst[name]);
+  }
+}
+
 void decode(const YAML::Node& root, config& c, problems& out) {
   constexpr auto u32max = std::numeric_limits<std::uint32_t>::max();
   read_section(root, "server",
@@ -426,6 +455,8 @@ void decode(const YAML::Node& root, config& c, problems& out) {
           {"api_key_file", [&](const reader& r) { r.text(c.llm.api_key_file); }},
           {"api_key_env", [&](const reader& r) { r.text(c.llm.api_key_env); }},
           {"ca_file", [&](const reader& r) { r.text(c.llm.ca_file); }},
+          {"providers", [&](const reader& r) { read_providers(r, c.llm.providers); }},
+          {"master_keys_file", [&](const reader& r) { r.text(c.llm.master_keys_file); }},
           {"connect_timeout_ms",
            [&](const reader& r) { r.integer(c.llm.connect_timeout_ms, 1u, u32max); }},
           {"first_token_timeout_ms",
@@ -514,8 +545,9 @@ bool is_http_url(const std::string& url) {
   return url.starts_with("http://") || url.starts_with("https://");
 }
 
-// An embedder's name is stored in tenants' settings and typed on the command line.
-bool is_embedder_name(std::string_view name) {
+// Embedder and provider names are stored in tenants' settings and typed on the command
+// line.
+bool is_plain_name(std::string_view name) {
   return !name.empty() && name.size() <= 64 && std::ranges::all_of(name, [](char ch) {
     return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' || ch == '.';
   });
@@ -526,7 +558,7 @@ void validate_embedders(const retrieval_config& r, problems& out) {
     const std::string where = "retrieval.embedders." + name;
     if (name == hashing_embedder_name) {
       out.push_back(where + ": 'hashing' is the built-in embedder's name");
-    } else if (!is_embedder_name(name)) {
+    } else if (!is_plain_name(name)) {
       out.push_back(where + ": a name is 1-64 letters, digits, '-', '_' or '.'");
     }
     if (!is_http_url(e.base_url))
@@ -540,6 +572,52 @@ void validate_embedders(const retrieval_config& r, problems& out) {
   if (r.embedder != hashing_embedder_name && !r.embedders.contains(r.embedder)) {
     out.push_back("retrieval.embedder: must be hashing or a name under retrieval.embedders, got '" +
                   r.embedder + "'");
+  }
+}
+
+void validate_provider(const std::string& where, const provider_config& p, problems& out) {
+  if (!one_of(p.kind, {"extractive", "openai", "anthropic"})) {
+    out.push_back(where + ": the kind must be extractive, openai or anthropic, got '" + p.kind +
+                  "'");
+    return;
+  }
+  if (p.kind == "extractive") return;
+  if (!is_http_url(p.base_url))
+    out.push_back(where + ".base_url: must start with http:// or https://");
+  if (p.model.empty()) out.push_back(where + ".model: must not be empty");
+  if (!p.api_key_file.empty() && !p.api_key_env.empty()) {
+    out.push_back(where + ": set api_key_file or api_key_env, not both");
+  }
+}
+
+// The default provider as llm's own fields describe it.
+provider_config default_provider(const llm_config& llm) {
+  if (llm.provider == "extractive") return {"extractive", "", "extractive", "", "", ""};
+  return {llm.provider, llm.base_url, llm.model, llm.api_key_file, llm.api_key_env, llm.ca_file};
+}
+
+// Agents and tenants' credentials name providers: the names are kept short and plain.
+void validate_providers(const llm_config& llm, problems& out) {
+  for (const auto& [name, p] : llm.providers) {
+    const auto where = "llm.providers." + name;
+    if (!is_plain_name(name)) {
+      out.push_back(where + ": a name is 1-64 letters, digits, '-', '_' or '.'");
+    }
+    validate_provider(where, p, out);
+  }
+  if (llm.providers.contains(llm.provider)) return;
+  if (!one_of(llm.provider, {"extractive", "openai", "anthropic"})) {
+    out.push_back(
+        "llm.provider: must be extractive, openai, anthropic or a name under "
+        "llm.providers, got '" +
+        llm.provider + "'");
+  }
+  // llm's own fields describe the default provider.
+  if (!is_http_url(llm.base_url))
+    out.push_back("llm.base_url: must start with http:// or https://");
+  if (llm.model.empty()) out.push_back("llm.model: must not be empty");
+  if (!llm.api_key_file.empty() && !llm.api_key_env.empty()) {
+    out.push_back("llm: set api_key_file or api_key_env, not both");
   }
 }
 
@@ -577,24 +655,11 @@ void validate(const config& c, problems& out) {
         "retrieval.fusion: lexical_weight and vector_weight must not both be 0 (nothing would "
         "rank)");
   }
-  if (!one_of(c.llm.provider, {"extractive", "openai", "anthropic"})) {
-    out.push_back("llm.provider: must be extractive, openai or anthropic, got '" + c.llm.provider +
-                  "'");
-  }
-  if (c.llm.provider == "anthropic" && c.llm.api_key_file.empty() && c.llm.api_key_env.empty()) {
-    out.push_back("llm: the anthropic provider needs an API key (api_key_file or api_key_env)");
-  }
+  validate_providers(c.llm, out);
   if (!is_printable_word(c.llm.anthropic_version)) {
     out.push_back(
         "llm.anthropic_version: must be 1-64 printable ASCII characters without spaces, e.g. "
         "2023-06-01");
-  }
-  if (!is_http_url(c.llm.base_url)) {
-    out.push_back("llm.base_url: must start with http:// or https://");
-  }
-  if (c.llm.model.empty()) out.push_back("llm.model: must not be empty");
-  if (!c.llm.api_key_file.empty() && !c.llm.api_key_env.empty()) {
-    out.push_back("llm: set api_key_file or api_key_env, not both");
   }
   if (!one_of(c.logging.level, {"debug", "info", "warn", "error"})) {
     out.push_back("logging.level: must be debug, info, warn or error, got '" + c.logging.level +
@@ -616,7 +681,7 @@ std::optional<std::string> read_file(const std::string& path) {
 }
 
 void read_widget_keys(const std::string& path, secrets& s, problems& out) {
-  auto ring = read_key_ring(path);
+  auto ring = read_key_ring(path, "widget.keys_file");
   out.insert(out.end(), ring.problems.begin(), ring.problems.end());
   if (ring.problems.empty()) s.widget_keys = std::move(ring.keys);
 }
@@ -660,8 +725,16 @@ secrets read_secrets(const config& cfg, const environment& env, problems& out) {
     }
   }
   if (!cfg.widget.keys_file.empty()) read_widget_keys(cfg.widget.keys_file, s, out);
-  s.llm_api_key =
-      read_api_key("llm", cfg.llm.ca_file, cfg.llm.api_key_file, cfg.llm.api_key_env, env, out);
+  for (const auto& [name, p] : providers_of(cfg.llm)) {
+    const auto where = name == cfg.llm.provider && p.kind == name ? "llm" : "llm.providers." + name;
+    auto key = read_api_key(where, p.ca_file, p.api_key_file, p.api_key_env, env, out);
+    if (!key.empty()) s.provider_api_keys.emplace(name, std::move(key));
+  }
+  if (!cfg.llm.master_keys_file.empty()) {
+    auto ring = read_key_ring(cfg.llm.master_keys_file, "llm.master_keys_file");
+    out.insert(out.end(), ring.problems.begin(), ring.problems.end());
+    if (ring.problems.empty()) s.master_keys = std::move(ring.keys);
+  }
   for (const auto& [name, e] : cfg.retrieval.embedders) {
     auto key = read_api_key("retrieval.embedders." + name, e.ca_file, e.api_key_file, e.api_key_env,
                             env, out);
@@ -685,6 +758,12 @@ std::optional<double> priced_cost(const std::map<std::string, price>& prices,
 double min_score_for(const retrieval_config& r, std::string_view embedder) {
   const auto e = r.embedders.find(std::string(embedder));
   return e != r.embedders.end() ? e->second.min_score.value_or(r.min_score) : r.min_score;
+}
+
+std::map<std::string, provider_config> providers_of(const llm_config& llm) {
+  auto all = llm.providers;
+  if (!all.contains(llm.provider)) all.emplace(llm.provider, default_provider(llm));
+  return all;
 }
 
 config_error::config_error(std::vector<std::string> list)
@@ -744,11 +823,11 @@ secrets load_secrets(const config& cfg, const environment& env) {
   return s;
 }
 
-key_ring_parse read_key_ring(const std::string& path) {
+key_ring_parse read_key_ring(const std::string& path, std::string_view where) {
   const auto text = read_file(path);
-  if (!text) return {{}, {"widget.keys_file: cannot read '" + path + "'"}};
+  if (!text) return {{}, {std::string(where) + ": cannot read '" + path + "'"}};
   auto ring = parse_key_ring(*text);
-  for (auto& p : ring.problems) p = "widget.keys_file: '" + path + "' " + p;
+  for (auto& p : ring.problems) p = std::string(where) + ": '" + path + "' " + p;
   return ring;
 }
 

@@ -138,13 +138,31 @@ struct price {
   double completion_per_1k = 0;
 };
 
+// One LLM endpoint agents may name: the operator's default credential for it, and
+// the model agents that name none use.
+struct provider_config {
+  std::string kind;  // extractive | openai | anthropic
+  std::string base_url;
+  std::string model;
+  std::string api_key_file;  // secrets only from a file ...
+  std::string api_key_env;   // ... or the environment; neither: only tenants' own keys
+  std::string ca_file;       // CAs trusted for an https base_url; empty: the system's
+};
+
 struct llm_config {
-  std::string provider = "extractive";  // extractive | openai | anthropic
+  // The provider of agents that name none: a name under `providers`, else one of
+  // extractive | openai | anthropic configured by the fields below.
+  std::string provider = "extractive";
   std::string base_url = "https://api.openai.com/v1";
   std::string model = "gpt-4o-mini";
   std::string api_key_file;  // secrets only from a file ...
   std::string api_key_env;   // ... or the environment
   std::string ca_file;       // CAs trusted for an https base_url; empty: the system's
+  // Further providers agents may choose, by name.
+  std::map<std::string, provider_config> providers;
+  // The master key ring ("kid secret" lines) that seals tenants' own provider
+  // credentials; unset: tenants cannot store any.
+  std::string master_keys_file;
   std::uint32_t connect_timeout_ms = 5000;
   std::uint32_t first_token_timeout_ms = 30000;
   std::uint32_t idle_timeout_ms = 30000;
@@ -156,6 +174,9 @@ struct llm_config {
   // anthropic always (it requires one).
   std::int64_t max_tokens = 1024;
 };
+
+// Every provider agents may name: llm.providers and the default provider, under its name.
+std::map<std::string, provider_config> providers_of(const llm_config& llm);
 
 // The cost of `prompt` and `completion` tokens of `model`, when `prices` knows it.
 std::optional<double> priced_cost(const std::map<std::string, price>& prices,
@@ -210,16 +231,18 @@ std::string resolve_path(const std::string& flag_value, const environment& env);
 // Secrets a serving process needs, read from their files / environment variables.
 struct secrets {
   std::string edge_secret;                               // raw bytes, trailing whitespace removed
-  std::string llm_api_key;                               // empty when the provider needs none
+  std::map<std::string, std::string> provider_api_keys;  // operator keys, by provider name
   std::map<std::string, std::string> embedder_api_keys;  // by embedder name, when it has one
   std::vector<ring_key> widget_keys;                     // empty when widget.keys_file is unset
+  std::vector<ring_key> master_keys;                     // empty when llm.master_keys_file is unset
 };
 
 // Reads the secrets; throws config_error listing every problem (missing file, too short).
 secrets load_secrets(const config& cfg, const environment& env);
 
-// Reads the widget key ring at `path`: its keys, or every problem with it (an unreadable
-// or empty file is one), each naming widget.keys_file and the path.
-key_ring_parse read_key_ring(const std::string& path);
+// Reads the key ring at `path`: its keys, or every problem with it (an unreadable or
+// empty file is one), each naming the setting `where` (widget.keys_file,
+// llm.master_keys_file) and the path.
+key_ring_parse read_key_ring(const std::string& path, std::string_view where);
 
 }  // namespace parley::config

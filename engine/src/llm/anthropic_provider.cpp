@@ -149,11 +149,13 @@ anthropic_provider::anthropic_provider(curl_multi& multi, anthropic_settings set
       version_(std::move(settings.version)),
       max_tokens_(settings.max_tokens) {}
 
-stream_request anthropic_provider::prepare(const generation_request& request) const {
+stream_request anthropic_provider::prepare(const generation_request& request,
+                                           const std::string& api_key) const {
   stream_request call{"/messages",
                       {"anthropic-version: " + version_},
-                      anthropic_request_body(request, max_tokens_)};
-  if (!settings().api_key.empty()) call.headers.push_back("x-api-key: " + settings().api_key);
+                      anthropic_request_body(request, max_tokens_),
+                      {}};
+  if (!api_key.empty()) call.headers.push_back("x-api-key: " + api_key);
   return call;
 }
 

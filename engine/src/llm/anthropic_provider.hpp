@@ -52,7 +52,8 @@ class anthropic_provider final : public streaming_provider {
   anthropic_provider(curl_multi& multi, anthropic_settings settings);
 
  private:
-  stream_request prepare(const generation_request& request) const override;
+  stream_request prepare(const generation_request& request,
+                         const std::string& api_key) const override;
 
   std::string version_;
   std::int64_t max_tokens_;

@@ -104,10 +104,10 @@ openai_provider::openai_provider(curl_multi& multi, openai_settings settings)
     : streaming_provider(multi, std::move(settings), "openai",
                          {&read_openai_event, &openai_error_message}) {}
 
-stream_request openai_provider::prepare(const generation_request& request) const {
-  stream_request call{"/chat/completions", {}, openai_request_body(request)};
-  if (!settings().api_key.empty())
-    call.headers.push_back("Authorization: Bearer " + settings().api_key);
+stream_request openai_provider::prepare(const generation_request& request,
+                                        const std::string& api_key) const {
+  stream_request call{"/chat/completions", {}, openai_request_body(request), {}};
+  if (!api_key.empty()) call.headers.push_back("Authorization: Bearer " + api_key);
   return call;
 }
 

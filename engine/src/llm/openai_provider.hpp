@@ -42,7 +42,8 @@ class openai_provider final : public streaming_provider {
   openai_provider(curl_multi& multi, openai_settings settings);
 
  private:
-  stream_request prepare(const generation_request& request) const override;
+  stream_request prepare(const generation_request& request,
+                         const std::string& api_key) const override;
 };
 
 }  // namespace parley::llm

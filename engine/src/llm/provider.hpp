@@ -46,6 +46,8 @@ struct generation_request {
   std::string model;
   std::optional<double> temperature;
   std::optional<std::int64_t> max_tokens;
+  // The tenant's own credential for the provider, sent instead of the operator's key.
+  std::optional<std::string> api_key;
   // What the prompt is grounded on, in citation order. Providers that call a model
   // find it in `messages`; the extractive provider answers from it directly.
   std::string question;

@@ -62,6 +62,7 @@ class streaming_call : public std::enable_shared_from_this<streaming_call> {
         consumer_(std::move(consumer)),
         wake_(consumer_),
         deadline_(multi.strand()),
+        secret_(std::move(request.secret)),
         path_(std::move(request.path)),
         extra_headers_(std::move(request.headers)),
         body_(std::move(request.body)) {}
@@ -384,6 +385,13 @@ class streaming_call : public std::enable_shared_from_this<streaming_call> {
   }
 
   void finish(event last) {
+    // A provider's error body may quote the key it refused.
+    if (auto* e = std::get_if<error_event>(&last); e && !secret_.empty()) {
+      for (auto at = e->detail.find(secret_); at != std::string::npos;
+           at = e->detail.find(secret_, at)) {
+        e->detail.replace(at, secret_.size(), "[credential]");
+      }
+    }
     {
       std::lock_guard lock(mutex_);
       ended_ = true;
@@ -397,6 +405,7 @@ class streaming_call : public std::enable_shared_from_this<streaming_call> {
   asio::any_io_executor consumer_;
   asio::steady_timer wake_;      // consumer strand only
   asio::steady_timer deadline_;  // multi strand only
+  const std::string secret_;
 
   // multi strand only
   std::string path_;
@@ -468,7 +477,10 @@ streaming_provider::streaming_provider(curl_multi& multi, upstream_settings sett
 
 std::unique_ptr<generation> streaming_provider::start(generation_request request,
                                                       asio::any_io_executor consumer) {
-  return start_streaming_call(multi_, settings_, prepare(request), dialect_, std::move(consumer));
+  const auto& key = request.api_key ? *request.api_key : settings_.api_key;
+  auto call = prepare(request, key);
+  call.secret = key;
+  return start_streaming_call(multi_, settings_, std::move(call), dialect_, std::move(consumer));
 }
 
 std::string without_nul(std::string text) {

@@ -54,6 +54,7 @@ struct stream_request {
   std::string path;                  // appended to base_url, e.g. "/chat/completions"
   std::vector<std::string> headers;  // "Name: value", besides Content-Type and Accept
   std::string body;                  // JSON
+  std::string secret;                // the key in `headers`: never repeated in a failure's detail
 };
 
 // How an upstream's answer reads.
@@ -84,8 +85,9 @@ class streaming_provider : public provider {
   streaming_provider(curl_multi& multi, upstream_settings settings, std::string_view name,
                      stream_dialect dialect);
 
-  const upstream_settings& settings() const noexcept { return settings_; }
-  virtual stream_request prepare(const generation_request& request) const = 0;
+  // The request, authenticated with `api_key` (empty: none).
+  virtual stream_request prepare(const generation_request& request,
+                                 const std::string& api_key) const = 0;
 
  private:
   curl_multi& multi_;

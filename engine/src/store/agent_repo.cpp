@@ -22,10 +22,13 @@ agent_overrides read_overrides(std::string_view model_json, std::string_view ret
   agent_overrides o;
   const auto m = json::parse(model_json, nullptr, false);
   if (m.is_object()) {
-    if (const auto v = m.find("model");
-        v != m.end() && v->is_string() && !v->get<std::string>().empty()) {
-      o.model = v->get<std::string>();
-    }
+    const auto text = [&m](const char* key) -> std::optional<std::string> {
+      const auto v = m.find(key);
+      if (v == m.end() || !v->is_string() || v->get<std::string>().empty()) return std::nullopt;
+      return v->get<std::string>();
+    };
+    o.provider = text("provider");
+    o.model = text("model");
     if (const auto v = m.find("temperature"); v != m.end() && v->is_number()) {
       if (const auto t = v->get<double>(); t >= 0 && t <= 2) o.temperature = t;
     }
@@ -128,6 +131,7 @@ std::optional<agent> update_agent(transaction& tx, std::string_view code,
       column = "(" + column + " - '" + std::string(key) + "')";
     }
   };
+  merge(model, "provider", patch.provider, "::text");
   merge(model, "model", patch.model, "::text");
   merge(model, "temperature", patch.temperature, "::float8");
   merge(model, "max_tokens", patch.max_tokens, "::bigint");

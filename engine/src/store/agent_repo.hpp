@@ -17,6 +17,7 @@ class transaction;
 // objects). Values of the wrong type or out of range are left out when read, so the
 // configured defaults apply.
 struct agent_overrides {
+  std::optional<std::string> provider;  // a configured provider's name
   std::optional<std::string> model;
   std::optional<double> temperature;       // 0..2
   std::optional<std::int64_t> max_tokens;  // >= 1
@@ -54,6 +55,7 @@ struct agent_patch {
   std::optional<std::string> refusal_text;
   std::optional<bool> is_enabled;
   std::optional<std::optional<std::string>> persona_id;
+  std::optional<std::optional<std::string>> provider;
   std::optional<std::optional<std::string>> model;
   std::optional<std::optional<double>> temperature;
   std::optional<std::optional<std::int64_t>> max_tokens;
@@ -61,8 +63,8 @@ struct agent_patch {
   std::optional<std::optional<double>> min_score;
 
   bool empty() const noexcept {
-    return !name && !greeting && !refusal_text && !is_enabled && !persona_id && !model &&
-           !temperature && !max_tokens && !top_k && !min_score;
+    return !name && !greeting && !refusal_text && !is_enabled && !persona_id && !provider &&
+           !model && !temperature && !max_tokens && !top_k && !min_score;
   }
 };
 
