@@ -28,6 +28,10 @@ by their contention, and how much other processes took meanwhile.
   1 in flight and 100 in flight    first token 100 ms, 20 tokens 5 ms apart
   1,000 in flight                  the same, tokens 50 ms apart
 
+The 1 and 100 runs through the stack are made again as a tenant with a
+budget (the same knowledge): the difference is what admission against the
+budget, a database round trip before the call, adds to TTFT.
+
 Then N idle streams (the mock sends headers, then nothing) are held through
 nginx and the engine, N = 2,000 and 10,000: the engine's and the nginx
 workers' RSS growth per stream, read once the engine's own count of open
@@ -133,18 +137,25 @@ def write_knowledge(folder, n=1000):
             f"client visit, with receipts. Note {i}: {filler}.\n")
 
 
-def set_up_tenant(stack, root):
-    """The bench tenant: limits no run reaches, an agent with 1,000 chunks."""
-    stack.parley("tenant", "create", "--slug", "bench", "--name", "Bench",
+def set_up_tenant(stack, root, slug="bench", budget=False):
+    """A bench tenant: limits no run reaches, an agent with 1,000 chunks;
+    with `budget`, a daily token budget no run reaches, so that each call
+    is admitted against it (a database round trip before the call)."""
+    stack.parley("tenant", "create", "--slug", slug, "--name", slug.title(),
                  "--rpm", "10000000", "--burst", "1000000",
                  "--max-streams", "1000000", "--json")
-    key = stack.parley("key", "create", "--tenant", "bench",
+    if budget:
+        stack.parley("tenant", "update", "--slug", slug,
+                     "--budget-tokens-day", "1000000000000000", "--json")
+    key = stack.parley("key", "create", "--tenant", slug,
                        "--kind", "secret", "--json")["key"]
-    stack.parley("agent", "create", "--tenant", "bench", "--code", "support",
+    stack.parley("agent", "create", "--tenant", slug, "--code", "support",
                  "--name", "Bench Support", "--json")
-    write_knowledge(root / "knowledge")
-    stack.parley("ingest", "--tenant", "bench", "--agent", "support",
-                 root / "knowledge", "--json")
+    knowledge = root / "knowledge"
+    if not knowledge.exists():
+        write_knowledge(knowledge)
+    stack.parley("ingest", "--tenant", slug, "--agent", "support",
+                 knowledge, "--json")
     return key
 
 
@@ -175,18 +186,20 @@ def new_stack(root, fd_limit):
 
 
 def start_stack(stack, root, mock):
-    """Starts the stack on the mock; returns the key and the bench port."""
+    """Starts the stack on the mock; returns the keys of the bench tenant
+    and of its twin with a budget, and the bench port."""
     stack.up()
     stack.start_engine(env=dict(
         ENGINE_ENV, PARLEY__LLM__BASE_URL=f"{mock.url}/v1"))
-    key = set_up_tenant(stack, root)
+    keys = (set_up_tenant(stack, root),
+            set_up_tenant(stack, root, "bench-budget", budget=True))
     port = free_port()
     stack.extra_http = bench_server(root, port)
     stack.reload_nginx()
     # the memory figures sum the workers' RSS: the old ones must be gone
     wait_for("nginx's old workers to exit",
              lambda: len(nginx_workers(stack)) == stack.worker_processes)
-    return key, port
+    return keys, port
 
 
 def check_through(stack_port, key, mock):
@@ -239,6 +252,21 @@ def run_scenarios(stack, mock, port, key, args):
               f"{name} in flight: through {latency_text(through)}",
               file=sys.stderr)
     return results
+
+
+def run_budgeted(stack, mock, port, key, results, args):
+    """The 1 and 100 in-flight runs again through the stack, as a tenant
+    with a budget: what admission against it adds, beside the run without."""
+    budgeted = {}
+    for name, concurrency, timing in SCENARIOS:
+        if name not in results or concurrency > 100:
+            continue
+        mock.configure(hold=0, **timing)
+        budgeted[name] = measured_run(stack, mock, port, auth(key),
+                                      concurrency, args)
+        print(f"{name} in flight: through, with a budget "
+              f"{latency_text(budgeted[name])}", file=sys.stderr)
+    return budgeted
 
 
 # -- idle streams ----------------------------------------------------------------
@@ -322,7 +350,7 @@ def scenario_verdict(results, name, value, limit):
     return verdict(value, limit) + (" (loaded)" if loaded else "")
 
 
-def print_report(results, holds, args):
+def print_report(results, budgeted, holds, args):
     print(f"engine benchmark: closed loop, {args.seconds:g}s per run after "
           f"{args.warmup:g}s warm-up; each run straight to the mock (direct) "
           f"and through nginx + engine (through); added = through - direct "
@@ -343,8 +371,12 @@ def print_report(results, holds, args):
     for name, _, _ in SCENARIOS:
         if name in results:
             print(f"    {name:>5} in flight: {latency_text(results[name][1])}")
+    for name, run in budgeted.items():
+        print(f"    {name:>5} in flight, a tenant with a budget: "
+              f"{latency_text(run)}")
     notes = []
-    rows = latency_rows(results) + hold_rows(holds, notes)
+    rows = (latency_rows(results) + budget_rows(results, budgeted) +
+            hold_rows(holds, notes))
     print(f"  {'figure':<48} {'target':<12} {'measured':<16} verdict")
     for figure, target, measured, v in rows:
         print(f"  {figure:<48} {target:<12} {measured:<16} {v}")
@@ -428,6 +460,19 @@ def latency_rows(results):
     return rows
 
 
+def budget_rows(results, budgeted):
+    """What a budget's admission adds to TTFT: the budgeted tenant's run
+    against the same scenario's run without one (no target: the issue asks
+    for one round trip at most on the critical path)."""
+    rows = []
+    for name, run in budgeted.items():
+        for pct in ("p50", "p99"):
+            value = (run["ttft_us"][pct] - results[name][1]["ttft_us"][pct]) / 1000.0
+            rows.append((f"TTFT a budget adds {pct}, {name} in flight", "",
+                         f"{value:.2f} ms", ""))
+    return rows
+
+
 def hold_rows(holds, notes):
     rows = []
     for n, h in holds.items():
@@ -491,9 +536,10 @@ def main():
     mock = tools.MockUpstream(TOOLS)
     stack = new_stack(root, fd_limit)
     try:
-        key, port = start_stack(stack, root, mock)
+        (key, budget_key), port = start_stack(stack, root, mock)
         check_through(port, key, mock)
         results = run_scenarios(stack, mock, port, key, args)
+        budgeted = run_budgeted(stack, mock, port, budget_key, results, args)
         holds = {} if args.no_holds else {
             n: hold(stack, mock, port, key, holdable(n, fd_limit)) for n in HOLDS}
     except (StackError, ToolError, subprocess.CalledProcessError) as e:
@@ -505,7 +551,7 @@ def main():
         mock.stop()
         shutil.rmtree(root, ignore_errors=True)
 
-    print_report(results, holds, args)
+    print_report(results, budgeted, holds, args)
     return 0
 
 

@@ -279,23 +279,6 @@ void read_embedder(const reader& r, embedder_config& e) {
                r.out);
 }
 
-// retrieval.embedders: name -> embedder_config. Names already present (none by
-// default) may be overridden one field at a time from the environment.
-void read_embedders(const reader& r, std::map<std::string, embedder_config>& dst) {
-  if (r.node.IsNull()) {
-    dst.clear();
-    return;
-  }
-  if (!r.node.IsMap()) {
-    r.out.push_back(r.where + ": expected a mapping of name -> {base_url, model, dimensions, ...}");
-    return;
-  }
-  for (const auto& item : r.node) {
-    const std::string name = item.first.as<std::string>();
-    read_embedder(reader{r.where + "." + name, item.second, r.out}, dst[name]);
-  }
-}
-
 void read_provider(const reader& r, provider_config& p) {
   read_mapping(r.node, r.where,
                {
@@ -309,19 +292,23 @@ void read_provider(const reader& r, provider_config& p) {
                r.out);
 }
 
-// llm.providers: name -> provider_config.
-void read_providers(const reader& r, std::map<std::string, provider_config>& dst) {
+// A mapping of name -> settings (retrieval.embedders, llm.providers), each entry
+// read by `read_one`. Names already present (none by default) may be overridden
+// one field at a time from the environment.
+template <class T>
+void read_named(const reader& r, std::map<std::string, T>& dst, std::string_view shape,
+                void (*read_one)(const reader&, T&)) {
   if (r.node.IsNull()) {
     dst.clear();
     return;
   }
   if (!r.node.IsMap()) {
-    r.out.push_back(r.where + ": expected a mapping of name -> {kind, base_url, model, ...}");
+    r.out.push_back(r.where + ": expected a mapping of name -> " + std::string(shape));
     return;
   }
   for (const auto& item : r.node) {
     const std::string name = item.first.as<std::string>();
-    read_provider(reader{r.where + "." + name, item.second, r.out}, dst[name]);
+    read_one(reader{r.where + "." + name, item.second, r.out}, dst[name]);
   }
 }
 
@@ -415,7 +402,11 @@ void decode(const YAML::Node& root, config& c, problems& out) {
       root, "retrieval",
       {
           {"embedder", [&](const reader& r) { r.text(c.retrieval.embedder); }},
-          {"embedders", [&](const reader& r) { read_embedders(r, c.retrieval.embedders); }},
+          {"embedders",
+           [&](const reader& r) {
+             read_named(r, c.retrieval.embedders, "{base_url, model, dimensions, ...}",
+                        &read_embedder);
+           }},
           {"dimensions", [&](const reader& r) { r.integer(c.retrieval.dimensions, 8u, 8192u); }},
           {"chunk_tokens",
            [&](const reader& r) { r.integer(c.retrieval.chunk_tokens, 16u, 8192u); }},
@@ -455,7 +446,10 @@ void decode(const YAML::Node& root, config& c, problems& out) {
           {"api_key_file", [&](const reader& r) { r.text(c.llm.api_key_file); }},
           {"api_key_env", [&](const reader& r) { r.text(c.llm.api_key_env); }},
           {"ca_file", [&](const reader& r) { r.text(c.llm.ca_file); }},
-          {"providers", [&](const reader& r) { read_providers(r, c.llm.providers); }},
+          {"providers",
+           [&](const reader& r) {
+             read_named(r, c.llm.providers, "{kind, base_url, model, ...}", &read_provider);
+           }},
           {"master_keys_file", [&](const reader& r) { r.text(c.llm.master_keys_file); }},
           {"connect_timeout_ms",
            [&](const reader& r) { r.integer(c.llm.connect_timeout_ms, 1u, u32max); }},

@@ -144,7 +144,7 @@ std::optional<std::string> anthropic_error_message(std::string_view body) {
 }
 
 anthropic_provider::anthropic_provider(curl_multi& multi, anthropic_settings settings)
-    : streaming_provider(multi, std::move(settings.upstream), "anthropic",
+    : streaming_provider(multi, std::move(settings.upstream),
                          {&read_anthropic_event, &anthropic_error_message}),
       version_(std::move(settings.version)),
       max_tokens_(settings.max_tokens) {}

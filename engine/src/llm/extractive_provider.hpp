@@ -16,7 +16,6 @@ std::string extractive_answer(std::string_view question,
 
 class extractive_provider final : public provider {
  public:
-  std::string_view name() const noexcept override { return "extractive"; }
   std::unique_ptr<generation> start(generation_request request,
                                     asio::any_io_executor consumer) override;
 };

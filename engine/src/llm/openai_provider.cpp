@@ -101,8 +101,7 @@ std::optional<std::string> openai_error_message(std::string_view body) {
 }
 
 openai_provider::openai_provider(curl_multi& multi, openai_settings settings)
-    : streaming_provider(multi, std::move(settings), "openai",
-                         {&read_openai_event, &openai_error_message}) {}
+    : streaming_provider(multi, std::move(settings), {&read_openai_event, &openai_error_message}) {}
 
 stream_request openai_provider::prepare(const generation_request& request,
                                         const std::string& api_key) const {

@@ -114,9 +114,6 @@ class provider {
  public:
   virtual ~provider() = default;
 
-  // Stored in llm_requests.provider.
-  virtual std::string_view name() const noexcept = 0;
-
   // Starts generating at once. `consumer` is the strand the caller awaits next() on.
   virtual std::unique_ptr<generation> start(generation_request request,
                                             asio::any_io_executor consumer) = 0;

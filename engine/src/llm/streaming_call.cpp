@@ -472,8 +472,8 @@ std::unique_ptr<generation> start_streaming_call(curl_multi& multi,
 }
 
 streaming_provider::streaming_provider(curl_multi& multi, upstream_settings settings,
-                                       std::string_view name, stream_dialect dialect)
-    : multi_(multi), settings_(std::move(settings)), name_(name), dialect_(dialect) {}
+                                       stream_dialect dialect)
+    : multi_(multi), settings_(std::move(settings)), dialect_(dialect) {}
 
 std::unique_ptr<generation> streaming_provider::start(generation_request request,
                                                       asio::any_io_executor consumer) {

@@ -72,18 +72,16 @@ std::unique_ptr<generation> start_streaming_call(curl_multi& multi,
                                                  stream_request request, stream_dialect dialect,
                                                  asio::any_io_executor consumer);
 
-// A provider whose generations are streaming calls: a subclass names itself, gives
-// its dialect and prepares each request.
+// A provider whose generations are streaming calls: a subclass gives its dialect
+// and prepares each request.
 class streaming_provider : public provider {
  public:
-  std::string_view name() const noexcept override { return name_; }
   std::unique_ptr<generation> start(generation_request request,
                                     asio::any_io_executor consumer) override;
 
  protected:
   // `multi` must outlive every generation started here.
-  streaming_provider(curl_multi& multi, upstream_settings settings, std::string_view name,
-                     stream_dialect dialect);
+  streaming_provider(curl_multi& multi, upstream_settings settings, stream_dialect dialect);
 
   // The request, authenticated with `api_key` (empty: none).
   virtual stream_request prepare(const generation_request& request,
@@ -92,7 +90,6 @@ class streaming_provider : public provider {
  private:
   curl_multi& multi_;
   upstream_settings settings_;
-  std::string_view name_;  // a literal
   stream_dialect dialect_;
 };
 
