@@ -313,3 +313,31 @@ def test_a_tenant_over_its_budget_ends_the_answer_with_insufficient_quota(
     assert events[0][2]["code"] == "insufficient_quota"
     assert "daily token budget" in events[0][2]["message"]
     assert widget_engine.requests == []
+
+
+def test_a_tenant_credential_that_cannot_be_used_is_not_explained_to_visitors(
+        stack, widget_engine):
+    """What the operator must fix about a tenant's provider key is in the
+    API's errors and the engine's log; a visitor reads that the assistant is
+    unavailable, and the operator's key is not used instead."""
+    widget_engine.reset()
+    tenant = make_tenant(stack, REPO / "demo" / "handbook")
+    stack.parley("tenant", "update", "--slug", tenant.slug, "--allowed-origin",
+                 ORIGIN, "--json")
+    stack.parley("credential", "set", "--tenant", tenant.slug, "--provider",
+                 "openai", "--json", input="sk-tenant-widget-0123456789\n")
+    # its master key has left the ring
+    stack.psql("UPDATE provider_credentials SET key_id = 'retired' "
+               f"WHERE tenant_id = '{tenant.id}'", db="parley")
+    pk = stack.parley("key", "create", "--tenant", tenant.slug, "--kind",
+                      "publishable", "--json")["key"]
+    session = new_session(stack, pk)
+    status, _, posted = ask(stack, tenant, session, QUESTION)
+    assert status == 202, posted
+    events = EventStream(stack, tenant, session, posted["stream_id"]).events()
+    assert [kind for _, kind, _ in events] == ["error"]
+    assert events[0][2]["code"] == "assistant_unavailable"
+    assert events[0][2]["message"].startswith(
+        "The assistant is unavailable right now.")
+    assert "credential" not in events[0][2]["message"]
+    assert widget_engine.requests == []

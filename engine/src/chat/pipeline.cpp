@@ -332,6 +332,7 @@ void pipeline::choose_provider(const turn_request& req, const tenant_state& stat
     }
     ctx.api_key = own->second;
   } else if (ctx.provider->needs_key && !ctx.provider->has_operator_key) {
+    obs::warn("provider_key_missing", {{"tenant_id", req.tenant_id}, {"provider", name}});
     throw turn_error(turn_error::reason::provider_unavailable,
                      "There is no credential for the provider '" + name + "': store one first.");
   }

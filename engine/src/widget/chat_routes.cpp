@@ -108,8 +108,14 @@ asio::awaitable<void> generate(chat::pipeline& pipeline, stream_hub& hub, std::s
     co_await pipeline.run(std::move(turn), sink);
   } catch (const chat::turn_error& e) {
     const bool over_budget = e.why() == chat::turn_error::reason::over_budget;
-    stream->push("error", error_event(over_budget ? "insufficient_quota" : "assistant_unavailable",
-                                      e.what()));
+    // What the operator or tenant must fix about a provider's keys is for their
+    // eyes (the engine's log, the API's errors), not a visitor's.
+    const bool keys = e.why() == chat::turn_error::reason::provider_unavailable;
+    stream->push(
+        "error",
+        error_event(over_budget ? "insufficient_quota" : "assistant_unavailable",
+                    keys ? "The assistant is unavailable right now. Request id: " + request_id + "."
+                         : std::string(e.what())));
   } catch (const std::exception& e) {
     obs::error("widget_answer_failed", {{"request_id", request_id}, {"error", e.what()}});
     stream->push("error",
