@@ -87,6 +87,19 @@ def test_the_next_utc_day_admits_again(stack, openai_engine):
     assert openai_engine.requests[-1][1]["max_tokens"] == 1024
 
 
+def test_what_a_tenant_spent_before_its_first_budget_counts_against_it(stack, openai_engine):
+    t = budgeted_tenant(stack)
+    for _ in range(2):
+        assert chat(stack, t.key, QUESTION).status_code == 200
+    assert spend(stack, t) == (None, 0)  # without a budget, no spend row is written
+    stack.parley("tenant", "update", "--slug", t.slug, "--budget-tokens-day", "1000", "--json")
+    today = db_rows(stack, "SELECT (now() AT TIME ZONE 'UTC')::date::text")[0][0]
+    assert spend(stack, t) == (today, 2 * 326)  # today's usage so far, from usage_daily
+    # what is left (348 tokens) does not cover another call's most
+    assert "daily token budget" in insufficient_quota(chat(stack, t.key, QUESTION))
+    assert len(openai_engine.requests) == 2
+
+
 def test_a_monthly_cost_budget_refuses_too(stack, openai_engine):
     # gpt-4o-mini-priced calls cost about 0.001 each here (mock-model's price)
     t = budgeted_tenant(stack, budget_cost_month="0.0000001")

@@ -11,6 +11,7 @@
 #include "obs/log.hpp"
 #include "store/audit_repo.hpp"
 #include "store/db.hpp"
+#include "store/spend_repo.hpp"
 #include "store/text_guard.hpp"
 #include "widget/origin.hpp"
 
@@ -239,6 +240,7 @@ store::tenant service::update_tenant(const std::string& slug, store::tenant_patc
     check_chunking(patch, current);
     auto updated = store::update_tenant(tx, current.id, patch);
     if (!updated) throw tenant_not_found(slug);
+    if (!current.budgets.any() && updated->budgets.any()) store::seed_spend(tx, updated->id);
     store::record_audit(
         tx, {updated->id, actor_.name, "tenant.update", slug,
              base::dump_json({{"request_id", actor_.request_id}, {"changes", patch_json(patch)}})});

@@ -526,8 +526,10 @@ asio::awaitable<bool> pipeline::persist(const call& c, const call_record& record
   store::insert_llm_request(batch, c.tenant_id, row);
   // The same transaction keeps the tenant's spend and usage in step with the row.
   const auto cost = row.computed_cost.value_or(0);
-  store::settle_spend(batch, c.tenant_id, c.reservation, row.prompt_tokens + row.completion_tokens,
-                      cost);
+  if (c.reservation) {
+    store::settle_spend(batch, c.tenant_id, *c.reservation,
+                        row.prompt_tokens + row.completion_tokens, cost);
+  }
   store::count_call(
       batch, c.tenant_id,
       {c.agent_id, c.model, row.prompt_tokens, row.completion_tokens, cost, row.status});

@@ -81,35 +81,40 @@ std::optional<reservation> admitted(const result& r, std::int64_t tokens, double
   return reservation{tokens, cost, r.str(0, 0), r.str(0, 1)};
 }
 
-void settle_spend(write_batch& batch, std::string_view tenant_id,
-                  const std::optional<reservation>& reserved, std::int64_t tokens, double cost) {
+void settle_spend(write_batch& batch, std::string_view tenant_id, const reservation& reserved,
+                  std::int64_t tokens, double cost) {
   // Against the periods of the reservation: a call reserved yesterday is settled in
-  // yesterday's count, which today's no longer holds. Without one, today's.
-  const std::int64_t token_change = tokens - (reserved ? reserved->tokens : 0);
-  const double cost_change = cost - (reserved ? reserved->cost : 0);
-  batch.add(R"sql(
-      INSERT INTO tenant_spend AS s (tenant_id, day, day_tokens, day_cost, month, month_tokens,
-                                     month_cost)
-      VALUES ($1::uuid, coalesce($2::date, (now() AT TIME ZONE 'UTC')::date), $4::bigint,
-              $5::numeric, coalesce($3::date, date_trunc('month', now() AT TIME ZONE 'UTC')::date),
-              $4::bigint, $5::numeric)
+  // yesterday's count, which today's no longer holds.
+  batch.add(
+      R"sql(
+      UPDATE tenant_spend SET
+        day_tokens = day_tokens + CASE WHEN day = $2::date THEN $4::bigint ELSE 0 END,
+        day_cost = day_cost + CASE WHEN day = $2::date THEN $5::numeric ELSE 0 END,
+        month_tokens = month_tokens + CASE WHEN month = $3::date THEN $4::bigint ELSE 0 END,
+        month_cost = month_cost + CASE WHEN month = $3::date THEN $5::numeric ELSE 0 END
+      WHERE tenant_id = $1::uuid)sql",
+      {tenant_id, reserved.day, reserved.month, tokens - reserved.tokens, cost - reserved.cost});
+}
+
+void seed_spend(transaction& tx, std::string_view tenant_id) {
+  tx.exec("SELECT set_config('parley.tenant_id', $1, true)", {tenant_id});
+  tx.exec(R"sql(
+      INSERT INTO tenant_spend (tenant_id, day, day_tokens, day_cost, month, month_tokens,
+                                month_cost)
+      SELECT $1::uuid, p.today,
+             coalesce(sum(u.prompt_tokens + u.completion_tokens) FILTER (WHERE u.day = p.today), 0),
+             coalesce(sum(u.cost) FILTER (WHERE u.day = p.today), 0),
+             p.month, coalesce(sum(u.prompt_tokens + u.completion_tokens), 0),
+             coalesce(sum(u.cost), 0)
+        FROM (SELECT (now() AT TIME ZONE 'UTC')::date AS today,
+                     date_trunc('month', now() AT TIME ZONE 'UTC')::date AS month) p
+        LEFT JOIN usage_daily u ON u.tenant_id = $1::uuid AND u.day >= p.month
+       GROUP BY p.today, p.month
       ON CONFLICT (tenant_id) DO UPDATE SET
-        day_tokens = CASE WHEN s.day = EXCLUDED.day THEN s.day_tokens + EXCLUDED.day_tokens
-                          WHEN s.day < EXCLUDED.day THEN EXCLUDED.day_tokens
-                          ELSE s.day_tokens END,
-        day_cost = CASE WHEN s.day = EXCLUDED.day THEN s.day_cost + EXCLUDED.day_cost
-                        WHEN s.day < EXCLUDED.day THEN EXCLUDED.day_cost
-                        ELSE s.day_cost END,
-        day = GREATEST(s.day, EXCLUDED.day),
-        month_tokens = CASE WHEN s.month = EXCLUDED.month THEN s.month_tokens + EXCLUDED.month_tokens
-                            WHEN s.month < EXCLUDED.month THEN EXCLUDED.month_tokens
-                            ELSE s.month_tokens END,
-        month_cost = CASE WHEN s.month = EXCLUDED.month THEN s.month_cost + EXCLUDED.month_cost
-                          WHEN s.month < EXCLUDED.month THEN EXCLUDED.month_cost
-                          ELSE s.month_cost END,
-        month = GREATEST(s.month, EXCLUDED.month))sql",
-            {tenant_id, reserved ? param(reserved->day) : param(nullptr),
-             reserved ? param(reserved->month) : param(nullptr), token_change, cost_change});
+        day = EXCLUDED.day, day_tokens = EXCLUDED.day_tokens, day_cost = EXCLUDED.day_cost,
+        month = EXCLUDED.month, month_tokens = EXCLUDED.month_tokens,
+        month_cost = EXCLUDED.month_cost)sql",
+          {tenant_id});
 }
 
 void add_exhausted_budget(write_batch& batch, std::string_view tenant_id, std::int64_t tokens,

@@ -4,7 +4,8 @@
 // month; absent: no limit) and what it has spent against them (tenant_spend,
 // migration 0006). Admission reserves a call's most before the call, in one
 // conditional upsert that sees every concurrent reservation; settling replaces the
-// reservation with the real usage when the call is stored. Per-tenant table: run in
+// reservation with the real usage when the call is stored. Tenants without a budget
+// keep no spend row: when they get one, it starts from their usage so far. Per-tenant table: run in
 // the tenant's transaction or write batch.
 
 #include <cstdint>
@@ -49,9 +50,15 @@ void add_admission(write_batch& batch, std::string_view tenant_id, std::int64_t 
 // The reservation when the admission passed; nullopt when it would pass a budget.
 std::optional<reservation> admitted(const result& r, std::int64_t tokens, double cost);
 
-// Replaces `reserved` (none: nothing was reserved) with the call's real usage.
-void settle_spend(write_batch& batch, std::string_view tenant_id,
-                  const std::optional<reservation>& reserved, std::int64_t tokens, double cost);
+// Replaces what a call reserved with its real usage. Only calls that reserved are
+// counted here: a tenant without a budget pays no write for it.
+void settle_spend(write_batch& batch, std::string_view tenant_id, const reservation& reserved,
+                  std::int64_t tokens, double cost);
+
+// For a tenant given its first budget: today's and this month's spend so far, as
+// usage_daily has it (which every call's own transaction keeps), become its spend
+// row. Scopes the rest of the transaction to the tenant.
+void seed_spend(transaction& tx, std::string_view tenant_id);
 
 // Adds, as the batch's last statement, which budget a call of `tokens` and `cost`
 // would pass, for its refusal; exhausted_budget_of() reads it: "daily token",
