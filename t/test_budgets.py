@@ -176,12 +176,15 @@ def test_usage_reconciles_with_llm_requests(stack, openai_engine):
     stack.psql_session([
         "UPDATE llm_requests SET created_at = created_at - interval '1 day' WHERE id = "
         f"(SELECT id FROM llm_requests WHERE tenant_id = '{t.id}' AND status = 'ok' LIMIT 1)",
+        # from a stripe of today's line that holds an answered call
         f"UPDATE usage_daily SET requests = requests - 1, prompt_tokens = prompt_tokens - 321,"
         f" completion_tokens = completion_tokens - 5, cost = cost - 0.000331"
-        f" WHERE tenant_id = '{t.id}' AND model = 'mock-model'",
+        f" WHERE (tenant_id, stripe) = (SELECT tenant_id, stripe FROM usage_daily"
+        f" WHERE tenant_id = '{t.id}' AND model = 'mock-model' AND requests > errors"
+        f" AND completion_tokens >= 5 LIMIT 1) AND model = 'mock-model'",
         "INSERT INTO usage_daily (tenant_id, day, agent_id, model, requests, prompt_tokens,"
-        " completion_tokens, cost) SELECT tenant_id, day - 1, agent_id, model, 1, 321, 5,"
-        f" 0.000331 FROM usage_daily WHERE tenant_id = '{t.id}' AND model = 'mock-model'",
+        " completion_tokens, cost) SELECT DISTINCT tenant_id, day - 1, agent_id, model, 1, 321,"
+        f" 5, 0.000331 FROM usage_daily WHERE tenant_id = '{t.id}' AND model = 'mock-model'",
     ], user="postgres")
 
     by_day = usage_report(stack, t, "day")

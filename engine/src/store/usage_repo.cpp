@@ -1,5 +1,6 @@
 #include "store/usage_repo.hpp"
 
+#include <random>
 #include <string>
 
 #include "store/db.hpp"
@@ -8,9 +9,18 @@ namespace parley::store {
 
 namespace {
 
+// The stripes of a usage line (migration 0009): concurrent calls of one tenant
+// rarely add to the same row, so they do not wait for each other's commit.
+constexpr int usage_stripes = 32;
+
+int random_stripe() {
+  thread_local std::minstd_rand pick(std::random_device{}());
+  return std::uniform_int_distribution<int>(0, usage_stripes - 1)(pick);
+}
+
 // What the columns of one usage line add to the stored ones.
 constexpr std::string_view add_to_line = R"sql(
-      ON CONFLICT (tenant_id, day, agent_id, model) DO UPDATE SET
+      ON CONFLICT (tenant_id, day, agent_id, model, stripe) DO UPDATE SET
         requests = usage_daily.requests + EXCLUDED.requests,
         prompt_tokens = usage_daily.prompt_tokens + EXCLUDED.prompt_tokens,
         completion_tokens = usage_daily.completion_tokens + EXCLUDED.completion_tokens,
@@ -21,16 +31,17 @@ constexpr std::string_view add_to_line = R"sql(
         budget_refusals = usage_daily.budget_refusals + EXCLUDED.budget_refusals)sql";
 
 const std::string count_call_sql = R"sql(
-      INSERT INTO usage_daily (tenant_id, day, agent_id, model, requests, prompt_tokens,
+      INSERT INTO usage_daily (tenant_id, day, agent_id, model, stripe, requests, prompt_tokens,
                                completion_tokens, cost, errors, cancelled)
-      VALUES ($1::uuid, (now() AT TIME ZONE 'UTC')::date, $2::uuid, $3, 1, $4::bigint,
-              $5::bigint, $6::numeric, ($7 = 'error')::int, ($7 = 'cancelled')::int))sql" +
+      VALUES ($1::uuid, (now() AT TIME ZONE 'UTC')::date, $2::uuid, $3, $8::smallint, 1,
+              $4::bigint, $5::bigint, $6::numeric, ($7 = 'error')::int,
+              ($7 = 'cancelled')::int))sql" +
                                    std::string(add_to_line);
 
 const std::string count_uncalled_sql = R"sql(
-      INSERT INTO usage_daily (tenant_id, day, agent_id, model, refusals, budget_refusals)
-      VALUES ($1::uuid, (now() AT TIME ZONE 'UTC')::date, $2::uuid, '', $3::int, $4::int))sql" +
-                                       std::string(add_to_line);
+      INSERT INTO usage_daily (tenant_id, day, agent_id, model, stripe, refusals, budget_refusals)
+      VALUES ($1::uuid, (now() AT TIME ZONE 'UTC')::date, $2::uuid, '', $5::smallint, $3::int,
+              $4::int))sql" + std::string(add_to_line);
 
 struct grouping_sql {
   std::string_view key;
@@ -55,13 +66,13 @@ grouping_sql sql_of(usage_grouping by) {
 
 void count_call(write_batch& batch, std::string_view tenant_id, const counted_call& call) {
   batch.add(count_call_sql, {tenant_id, call.agent_id, call.model, call.prompt_tokens,
-                             call.completion_tokens, call.cost, call.status});
+                             call.completion_tokens, call.cost, call.status, random_stripe()});
 }
 
 void count_uncalled(write_batch& batch, std::string_view tenant_id, std::string_view agent_id,
                     uncalled why) {
   batch.add(count_uncalled_sql, {tenant_id, agent_id, why == uncalled::refusal ? 1 : 0,
-                                 why == uncalled::over_budget ? 1 : 0});
+                                 why == uncalled::over_budget ? 1 : 0, random_stripe()});
 }
 
 std::vector<usage_line> read_usage(transaction& tx, std::string_view from, std::string_view to,
