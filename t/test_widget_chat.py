@@ -297,12 +297,9 @@ def test_an_idle_stream_sends_heartbeats(stack, widget_engine, site):
     mock.gate.set()
 
 
-def test_a_tenant_over_its_budget_ends_the_answer_with_insufficient_quota(
-        stack, widget_engine):
-    widget_engine.reset()
-    tenant = make_tenant(stack, REPO / "demo" / "handbook")
-    stack.parley("tenant", "update", "--slug", tenant.slug, "--allowed-origin",
-                 ORIGIN, "--budget-tokens-day", "10", "--json")
+def the_only_event_is_an_error(stack, tenant):
+    """A visitor's question on the tenant's site whose answer is one error
+    event: that event's data."""
     pk = stack.parley("key", "create", "--tenant", tenant.slug, "--kind",
                       "publishable", "--json")["key"]
     session = new_session(stack, pk)
@@ -310,8 +307,18 @@ def test_a_tenant_over_its_budget_ends_the_answer_with_insufficient_quota(
     assert status == 202, posted
     events = EventStream(stack, tenant, session, posted["stream_id"]).events()
     assert [kind for _, kind, _ in events] == ["error"]
-    assert events[0][2]["code"] == "insufficient_quota"
-    assert "daily token budget" in events[0][2]["message"]
+    return events[0][2]
+
+
+def test_a_tenant_over_its_budget_ends_the_answer_with_insufficient_quota(
+        stack, widget_engine):
+    widget_engine.reset()
+    tenant = make_tenant(stack, REPO / "demo" / "handbook")
+    stack.parley("tenant", "update", "--slug", tenant.slug, "--allowed-origin",
+                 ORIGIN, "--budget-tokens-day", "10", "--json")
+    error = the_only_event_is_an_error(stack, tenant)
+    assert error["code"] == "insufficient_quota"
+    assert "daily token budget" in error["message"]
     assert widget_engine.requests == []
 
 
@@ -329,15 +336,8 @@ def test_a_tenant_credential_that_cannot_be_used_is_not_explained_to_visitors(
     # its master key has left the ring
     stack.psql("UPDATE provider_credentials SET key_id = 'retired' "
                f"WHERE tenant_id = '{tenant.id}'", db="parley")
-    pk = stack.parley("key", "create", "--tenant", tenant.slug, "--kind",
-                      "publishable", "--json")["key"]
-    session = new_session(stack, pk)
-    status, _, posted = ask(stack, tenant, session, QUESTION)
-    assert status == 202, posted
-    events = EventStream(stack, tenant, session, posted["stream_id"]).events()
-    assert [kind for _, kind, _ in events] == ["error"]
-    assert events[0][2]["code"] == "assistant_unavailable"
-    assert events[0][2]["message"].startswith(
-        "The assistant is unavailable right now.")
-    assert "credential" not in events[0][2]["message"]
+    error = the_only_event_is_an_error(stack, tenant)
+    assert error["code"] == "assistant_unavailable"
+    assert error["message"].startswith("The assistant is unavailable right now.")
+    assert "credential" not in error["message"]
     assert widget_engine.requests == []
