@@ -400,22 +400,52 @@ def test_a_failing_model_and_a_rate_limit_are_told_plainly(
                             r"in \d+ seconds?\.", n) for n in notices), notices
 
 
-def test_a_tenant_over_its_budget_is_told_plainly(stack, upstream, proxy, hosts,
-                                                  driver, tmp_path):
-    """A visitor reads that the assistant reached its usage limit, not the
-    developer's error message with its request id."""
+def error_a_visitor_reads(stack, upstream, proxy, hosts, driver, path,
+                          tenant_settings, prepare=lambda tenant: None):
+    """A visitor's question on the site of a new tenant (updated with
+    `tenant_settings`, then `prepare`d) whose answer ends in an error: the
+    words the widget shows. The page is kept as a screenshot."""
     tenant = make_tenant(stack, REPO / "demo" / "handbook")
     stack.parley("tenant", "update", "--slug", tenant.slug, "--allowed-origin",
-                 hosts[0].origin, "--budget-tokens-day", "10", "--json")
+                 hosts[0].origin, *tenant_settings, "--json")
+    prepare(tenant)
     pk = stack.parley("key", "create", "--tenant", tenant.slug, "--kind",
                       "publishable", "--json")["key"]
     upstream.reset(tokens=TOKENS)
-    driver.get(hosts[0].page("/over-budget", host_page(proxy.url, pk)))
+    driver.get(hosts[0].page(path, host_page(proxy.url, pk)))
     open_widget(driver)
     ask(driver, QUESTION)
     _, _, state = watch_answer(driver)
     assert state == "error"
-    status = driver.find_element(By.ID, "status").text
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(SCREENSHOTS / f"widget{path.replace('/', '-')}.png"))
+    return driver.find_element(By.ID, "status").text
+
+
+def test_a_tenant_over_its_budget_is_told_plainly(stack, upstream, proxy, hosts,
+                                                  driver):
+    """A visitor reads that the assistant reached its usage limit, not the
+    developer's error message with its request id."""
+    status = error_a_visitor_reads(stack, upstream, proxy, hosts, driver,
+                                   "/over-budget", ["--budget-tokens-day", "10"])
     assert status == "This assistant has reached its usage limit. Please try again later."
     assert upstream.requests == []
-    driver.save_screenshot(str(tmp_path / "over_budget.png"))
+
+
+def test_a_tenant_key_that_cannot_be_used_is_not_explained_to_visitors(
+        stack, upstream, proxy, hosts, driver):
+    """What the operator must mend about the tenant's provider key is for
+    the operator; the visitor reads that the assistant is unavailable, and
+    no other key is used instead."""
+    def unusable_key(tenant):
+        stack.parley("credential", "set", "--tenant", tenant.slug,
+                     "--provider", "openai", "--json",
+                     input="sk-tenant-browser-0123456789\n")
+        stack.psql("UPDATE provider_credentials SET key_id = 'retired' "
+                   f"WHERE tenant_id = '{tenant.id}'", db="parley")
+
+    status = error_a_visitor_reads(stack, upstream, proxy, hosts, driver,
+                                   "/unusable-key", [], unusable_key)
+    assert status.startswith("The assistant is unavailable right now."), status
+    assert "credential" not in status
+    assert upstream.requests == []
