@@ -48,46 +48,6 @@ std::string openai_request_body(const generation_request& request) {
   return base::dump_json(body);
 }
 
-std::optional<openai_chunk> parse_openai_chunk(std::string_view data) {
-  const auto j = json::parse(data, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return std::nullopt;
-  openai_chunk out;
-  if (const auto e = j.find("error"); e != j.end() && !e->is_null()) {
-    if (e->is_object() && e->contains("message") && (*e)["message"].is_string()) {
-      out.error = without_nul((*e)["message"].get<std::string>());
-    } else if (e->is_string()) {
-      out.error = without_nul(e->get<std::string>());
-    } else {
-      out.error = "unknown error";
-    }
-    return out;
-  }
-  if (const auto c = j.find("choices"); c != j.end() && c->is_array() && !c->empty()) {
-    const auto& choice = c->front();
-    if (choice.is_object()) {
-      if (const auto d = choice.find("delta"); d != choice.end() && d->is_object()) {
-        if (const auto t = d->find("content"); t != d->end() && t->is_string()) {
-          out.content = without_nul(t->get<std::string>());
-        }
-      }
-      if (const auto f = choice.find("finish_reason"); f != choice.end() && f->is_string()) {
-        out.finish_reason = without_nul(f->get<std::string>());
-      }
-    }
-  }
-  if (const auto u = j.find("usage"); u != j.end() && u->is_object()) {
-    usage value;
-    if (const auto p = u->find("prompt_tokens"); p != u->end() && p->is_number_integer()) {
-      value.prompt_tokens = p->get<std::int64_t>();
-    }
-    if (const auto p = u->find("completion_tokens"); p != u->end() && p->is_number_integer()) {
-      value.completion_tokens = p->get<std::int64_t>();
-    }
-    out.usage = value;
-  }
-  return out;
-}
-
 std::optional<std::string> openai_error_message(std::string_view body) {
   const auto j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return std::nullopt;

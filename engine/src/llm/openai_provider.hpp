@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "llm/curl_multi.hpp"
+#include "llm/openai_chunk.hpp"
 #include "llm/provider.hpp"
 #include "llm/streaming_call.hpp"
 
@@ -21,17 +22,6 @@ using openai_settings = upstream_settings;
 
 // The JSON body sent upstream (exposed for tests).
 std::string openai_request_body(const generation_request& request);
-
-// One "data:" payload of the upstream stream, as far as we use it.
-struct openai_chunk {
-  std::string content;                       // choices[0].delta.content, NUL characters dropped
-  std::optional<std::string> finish_reason;  // choices[0].finish_reason
-  std::optional<llm::usage> usage;
-  std::optional<std::string> error;  // an in-stream {"error":{...}}
-};
-
-// Parses one payload; nullopt if it is not a JSON object.
-std::optional<openai_chunk> parse_openai_chunk(std::string_view data);
 
 // The message of an upstream error body ({"error":{"message":...}}), if any.
 std::optional<std::string> openai_error_message(std::string_view body);
