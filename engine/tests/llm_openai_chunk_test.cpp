@@ -55,6 +55,16 @@ TEST(LlmOpenaiChunk, OnlyTheFirstChoiceAndTheRightPlacesCount) {
   EXPECT_EQ(choices_object->content, "");
 }
 
+// What the client is sent is what is stored, and PostgreSQL text holds no NUL.
+TEST(LlmOpenaiChunk, TextLosesNulCharacters) {
+  const auto c = parse_openai_chunk(
+      R"({"choices":[{"delta":{"content":"a\u0000b\u0000"},"finish_reason":"st\u0000op"}]})");
+  ASSERT_TRUE(c);
+  EXPECT_EQ(c->content, "ab");
+  EXPECT_EQ(c->finish_reason, "stop");
+  EXPECT_EQ(parse_openai_chunk(R"({"error":{"message":"over\u0000loaded"}})")->error, "overloaded");
+}
+
 TEST(LlmOpenaiChunk, AnInStreamErrorIsAllThatIsRead) {
   const auto message = parse_openai_chunk(
       R"({"choices":[{"delta":{"content":"x"}}],"error":{"message":"overloaded","code":529}})");

@@ -237,30 +237,11 @@ TEST(LlmOpenaiProvider, SlowConsumerPausesWithoutLosingTokens) {
   EXPECT_TRUE(std::holds_alternative<done_event>(o.events.back()));
 }
 
-TEST(LlmOpenaiProvider, ChunkParsing) {
-  const auto c = parse_openai_chunk(
-      R"({"choices":[{"index":0,"delta":{"content":"x"},"finish_reason":"length"}],"usage":null})");
-  ASSERT_TRUE(c);
-  EXPECT_EQ(c->content, "x");
-  EXPECT_EQ(c->finish_reason, "length");
-  EXPECT_FALSE(c->usage);
-  EXPECT_FALSE(parse_openai_chunk("[1,2]"));
-  EXPECT_FALSE(parse_openai_chunk("nope"));
+// The message of an error body; the chunks of a stream are llm_openai_chunk_test's.
+TEST(LlmOpenaiProvider, ErrorBodyMessage) {
   EXPECT_EQ(openai_error_message(R"({"error":{"message":"bad key"}})"), "bad key");
+  EXPECT_EQ(openai_error_message(R"({"error":"bad\u0000 key"})"), "bad key");  // no NUL stored
   EXPECT_FALSE(openai_error_message("<html>502</html>"));
-}
-
-// What the client is sent is what is stored, and PostgreSQL text holds no NUL.
-TEST(LlmOpenaiProvider, ChunkContentLosesNulCharacters) {
-  const auto c = parse_openai_chunk(
-      R"({"choices":[{"delta":{"content":"a\u0000b\u0000"},"finish_reason":"st\u0000op"}]})");
-  ASSERT_TRUE(c);
-  EXPECT_EQ(c->content, "ab");
-  EXPECT_EQ(c->finish_reason, "stop");
-  const auto e = parse_openai_chunk(R"({"error":{"message":"over\u0000loaded"}})");
-  ASSERT_TRUE(e);
-  EXPECT_EQ(e->error, "overloaded");
-  EXPECT_EQ(openai_error_message(R"({"error":"bad\u0000 key"})"), "bad key");
 }
 
 TEST(LlmOpenaiProvider, RequestBodyOmitsUnsetOptions) {
