@@ -166,11 +166,15 @@ class chunk_reader {
     return scalar();
   }
 
-  // One value of the enclosing array is read.
-  bool scalar_done() {
+  // A value ended: the enclosing array has one more.
+  void value_read() {
     if (depth_ > 0 && depth_ <= levels_.size() && levels_[depth_ - 1].array) {
       ++levels_[depth_ - 1].items;
     }
+  }
+
+  bool scalar_done() {
+    value_read();
     return depth_ > 0;  // a bare scalar is no chunk: stop
   }
 
@@ -189,9 +193,7 @@ class chunk_reader {
 
   bool close() {
     --depth_;
-    if (depth_ > 0 && depth_ <= levels_.size() && levels_[depth_ - 1].array) {
-      ++levels_[depth_ - 1].items;
-    }
+    value_read();
     return true;
   }
 
