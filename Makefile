@@ -55,7 +55,7 @@ $(AXE):
 
 # the engine benchmark's mock upstream and load generator (bench/engine/), and
 # the retrieval benchmark (bench/retrieval/: the engine's vector indexes and FAISS)
-BENCH_TOOLS := $(BUILD)/bench/mock_upstream $(BUILD)/bench/loadgen $(BUILD)/bench/retrieval_bench
+BENCH_TOOLS := $(BUILD)/bench/mock_upstream $(BUILD)/bench/loadgen $(BUILD)/bench/relay $(BUILD)/bench/retrieval_bench
 
 bench: build $(BENCH_TOOLS)
 	bench/run

@@ -36,6 +36,14 @@ served by every stream lasting longer, waiting for a CPU.
 (25 has no target: it shows what the path adds at some concurrency while the
 two CPUs still have room.)
 
+The 1 and 100 runs are made a third time through two byte relays
+(bench/engine/relay.cpp: TCP in, a Unix socket between them, TCP out, the
+hops nginx and the engine stand on) that do nothing but forward: what they
+add over the direct run is the floor, what two processes in the path cost
+on this machine (a wake-up and a copy each) before either does any work.
+No proxy and engine in their place can add less; where the floor is above
+a target, the report says so.
+
 The 1, 25 and 100 runs through the stack are made again as a tenant with a
 budget (the same knowledge): the difference is what admission against the
 budget, a database round trip before the call, adds to TTFT.
@@ -82,6 +90,8 @@ SCENARIOS = [
     ("100", 100, {"first_ms": 100, "tokens": 20, "gap_ms": 5}),
     ("1,000", 1000, {"first_ms": 100, "tokens": 20, "gap_ms": 50}),
 ]
+# the scenarios also run through two byte relays: the floor of two hops
+FLOOR_SCENARIOS = ("1", "100")
 HOLDS = [2000, 10000]
 # above this share of the machine busy outside the bench, a run's p99s
 # show the other load more than the stack (the report says so)
@@ -251,8 +261,10 @@ def measured_run(stack, mock, port, headers, concurrency, args):
     return run
 
 
-def run_scenarios(stack, mock, port, key, args):
-    results = {}
+def run_scenarios(stack, mock, port, key, chain, args):
+    """Each scenario direct and through the stack, and for FLOOR_SCENARIOS
+    through the relay chain: ({name: (direct, through)}, {name: floor})."""
+    results, floors = {}, {}
     for name, concurrency, timing in SCENARIOS:
         if args.scenario and name not in args.scenario:
             continue
@@ -264,7 +276,12 @@ def run_scenarios(stack, mock, port, key, args):
         print(f"{name} in flight: direct {latency_text(direct)}\n"
               f"{name} in flight: through {latency_text(through)}",
               file=sys.stderr)
-    return results
+        if name in FLOOR_SCENARIOS:
+            floors[name] = measured_run(stack, mock, chain.port, auth(key),
+                                        concurrency, args)
+            print(f"{name} in flight: two relays "
+                  f"{latency_text(floors[name])}", file=sys.stderr)
+    return results, floors
 
 
 def run_budgeted(stack, mock, port, key, results, args):
@@ -363,7 +380,7 @@ def scenario_verdict(results, name, value, limit):
     return verdict(value, limit) + (" (loaded)" if loaded else "")
 
 
-def print_report(results, budgeted, holds, args):
+def print_report(results, floors, budgeted, holds, args):
     print(f"engine benchmark: closed loop, {args.seconds:g}s per run after "
           f"{args.warmup:g}s warm-up; each run straight to the mock (direct) "
           f"and through nginx + engine (through); added = through - direct "
@@ -387,8 +404,14 @@ def print_report(results, budgeted, holds, args):
     for name, run in budgeted.items():
         print(f"    {name:>5} in flight, a tenant with a budget: "
               f"{latency_text(run)}")
+    if floors:
+        print("  through two byte relays instead (the floor: two hops that "
+              "only forward):")
+    for name, run in floors.items():
+        print(f"    {name:>5} in flight: {latency_text(run)}")
     notes = []
-    rows = (latency_rows(results) + budget_rows(results, budgeted) +
+    rows = (latency_rows(results) + floor_rows(results, floors) +
+            budget_rows(results, budgeted) +
             hold_rows(holds, notes))
     print(f"  {'figure':<48} {'target':<12} {'measured':<16} verdict")
     for figure, target, measured, v in rows:
@@ -505,6 +528,30 @@ def latency_rows(results):
     return rows
 
 
+def floor_rows(results, floors):
+    """What two byte relays add in place of nginx + engine, against the same
+    targets: a target below its floor cannot be met on this machine by any
+    proxy and engine, only approached."""
+    rows = []
+    for name, floor in floors.items():
+        direct = results[name][0]
+        for figure, label, targets in (
+                ("ttft_us", "TTFT", TTFT_TARGETS.get(name, {})),
+                ("delivery_us", "per-token delay",
+                 {"p99": GAP_TARGETS[name]} if name in GAP_TARGETS else {})):
+            for pct in ("p50", "p99"):
+                value = (floor[figure][pct] - direct[figure][pct]) / 1000.0
+                limit = targets.get(pct)
+                v = ""
+                if limit:
+                    v = ("the floor is above the target" if value > limit
+                         else "the floor is under the target")
+                rows.append((f"two relays add: {label} {pct}, {name} in flight",
+                             f"<= {limit} ms" if limit else "",
+                             f"{value:.3f} ms", v))
+    return rows
+
+
 def budget_rows(results, budgeted):
     """What a budget's admission adds to TTFT: the budgeted tenant's run
     against the same scenario's run without one (no target: the issue asks
@@ -571,7 +618,7 @@ def main():
                     help="skip the idle-stream holds")
     args = ap.parse_args()
 
-    for tool in ("mock_upstream", "loadgen"):
+    for tool in ("mock_upstream", "loadgen", "relay"):
         if not (TOOLS / tool).exists():
             print(f"bench: {TOOLS / tool} is missing (make bench builds it)",
                   file=sys.stderr)
@@ -579,11 +626,12 @@ def main():
     fd_limit = raise_fd_limit()
     root = Path(tempfile.mkdtemp(prefix="parley-bench-engine-"))
     mock = tools.MockUpstream(TOOLS)
+    chain = tools.RelayChain(TOOLS, mock.port, root / "relay.sock")
     stack = new_stack(root, fd_limit)
     try:
         (key, budget_key), port = start_stack(stack, root, mock)
         check_through(port, key, mock)
-        results = run_scenarios(stack, mock, port, key, args)
+        results, floors = run_scenarios(stack, mock, port, key, chain, args)
         budgeted = run_budgeted(stack, mock, port, budget_key, results, args)
         holds = {} if args.no_holds else {
             n: hold(stack, mock, port, key, holdable(n, fd_limit)) for n in HOLDS}
@@ -593,10 +641,11 @@ def main():
         return 1
     finally:
         stack.down()
+        chain.stop()
         mock.stop()
         shutil.rmtree(root, ignore_errors=True)
 
-    print_report(results, budgeted, holds, args)
+    print_report(results, floors, budgeted, holds, args)
     return 0
 
 

@@ -62,6 +62,37 @@ class MockUpstream:
         self.proc.wait()
 
 
+class RelayChain:
+    """Two build/bench/relay processes between a client and `port`: TCP in,
+    a Unix socket at `socket_path` between them, TCP out, the hops nginx and
+    the engine stand on. `port` is where the chain is entered."""
+
+    def __init__(self, tools, port, socket_path):
+        self.procs = []
+        try:
+            self._start(tools, ["--listen-unix", str(socket_path),
+                                "--to-port", str(port)])
+            self.port = int(self._start(tools, ["--listen-port", "0",
+                                                "--to-unix", str(socket_path)]))
+        except ToolError:
+            self.stop()
+            raise
+
+    def _start(self, tools, argv):
+        proc = subprocess.Popen([str(tools / "relay"), *argv],
+                                stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+        self.procs.append(proc)
+        line = read_line(proc, 5) or ""
+        if not line.startswith("listening "):
+            raise ToolError(f"a relay did not start: {line!r}")
+        return line.split()[1]
+
+    def stop(self):
+        for proc in self.procs:
+            proc.terminate()
+            proc.wait()
+
+
 def loadgen_argv(tools, port, body, headers, concurrency):
     argv = [str(tools / "loadgen"), "--port", str(port), "--body", body,
             "--concurrency", str(concurrency)]
