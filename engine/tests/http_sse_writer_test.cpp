@@ -80,6 +80,20 @@ TEST_F(SseWriterTest, SseStreamsChunkedFramesWithHeartbeatsAndKeepsTheConnection
   EXPECT_NE(c.read_until("{\"status\":\"ok\"}").find("{\"status\":\"ok\"}"), std::string::npos);
 }
 
+TEST_F(SseWriterTest, AnHttp10ClientGetsTheFramesUnchunkedAndTheEndByTheConnectionClosing) {
+  client c(cfg_.socket);
+  auto request = get("/v1/sse", context());
+  request.replace(request.find("HTTP/1.1"), 8, "HTTP/1.0");
+  c.send(request);
+  const auto [stream, closed] = c.read_to_end();
+  EXPECT_TRUE(closed) << "the server kept an HTTP/1.0 stream's connection open";
+  EXPECT_NE(stream.find("HTTP/1.0 200 OK"), std::string::npos);
+  EXPECT_EQ(stream.find("Transfer-Encoding"), std::string::npos);
+  const auto body = stream.substr(stream.find("\r\n\r\n") + 4);
+  EXPECT_TRUE(body.starts_with("data: 1\n\n")) << body;
+  EXPECT_TRUE(body.ends_with("data: 2\n\n")) << body;
+}
+
 TEST_F(SseWriterTest, ClientClosingAnIdleStreamIsNoticed) {
   {
     client c(cfg_.socket);

@@ -428,15 +428,24 @@ pipeline::call pipeline::make_call(const turn_request& req, const context& ctx,
   return c;
 }
 
+// Three coroutines, not one: what a stream holds while it waits for the upstream is
+// the first two frames; the third, with what storing the turn needs, comes after.
 asio::awaitable<void> pipeline::generate(call& c, turn_sink& sink) {
-  if (obs::prompts_enabled()) {
-    std::vector<std::string> lines;
-    for (const auto& m : c.request.messages)
-      lines.push_back(std::string(llm::to_string(m.role)) + ": " + m.content);
-    obs::info("chat_prompt",
-              {{"request_id", c.request_id}, {"tenant_id", c.tenant_id}, {"messages", lines}});
-  }
+  if (obs::prompts_enabled()) log_prompt(c);
   call_record record(c.request.messages);
+  co_await stream_answer(c, record, sink);
+  co_await finish_turn(c, record, sink);
+}
+
+void pipeline::log_prompt(const call& c) const {
+  std::vector<std::string> lines;
+  for (const auto& m : c.request.messages)
+    lines.push_back(std::string(llm::to_string(m.role)) + ": " + m.content);
+  obs::info("chat_prompt",
+            {{"request_id", c.request_id}, {"tenant_id", c.tenant_id}, {"messages", lines}});
+}
+
+asio::awaitable<void> pipeline::stream_answer(call& c, call_record& record, turn_sink& sink) {
   const auto ex = co_await asio::this_coro::executor;
   const std::shared_ptr<llm::generation> gen = c.provider->impl->start(std::move(c.request), ex);
   c.timing.mark(turn_timing::stage::upstream);
@@ -479,7 +488,9 @@ asio::awaitable<void> pipeline::generate(call& c, turn_sink& sink) {
     gen->cancel();
     record.cancel();
   }
+}
 
+asio::awaitable<void> pipeline::finish_turn(call& c, const call_record& record, turn_sink& sink) {
   const auto row = llm_row(c, record);
   const bool stored = co_await persist(c, record, row);
   c.timing.mark(turn_timing::stage::stored);

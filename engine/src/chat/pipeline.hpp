@@ -114,6 +114,12 @@ class pipeline {
   call make_call(const turn_request& req, const context& ctx,
                  std::vector<rag::retrieved_passage> passages, const turn_timing& timing) const;
   asio::awaitable<void> generate(call& c, turn_sink& sink);
+  void log_prompt(const call& c) const;
+  // The provider's events to the sink, into `record`, until the answer ends or the
+  // client leaves.
+  asio::awaitable<void> stream_answer(call& c, call_record& record, turn_sink& sink);
+  // Stores the turn, logs it and tells the client how it ended.
+  asio::awaitable<void> finish_turn(call& c, const call_record& record, turn_sink& sink);
   store::llm_request_row llm_row(const call& c, const call_record& record) const;
   asio::awaitable<bool> persist(const call& c, const call_record& record,
                                 store::llm_request_row row);

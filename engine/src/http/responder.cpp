@@ -67,7 +67,7 @@ asio::awaitable<std::reference_wrapper<sse_writer>> responder_impl::start_sse(ss
   sse_ = std::make_unique<sse_writer_impl>(conn_, std::move(options));
   // HTTP/1.0 has no chunked encoding: the stream then ends by closing the connection.
   if (version_ < 11) keep_alive_ = false;
-  if (!co_await sse_->start(version_, keep_alive_)) keep_alive_ = false;
+  sse_->start(version_, keep_alive_);
   co_return std::ref(static_cast<sse_writer&>(*sse_));
 }
 

@@ -6,7 +6,12 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+#include <array>
+#include <string_view>
 
 #include "http/connection.hpp"
 
@@ -17,6 +22,25 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using clock = std::chrono::steady_clock;
 using asio::use_awaitable;
+
+constexpr std::string_view crlf = "\r\n";
+constexpr std::string_view last_chunk = "0\r\n\r\n";
+
+// The header as the bytes Beast would write for it.
+std::string header_bytes(bhttp::response<bhttp::empty_body>& head) {
+  bhttp::response_serializer<bhttp::empty_body> serializer{head};
+  serializer.split(true);
+  std::string out;
+  boost::system::error_code ec;
+  while (!ec && !serializer.is_header_done()) {
+    serializer.next(ec, [&](boost::system::error_code&, const auto& buffers) {
+      out += beast::buffers_to_string(buffers);
+      serializer.consume(asio::buffer_size(buffers));
+    });
+  }
+  if (ec) throw boost::system::system_error(ec);
+  return out;
+}
 
 }  // namespace
 
@@ -29,7 +53,7 @@ sse_writer_impl::sse_writer_impl(connection& conn, sse_options options)
       heartbeat_timer_(conn.stream().get_executor()),
       watch_(conn) {}
 
-asio::awaitable<bool> sse_writer_impl::start(unsigned version, bool keep_alive) {
+void sse_writer_impl::start(unsigned version, bool keep_alive) {
   chunked_ = version >= 11;
   bhttp::response<bhttp::empty_body> head{bhttp::status::ok, version};
   head.set(bhttp::field::content_type, "text/event-stream");
@@ -40,22 +64,13 @@ asio::awaitable<bool> sse_writer_impl::start(unsigned version, bool keep_alive) 
   }
   head.keep_alive(keep_alive);
   if (chunked_) head.chunked(true);
-  bhttp::response_serializer<bhttp::empty_body> serializer{head};
-  boost::system::error_code ec;
-  conn_.arm_write_timeout();
-  co_await bhttp::async_write_header(conn_.stream(), serializer,
-                                     asio::redirect_error(use_awaitable, ec));
-  if (ec) {
-    mark_gone();
-    co_return false;
-  }
-  last_write_ = clock::now();
+  head_ = header_bytes(head);
+  kick();
   if (options_.heartbeat.count() > 0) {
     heartbeat_running_ = true;
     asio::co_spawn(conn_.stream().get_executor(), heartbeat(), asio::detached);
   }
   watch_.start([this] { mark_gone(); });
-  co_return true;
 }
 
 void sse_writer_impl::mark_gone() {
@@ -83,37 +98,50 @@ asio::awaitable<bool> sse_writer_impl::write(std::string frame) {
   if (gone_ || finished_) co_return false;
   queued_bytes_ += frame.size();
   queue_.push_back(std::move(frame));
-  if (!writing_) {
-    co_await drain();
-  } else {
-    while (queued_bytes_ > conn_.cfg().sse_queue_bytes && !gone_) co_await progress_.wait();
-  }
+  kick();
+  while (queued_bytes_ > conn_.cfg().sse_queue_bytes && !gone_) co_await progress_.wait();
   co_return !gone_;
 }
 
-// Writes everything queued, batching frames that piled up during the previous write.
-asio::awaitable<void> sse_writer_impl::drain() {
+void sse_writer_impl::kick() {
+  if (writing_ || gone_) return;
   writing_ = true;
-  while (!queue_.empty() && !gone_) {
-    std::string batch;
-    batch.reserve(queued_bytes_);
-    for (auto& f : queue_) batch += f;
-    queue_.clear();
-    queued_bytes_ = 0;
-    boost::system::error_code ec;
-    conn_.arm_write_timeout();
-    if (chunked_) {
-      co_await asio::async_write(conn_.stream(), bhttp::make_chunk(asio::buffer(batch)),
-                                 asio::redirect_error(use_awaitable, ec));
-    } else {
-      co_await asio::async_write(conn_.stream(), asio::buffer(batch),
-                                 asio::redirect_error(use_awaitable, ec));
-    }
-    last_write_ = clock::now();
-    if (ec) mark_gone();
+  asio::post(conn_.stream().get_executor(), [this] { write_batch(); });
+}
+
+bool sse_writer_impl::has_unsent() const noexcept {
+  return !head_.empty() || !queue_.empty() || (end_wanted_ && !end_sent_);
+}
+
+void sse_writer_impl::write_batch() {
+  if (gone_ || !has_unsent()) {
+    writing_ = false;
     progress_.notify();
+    return;
   }
-  writing_ = false;
+  batch_.clear();
+  batch_.reserve(queued_bytes_);
+  for (const auto& f : queue_) batch_ += f;
+  queue_.clear();
+  queued_bytes_ = 0;
+  const bool chunk = chunked_ && !batch_.empty();
+  if (chunk) chunk_line_ = fmt::format("{:x}\r\n", batch_.size());
+  const bool end = end_wanted_ && !end_sent_;
+  const std::array<asio::const_buffer, 5> buffers{
+      asio::buffer(head_), asio::buffer(chunk ? std::string_view(chunk_line_) : ""),
+      asio::buffer(batch_), asio::buffer(chunk ? crlf : ""), asio::buffer(end ? last_chunk : "")};
+  end_sent_ = end_sent_ || end;
+  conn_.arm_write_timeout();
+  asio::async_write(conn_.stream(), buffers,
+                    [this](const boost::system::error_code& ec, std::size_t) { on_written(ec); });
+}
+
+void sse_writer_impl::on_written(const boost::system::error_code& ec) {
+  head_.clear();
+  last_write_ = clock::now();
+  if (ec) mark_gone();
+  progress_.notify();
+  write_batch();  // frames queued meanwhile, or the end
 }
 
 // SPEC 3.6: a comment line while the stream is idle keeps proxies from timing out and
@@ -134,18 +162,13 @@ asio::awaitable<void> sse_writer_impl::finish() {
   if (finished_) co_return;
   // The handler is done: nobody is left to notify.
   gone_callbacks_.clear();
-  while (writing_) co_await progress_.wait();
-  if (!queue_.empty() && !gone_) co_await drain();
   finished_ = true;
   heartbeat_timer_.cancel();
+  end_wanted_ = chunked_;
+  kick();
+  while (writing_) co_await progress_.wait();
   co_await watch_.stop();
   while (heartbeat_running_) co_await heartbeat_done_.wait();
-  if (gone_ || !chunked_) co_return;
-  boost::system::error_code ec;
-  conn_.arm_write_timeout();
-  co_await asio::async_write(conn_.stream(), bhttp::make_chunk_last(),
-                             asio::redirect_error(use_awaitable, ec));
-  if (ec) gone_ = true;
 }
 
 }  // namespace parley::http

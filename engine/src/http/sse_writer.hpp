@@ -3,6 +3,11 @@
 // The sse_writer of http/route.hpp on a connection: a bounded queue of frames written
 // in batches as chunks, a heartbeat while the stream is idle, and a peer watch that
 // notices a client hanging up between frames.
+//
+// Writes are posted, not made in write() itself: whatever is queued in the same turn
+// of the loop goes out in one write. So the response header, the first chunk and the
+// first token reach nginx together, as do the last frames and the end of the body:
+// fewer system calls and fewer wake-ups of nginx for each stream.
 
 #include <utility>  // before Asio under g++ 12 / Boost 1.74
 
@@ -28,8 +33,9 @@ class sse_writer_impl final : public sse_writer {
  public:
   sse_writer_impl(connection& conn, sse_options options);
 
-  // Writes the response header. False when the client is gone already.
-  asio::awaitable<bool> start(unsigned version, bool keep_alive);
+  // Queues the response header (sent with the frames of this turn) and starts the
+  // heartbeat and the peer watch.
+  void start(unsigned version, bool keep_alive);
 
   asio::awaitable<bool> write(std::string frame) override;
   bool client_gone() const noexcept override { return gone_; }
@@ -37,19 +43,30 @@ class sse_writer_impl final : public sse_writer {
   asio::awaitable<void> finish() override;
 
  private:
-  asio::awaitable<void> drain();
+  // Posts a write of what is queued, unless one is under way.
+  void kick();
+  // One write: the header if it is not out yet, the queued frames as one chunk, and
+  // the end of the body once finish() asked for it.
+  void write_batch();
+  void on_written(const boost::system::error_code& ec);
+  bool has_unsent() const noexcept;
   asio::awaitable<void> heartbeat();
   void mark_gone();
 
   connection& conn_;
   gauge_hold open_;
   sse_options options_;
+  std::string head_;  // the response header, until it is written
   std::deque<std::string> queue_;
   std::size_t queued_bytes_ = 0;
+  std::string batch_;       // the frames of the write under way
+  std::string chunk_line_;  // its chunk-size line
   bool chunked_ = true;
-  bool writing_ = false;
+  bool writing_ = false;  // a write is posted or under way
   bool gone_ = false;
   bool finished_ = false;
+  bool end_wanted_ = false;  // finish() asked for the end of the chunked body
+  bool end_sent_ = false;
   bool heartbeat_running_ = false;
   std::chrono::steady_clock::time_point last_write_ = std::chrono::steady_clock::now();
   std::vector<std::function<void()>> gone_callbacks_;
