@@ -96,6 +96,15 @@ TEST(LlmSseParser, LeadingBomIsIgnored) {
       "data: x\n\n");
   ASSERT_EQ(events.size(), 1U);
   EXPECT_EQ(events[0].data, "x");
+
+  // The same, fed a byte at a time.
+  sse_parser p;
+  std::vector<sse_event> out;
+  for (const char c : std::string_view("\xEF\xBB\xBF"
+                                       "data: y\n\n"))
+    ASSERT_TRUE(p.feed(std::string_view(&c, 1), out));
+  ASSERT_EQ(out.size(), 1U);
+  EXPECT_EQ(out[0].data, "y");
 }
 
 TEST(LlmSseParser, OversizedEventFails) {

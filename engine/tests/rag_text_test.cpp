@@ -49,6 +49,15 @@ TEST(RagText, EmptyAndSpaceOnlyTextHasNoTokens) {
   EXPECT_TRUE(tokenize(" \n\t ").empty());
 }
 
+TEST(RagText, CountingTokensCountsWhatTokenizingMakes) {
+  for (const std::string_view text :
+       {"", " \n ", "Hello, world! It's 42.", "Café déjà-vu", "退款政策 refund",
+        "bad \xFF\xC3 bytes", "\xE2\x80\x9Chi\xE2\x80\x9D\xE2\x80\x94there"}) {
+    EXPECT_EQ(count_tokens(text), tokenize(text).size()) << text;
+  }
+  EXPECT_EQ(count_tokens("Hello, world!"), 4u);
+}
+
 TEST(RagText, ValidatesUtf8) {
   EXPECT_TRUE(valid_utf8("plain ascii"));
   EXPECT_TRUE(valid_utf8("Grüße 😀"));

@@ -62,7 +62,7 @@ std::vector<std::string> sentences(std::string_view text) {
 // Headings and labels ("Vacation days") match questions well but say nothing.
 bool is_statement(std::string_view sentence) {
   return sentence.ends_with('.') || sentence.ends_with('!') || sentence.ends_with('?') ||
-         rag::tokenize(sentence).size() >= 8;
+         rag::count_tokens(sentence) >= 8;
 }
 
 std::size_t overlap(std::string_view sentence, const std::set<std::string>& question_terms) {

@@ -25,7 +25,7 @@ std::string_view to_string(role r) noexcept {
 }
 
 std::int64_t estimate_tokens(std::string_view text) {
-  return static_cast<std::int64_t>(rag::tokenize(text).size());
+  return static_cast<std::int64_t>(rag::count_tokens(text));
 }
 
 std::int64_t estimate_prompt_tokens(const std::vector<message>& messages) {

@@ -4,26 +4,30 @@ namespace parley::llm {
 
 bool sse_parser::feed(std::string_view bytes, std::vector<sse_event>& out) {
   if (failed_) return false;
-  for (const char c : bytes) {
+  while (!bytes.empty()) {
     if (after_cr_) {
       after_cr_ = false;
-      if (c == '\n') continue;  // the second half of a CRLF
+      if (bytes.front() == '\n') {  // the second half of a CRLF
+        bytes.remove_prefix(1);
+        continue;
+      }
     }
-    if (c == '\r' || c == '\n') {
-      after_cr_ = c == '\r';
-      process_line(line_, out);
-      line_.clear();
-      continue;
-    }
-    line_.push_back(c);
-    if (at_start_ && line_.size() == 3) {
+    // A line's bytes up to its end, appended as one run.
+    const auto end = bytes.find_first_of("\r\n");
+    line_.append(bytes.substr(0, end));
+    if (at_start_ && line_.size() >= 3) {
       at_start_ = false;
-      if (line_ == "\xEF\xBB\xBF") line_.clear();
+      if (line_.starts_with("\xEF\xBB\xBF")) line_.erase(0, 3);
     }
     if (line_.size() + current_.data.size() > max_event_bytes_) {
       failed_ = true;
       return false;
     }
+    if (end == std::string_view::npos) break;
+    after_cr_ = bytes[end] == '\r';
+    process_line(line_, out);
+    line_.clear();
+    bytes.remove_prefix(end + 1);
   }
   return true;
 }

@@ -145,6 +145,36 @@ class english_stemmer {
   std::unique_ptr<sb_stemmer, deleter> stemmer_;
 };
 
+// The one tokenizer: calls emit(token) for each token of `text`, in order.
+template <class Emit>
+void scan_tokens(std::string_view text, Emit emit) {
+  std::size_t word_begin = 0;
+  bool in_word = false;
+  const auto close_word = [&](std::size_t end) {
+    if (in_word) emit(token{word_begin, end, token_kind::word});
+    in_word = false;
+  };
+  for (std::size_t pos = 0; pos < text.size();) {
+    auto d = decode(text, pos);
+    const bool invalid = d.len == 0;
+    if (invalid) d = {0xFFFD, 1};
+    if (is_space(d.cp)) {
+      close_word(pos);
+    } else if (invalid || is_punct(d.cp)) {
+      close_word(pos);
+      emit(token{pos, pos + d.len, token_kind::punct});
+    } else if (is_standalone(d.cp)) {
+      close_word(pos);
+      emit(token{pos, pos + d.len, token_kind::word});
+    } else if (!in_word) {
+      in_word = true;
+      word_begin = pos;
+    }
+    pos += d.len;
+  }
+  close_word(text.size());
+}
+
 }  // namespace
 
 bool valid_utf8(std::string_view text) noexcept {
@@ -158,32 +188,14 @@ bool valid_utf8(std::string_view text) noexcept {
 
 std::vector<token> tokenize(std::string_view text) {
   std::vector<token> out;
-  std::size_t word_begin = 0;
-  bool in_word = false;
-  const auto close_word = [&](std::size_t end) {
-    if (in_word) out.push_back({word_begin, end, token_kind::word});
-    in_word = false;
-  };
-  for (std::size_t pos = 0; pos < text.size();) {
-    auto d = decode(text, pos);
-    const bool invalid = d.len == 0;
-    if (invalid) d = {0xFFFD, 1};
-    if (is_space(d.cp)) {
-      close_word(pos);
-    } else if (invalid || is_punct(d.cp)) {
-      close_word(pos);
-      out.push_back({pos, pos + d.len, token_kind::punct});
-    } else if (is_standalone(d.cp)) {
-      close_word(pos);
-      out.push_back({pos, pos + d.len, token_kind::word});
-    } else if (!in_word) {
-      in_word = true;
-      word_begin = pos;
-    }
-    pos += d.len;
-  }
-  close_word(text.size());
+  scan_tokens(text, [&out](const token& t) { out.push_back(t); });
   return out;
+}
+
+std::size_t count_tokens(std::string_view text) {
+  std::size_t n = 0;
+  scan_tokens(text, [&n](const token&) { ++n; });
+  return n;
 }
 
 std::string lowercase(std::string_view word) {

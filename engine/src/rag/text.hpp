@@ -35,6 +35,9 @@ bool valid_utf8(std::string_view text) noexcept;
 // Invalid sequences are treated as punctuation, one byte each.
 std::vector<token> tokenize(std::string_view text);
 
+// tokenize(text).size(), without making the tokens.
+std::size_t count_tokens(std::string_view text);
+
 // Lowercase form of a word (see the header comment for the covered scripts).
 std::string lowercase(std::string_view word);
 
