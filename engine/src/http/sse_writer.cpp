@@ -124,13 +124,16 @@ void sse_writer_impl::write_batch() {
   for (const auto& f : queue_) batch_ += f;
   queue_.clear();
   queued_bytes_ = 0;
+  // One gather write of whichever parts there are; the chunk framing (size line,
+  // data, CRLF; "0" CRLF CRLF at the end) is spelled out because Beast's chunk
+  // buffers have a different type for each combination.
   const bool chunk = chunked_ && !batch_.empty();
   if (chunk) chunk_line_ = fmt::format("{:x}\r\n", batch_.size());
   const bool end = end_wanted_ && !end_sent_;
   const std::array<asio::const_buffer, 5> buffers{
       asio::buffer(head_), asio::buffer(chunk ? std::string_view(chunk_line_) : ""),
       asio::buffer(batch_), asio::buffer(chunk ? crlf : ""), asio::buffer(end ? last_chunk : "")};
-  end_sent_ = end_sent_ || end;
+  if (end) end_sent_ = true;
   conn_.arm_write_timeout();
   asio::async_write(conn_.stream(), buffers,
                     [this](const boost::system::error_code& ec, std::size_t) { on_written(ec); });
