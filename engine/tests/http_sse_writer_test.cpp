@@ -94,6 +94,22 @@ TEST_F(SseWriterTest, AnHttp10ClientGetsTheFramesUnchunkedAndTheEndByTheConnecti
   EXPECT_TRUE(body.ends_with("data: 2\n\n")) << body;
 }
 
+// A request sent while a stream is still open is no hang-up: the stream runs to its
+// end, and the request is answered after it on the same connection.
+TEST_F(SseWriterTest, ARequestPipelinedDuringAStreamIsAnsweredAfterIt) {
+  client c(cfg_.socket);
+  c.send(get("/v1/sse", context()));
+  EXPECT_NE(c.read_until("data: 1\n\n").find("text/event-stream"), std::string::npos);
+  c.send(get("/healthz", ""));
+  const auto rest = c.read_until("{\"status\":\"ok\"}");
+  const auto second = rest.find("data: 2\n\n");
+  const auto end = rest.find("0\r\n\r\n");
+  ASSERT_NE(second, std::string::npos) << "the stream ended early: " << rest;
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_LT(second, end);
+  EXPECT_NE(rest.find("HTTP/1.1 200 OK", end), std::string::npos);
+}
+
 TEST_F(SseWriterTest, ClientClosingAnIdleStreamIsNoticed) {
   {
     client c(cfg_.socket);

@@ -154,7 +154,7 @@ struct pipeline::call {
   std::string model;
   std::optional<store::reservation> reservation;  // for tenants with a budget
   std::string answer_id = base::random_uuid();    // the stored answer's message id
-  std::vector<rag::citation> citations;
+  rag::cited_passages cited;
   llm::generation_request request;  // moved into the provider when the call starts
   question_row question;            // stored with the answer
 };
@@ -207,12 +207,15 @@ asio::awaitable<std::vector<rag::retrieved_passage>> pipeline::retrieve(
     throw turn_error(turn_error::reason::agent_not_found,
                      "The model '" + agent_code + "' does not exist or is not available to you.");
   }
-  co_return co_await search(tenant_id, state->knowledge_version, *agent, std::move(query), top_k);
+  auto retrieved =
+      co_await search(tenant_id, state->knowledge_version, *agent, std::move(query), top_k);
+  co_return std::move(retrieved.passages);
 }
 
-asio::awaitable<std::vector<rag::retrieved_passage>> pipeline::search(
-    const std::string& tenant_id, std::int64_t version, const store::agent& agent,
-    std::string query, std::optional<std::size_t> top_k) {
+asio::awaitable<pipeline::found> pipeline::search(const std::string& tenant_id,
+                                                  std::int64_t version, const store::agent& agent,
+                                                  std::string query,
+                                                  std::optional<std::size_t> top_k) {
   std::shared_ptr<const rag::knowledge_index> index;
   llm::embedding_vectors vectors;
   std::optional<std::string> failure;
@@ -221,9 +224,7 @@ asio::awaitable<std::vector<rag::retrieved_passage>> pipeline::search(
     // configuration.
     index = co_await indexes_.get(tenant_id, version);
     // Nothing to find: no call to the embedder (which may be remote, and down).
-    if (index->chunk_count() == 0 || rag::terms(query).empty()) {
-      co_return std::vector<rag::retrieved_passage>();
-    }
+    if (index->chunk_count() == 0 || rag::terms(query).empty()) co_return found();
     std::vector<std::string> texts{query};
     auto& embedder = embedders_.get(index->space().embedder);
     vectors = co_await embedder.embed(std::move(texts), llm::embedding_purpose::query);
@@ -239,8 +240,11 @@ asio::awaitable<std::vector<rag::retrieved_passage>> pipeline::search(
   }
   auto options = retrieval_options(agent, index->space().embedder, cfg_.retrieval);
   if (top_k) options.top_k = *top_k;
-  co_return co_await indexes_.search(std::move(index), agent.id, std::move(query),
-                                     std::move(vectors.front()), options);
+  found out;
+  out.passages = co_await indexes_.search(index, agent.id, std::move(query),
+                                          std::move(vectors.front()), options);
+  out.index = std::move(index);
+  co_return out;
 }
 
 asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request req,
@@ -248,8 +252,8 @@ asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request 
   turn_timing timing(req.received_at);
   const auto ctx = co_await read_context(req);
   timing.mark(turn_timing::stage::context);
-  auto passages = co_await search(req.tenant_id, ctx.knowledge_version, ctx.agent,
-                                  req.messages.back().content, std::nullopt);
+  auto retrieved = co_await search(req.tenant_id, ctx.knowledge_version, ctx.agent,
+                                   req.messages.back().content, std::nullopt);
   timing.mark(turn_timing::stage::retrieval);
   obs::metrics::retrieval(static_cast<double>(timing.us(turn_timing::stage::retrieval).value_or(0) -
                                               timing.us(turn_timing::stage::context).value_or(0)) /
@@ -266,7 +270,7 @@ asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request 
     question.new_session =
         store::new_session{ctx.session_id, req.tenant_id, ctx.agent.id, req.channel, req.user};
   }
-  if (passages.empty()) {
+  if (retrieved.passages.empty()) {
     // Nothing relevant: the agent's refusal is the answer, and no LLM is called.
     question.refusal = question_row::answer_row{base::random_uuid(), ctx.agent.refusal_text};
     store::write_batch batch;
@@ -278,7 +282,7 @@ asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request 
     co_await refuse(req, ctx, question.refusal->id, sink);
     co_return nullptr;
   }
-  auto c = std::make_unique<call>(make_call(req, ctx, std::move(passages), timing));
+  auto c = std::make_unique<call>(make_call(req, ctx, std::move(retrieved), timing));
   c->question = std::move(question);
   if (ctx.budgets.any()) co_await reserve(*c);
   co_return c;
@@ -384,8 +388,7 @@ asio::awaitable<void> pipeline::refuse(const turn_request& req, const context& c
   co_await sink.done(done);
 }
 
-pipeline::call pipeline::make_call(const turn_request& req, const context& ctx,
-                                   std::vector<rag::retrieved_passage> passages,
+pipeline::call pipeline::make_call(const turn_request& req, const context& ctx, found retrieved,
                                    const turn_timing& timing) const {
   prompt_input in;
   in.persona = ctx.agent.persona_prompt.value_or("");
@@ -415,11 +418,11 @@ pipeline::call pipeline::make_call(const turn_request& req, const context& ctx,
   c.provider = ctx.provider;
   c.model = c.provider->calls_out ? ctx.agent.overrides.model.value_or(c.provider->model)
                                   : c.provider->model;
-  c.citations = rag::citations_for(passages);
+  c.cited = rag::cited_passages(std::move(retrieved.index), retrieved.passages);
   c.request.question = in.question;
-  for (const auto& passage : passages)
+  for (const auto& passage : retrieved.passages)
     c.request.sources.push_back({passage.title, passage.content});
-  in.passages = std::move(passages);
+  in.passages = std::move(retrieved.passages);
   c.request.messages = build_prompt(in);
   c.request.model = c.model;
   c.request.temperature = req.temperature ? req.temperature : ctx.agent.overrides.temperature;
@@ -492,12 +495,13 @@ asio::awaitable<void> pipeline::stream_answer(call& c, call_record& record, turn
 
 asio::awaitable<void> pipeline::finish_turn(call& c, const call_record& record, turn_sink& sink) {
   const auto row = llm_row(c, record);
-  const bool stored = co_await persist(c, record, row);
+  auto citations = c.cited.citations();
+  const bool stored = co_await persist(c, record, citations, row);
   c.timing.mark(turn_timing::stage::stored);
   log_call(c, record, row);
   if (record.status() == call_status::cancelled) co_return;  // nobody to tell
   if (record.status() == call_status::ok && stored) {
-    const turn_done done{c.answer_id, record.finish_reason(), record.usage(), c.citations};
+    const turn_done done{c.answer_id, record.finish_reason(), record.usage(), std::move(citations)};
     co_await sink.done(done);
   } else if (record.status() == call_status::ok) {
     // Never acknowledge an answer that is not stored.
@@ -520,10 +524,11 @@ store::llm_request_row pipeline::llm_row(const call& c, const call_record& recor
 }
 
 asio::awaitable<bool> pipeline::persist(const call& c, const call_record& record,
+                                        const std::vector<rag::citation>& citations,
                                         store::llm_request_row row) {
   std::optional<store::message_metadata> metadata;
   if (!record.content().empty()) {
-    metadata = store::message_metadata{c.citations, false, std::string(to_string(record.status())),
+    metadata = store::message_metadata{citations, false, std::string(to_string(record.status())),
                                        record.finish_reason()};
   }
   store::write_batch batch;
@@ -579,7 +584,7 @@ void pipeline::log_call(const call& c, const call_record& record,
                                 {"provider", c.provider->name},
                                 {"model", c.model},
                                 {"status", to_string(record.status())},
-                                {"passages", c.citations.size()},
+                                {"passages", c.cited.size()},
                                 {"prompt_tokens", record.usage().prompt_tokens},
                                 {"completion_tokens", record.usage().completion_tokens},
                                 {"usage_estimated", record.usage_estimated()},

@@ -102,17 +102,20 @@ class pipeline {
   // For a tenant with a budget: reserves the call's most, or throws turn_error
   // (over_budget), counted in its usage.
   asio::awaitable<void> reserve(call& c);
+  // What a search found, and the index it was found in (which citations refer to).
+  struct found {
+    std::shared_ptr<const rag::knowledge_index> index;
+    std::vector<rag::retrieved_passage> passages;
+  };
   // The tenant's index at `version`, searched for the agent with the query embedded
   // by the index's embedder.
-  asio::awaitable<std::vector<rag::retrieved_passage>> search(const std::string& tenant_id,
-                                                              std::int64_t version,
-                                                              const store::agent& agent,
-                                                              std::string query,
-                                                              std::optional<std::size_t> top_k);
+  asio::awaitable<found> search(const std::string& tenant_id, std::int64_t version,
+                                const store::agent& agent, std::string query,
+                                std::optional<std::size_t> top_k);
   asio::awaitable<void> refuse(const turn_request& req, const context& ctx,
                                const std::string& answer_id, turn_sink& sink);
-  call make_call(const turn_request& req, const context& ctx,
-                 std::vector<rag::retrieved_passage> passages, const turn_timing& timing) const;
+  call make_call(const turn_request& req, const context& ctx, found retrieved,
+                 const turn_timing& timing) const;
   asio::awaitable<void> generate(call& c, turn_sink& sink);
   void log_prompt(const call& c) const;
   // The provider's events to the sink, into `record`, until the answer ends or the
@@ -122,6 +125,7 @@ class pipeline {
   asio::awaitable<void> finish_turn(call& c, const call_record& record, turn_sink& sink);
   store::llm_request_row llm_row(const call& c, const call_record& record) const;
   asio::awaitable<bool> persist(const call& c, const call_record& record,
+                                const std::vector<rag::citation>& citations,
                                 store::llm_request_row row);
   void log_call(const call& c, const call_record& record, const store::llm_request_row& row) const;
   asio::awaitable<void> reload_index(std::string tenant_id);

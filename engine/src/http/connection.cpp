@@ -76,6 +76,9 @@ asio::awaitable<std::optional<incoming>> read_request(connection& conn) {
     req.headers.push_back({std::string(field.name_string()), std::string(field.value())});
   }
   req.body = std::move(raw.body());
+  // The buffer's memory goes back once it holds nothing more: an answer may stream
+  // for minutes, and the next request's read takes it again.
+  if (conn.buffer().size() == 0) conn.buffer().shrink_to_fit();
   co_return in;
 }
 

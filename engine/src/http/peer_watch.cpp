@@ -1,5 +1,9 @@
 #include "http/peer_watch.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -8,6 +12,23 @@
 #include "http/connection.hpp"
 
 namespace parley::http {
+namespace {
+
+// What a socket that turned readable holds. Nothing: the readiness was stale when it
+// was seen (the bytes it announced were read with the request).
+enum class peer_sent { nothing, bytes, close };
+
+peer_sent peek(int fd) noexcept {
+  char byte = 0;
+  const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0) return peer_sent::bytes;
+  if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+    return peer_sent::nothing;
+  }
+  return peer_sent::close;  // the end of the stream, or a broken connection
+}
+
+}  // namespace
 
 peer_watch::peer_watch(connection& conn)
     : conn_(conn), state_(std::make_shared<state>(conn.stream().get_executor())) {}
@@ -28,23 +49,26 @@ void peer_watch::start(std::function<void()> closed) {
 
 asio::awaitable<void> peer_watch::run(connection& conn, std::shared_ptr<state> s,
                                       std::function<void()> closed) {
-  auto& buffer = conn.buffer();
+  auto& socket = conn.stream().socket();
   boost::system::error_code ec;
-  std::size_t n = 0;
-  // stop() may have come before this coroutine first ran: then there is no read to
+  auto sent = peer_sent::nothing;
+  // stop() may have come before this coroutine first ran: then there is no wait to
   // cancel, and one started now would wait for a peer that says nothing.
-  if (!s->stopping) {
-    // No deadline for this read; a write outstanding meanwhile keeps its own.
-    conn.stream().expires_never();
-    n = co_await conn.stream().async_read_some(buffer.prepare(512),
-                                               asio::redirect_error(asio::use_awaitable, ec));
-  } else {
-    ec = asio::error::operation_aborted;
+  while (!s->stopping && sent == peer_sent::nothing) {
+    // A wait, not a read: a stream holds no read buffer for bytes that almost never
+    // come. It has no deadline; a write outstanding meanwhile keeps its own.
+    co_await socket.async_wait(asio::socket_base::wait_read,
+                               asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) break;
+    sent = peek(socket.native_handle());
   }
   if (s->abandoned) co_return;
-  if (n > 0) {
-    buffer.commit(n);
-  } else if (!(s->stopping && ec == asio::error::operation_aborted)) {
+  if (sent == peer_sent::bytes) {
+    // A pipelined request: kept for the next parser.
+    auto& buffer = conn.buffer();
+    buffer.commit(socket.read_some(buffer.prepare(512), ec));
+  } else if (sent == peer_sent::close ||
+             (ec && !(s->stopping && ec == asio::error::operation_aborted))) {
     closed();
   }
   s->running = false;

@@ -44,29 +44,30 @@ std::string header_bytes(bhttp::response<bhttp::empty_body>& head) {
 
 }  // namespace
 
-sse_writer_impl::sse_writer_impl(connection& conn, sse_options options)
+sse_writer_impl::sse_writer_impl(connection& conn, std::chrono::milliseconds heartbeat)
     : conn_(conn),
       open_(conn.stats().streams_open),
-      options_(std::move(options)),
+      heartbeat_(heartbeat),
       progress_(conn.stream().get_executor()),
       heartbeat_done_(conn.stream().get_executor()),
       heartbeat_timer_(conn.stream().get_executor()),
       watch_(conn) {}
 
-void sse_writer_impl::start(unsigned version, bool keep_alive) {
+void sse_writer_impl::start(unsigned version, bool keep_alive,
+                            const std::vector<header_field>& headers) {
   chunked_ = version >= 11;
   bhttp::response<bhttp::empty_body> head{bhttp::status::ok, version};
   head.set(bhttp::field::content_type, "text/event-stream");
   head.set(bhttp::field::cache_control, "no-cache");
   head.set("X-Accel-Buffering", "no");
-  for (const auto& h : options_.headers) {
+  for (const auto& h : headers) {
     if (!beast::iequals(h.name, "Connection")) head.set(h.name, h.value);
   }
   head.keep_alive(keep_alive);
   if (chunked_) head.chunked(true);
   head_ = header_bytes(head);
   kick();
-  if (options_.heartbeat.count() > 0) {
+  if (heartbeat_.count() > 0) {
     heartbeat_running_ = true;
     asio::co_spawn(conn_.stream().get_executor(), heartbeat(), asio::detached);
   }
@@ -96,10 +97,9 @@ void sse_writer_impl::on_client_gone(std::function<void()> fn) {
 
 asio::awaitable<bool> sse_writer_impl::write(std::string frame) {
   if (gone_ || finished_) co_return false;
-  queued_bytes_ += frame.size();
-  queue_.push_back(std::move(frame));
+  pending_ += frame;
   kick();
-  while (queued_bytes_ > conn_.cfg().sse_queue_bytes && !gone_) co_await progress_.wait();
+  while (pending_.size() > conn_.cfg().sse_queue_bytes && !gone_) co_await progress_.wait();
   co_return !gone_;
 }
 
@@ -110,7 +110,7 @@ void sse_writer_impl::kick() {
 }
 
 bool sse_writer_impl::has_unsent() const noexcept {
-  return !head_.empty() || !queue_.empty() || (end_wanted_ && !end_sent_);
+  return !head_.empty() || !pending_.empty() || (end_wanted_ && !end_sent_);
 }
 
 void sse_writer_impl::write_batch() {
@@ -119,11 +119,8 @@ void sse_writer_impl::write_batch() {
     progress_.notify();
     return;
   }
-  batch_.clear();
-  batch_.reserve(queued_bytes_);
-  for (const auto& f : queue_) batch_ += f;
-  queue_.clear();
-  queued_bytes_ = 0;
+  batch_.swap(pending_);
+  pending_.clear();
   // One gather write of whichever parts there are; the chunk framing (size line,
   // data, CRLF; "0" CRLF CRLF at the end) is spelled out because Beast's chunk
   // buffers have a different type for each combination.
@@ -140,7 +137,10 @@ void sse_writer_impl::write_batch() {
 }
 
 void sse_writer_impl::on_written(const boost::system::error_code& ec) {
-  head_.clear();
+  // Sent: the memory goes back now, not when the stream ends, which may be minutes
+  // of waiting for the next token away.
+  std::string().swap(head_);
+  std::string().swap(batch_);
   last_write_ = clock::now();
   if (ec) mark_gone();
   progress_.notify();
@@ -151,11 +151,11 @@ void sse_writer_impl::on_written(const boost::system::error_code& ec) {
 // finds dead clients before the first token arrives.
 asio::awaitable<void> sse_writer_impl::heartbeat() {
   while (!finished_ && !gone_) {
-    heartbeat_timer_.expires_at(last_write_ + options_.heartbeat);
+    heartbeat_timer_.expires_at(last_write_ + heartbeat_);
     boost::system::error_code ec;
     co_await heartbeat_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
     if (finished_ || gone_) break;
-    if (!writing_ && clock::now() - last_write_ >= options_.heartbeat) co_await write(": ping\n\n");
+    if (!writing_ && clock::now() - last_write_ >= heartbeat_) co_await write(": ping\n\n");
   }
   heartbeat_running_ = false;
   heartbeat_done_.notify();

@@ -14,7 +14,6 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <chrono>
-#include <deque>
 #include <functional>
 #include <string>
 #include <vector>
@@ -31,11 +30,12 @@ class connection;
 // The open SSE response of one request. Runs on the connection's strand.
 class sse_writer_impl final : public sse_writer {
  public:
-  sse_writer_impl(connection& conn, sse_options options);
+  // A ": ping\n\n" comment is written after `heartbeat` without any frame; zero: never.
+  sse_writer_impl(connection& conn, std::chrono::milliseconds heartbeat);
 
-  // Queues the response header (sent with the frames of this turn) and starts the
-  // heartbeat and the peer watch.
-  void start(unsigned version, bool keep_alive);
+  // Queues the response header, with `headers` besides its own, to be sent with the
+  // frames of this turn, and starts the heartbeat and the peer watch.
+  void start(unsigned version, bool keep_alive, const std::vector<header_field>& headers);
 
   asio::awaitable<bool> write(std::string frame) override;
   bool client_gone() const noexcept override { return gone_; }
@@ -55,10 +55,9 @@ class sse_writer_impl final : public sse_writer {
 
   connection& conn_;
   gauge_hold open_;
-  sse_options options_;
-  std::string head_;  // the response header, until it is written
-  std::deque<std::string> queue_;
-  std::size_t queued_bytes_ = 0;
+  std::chrono::milliseconds heartbeat_;
+  std::string head_;        // the response header, until it is written
+  std::string pending_;     // frames queued since the last write began
   std::string batch_;       // the frames of the write under way
   std::string chunk_line_;  // its chunk-size line
   bool chunked_ = true;

@@ -54,8 +54,8 @@ std::size_t event_bytes(const event& e) {
 // touched from both; the rest only on the multi's strand.
 class streaming_call : public std::enable_shared_from_this<streaming_call> {
  public:
-  streaming_call(curl_multi& multi, upstream_settings settings, stream_request request,
-                 stream_dialect dialect, asio::any_io_executor consumer)
+  streaming_call(curl_multi& multi, std::shared_ptr<const upstream_settings> settings,
+                 stream_request request, stream_dialect dialect, asio::any_io_executor consumer)
       : multi_(multi),
         settings_(std::move(settings)),
         dialect_(dialect),
@@ -149,13 +149,13 @@ class streaming_call : public std::enable_shared_from_this<streaming_call> {
     active_ = true;
     started_ = clock::now();
     last_activity_ = started_;
-    arm_deadline(started_ + settings_.first_token_timeout);
+    arm_deadline(started_ + settings_->first_token_timeout);
   }
 
   void configure() {
     easy_ = curl_easy_init();
     if (easy_ == nullptr) throw std::runtime_error("curl_easy_init failed");
-    std::string url = settings_.base_url;
+    std::string url = settings_->base_url;
     while (!url.empty() && url.back() == '/') url.pop_back();
     url += path_;
     const auto append = [this](const std::string& h) {
@@ -182,12 +182,12 @@ class streaming_call : public std::enable_shared_from_this<streaming_call> {
     curl_easy_setopt(easy_, CURLOPT_BUFFERSIZE, receive_buffer_bytes);
     curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_buffer_);
     curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS,
-                     static_cast<long>(settings_.connect_timeout.count()));
+                     static_cast<long>(settings_->connect_timeout.count()));
     curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(easy_, CURLOPT_TCP_KEEPALIVE, 1L);
     // Certificates are always verified (curl's default); only whom to trust changes.
-    if (!settings_.ca_file.empty())
-      curl_easy_setopt(easy_, CURLOPT_CAINFO, settings_.ca_file.c_str());
+    if (!settings_->ca_file.empty())
+      curl_easy_setopt(easy_, CURLOPT_CAINFO, settings_->ca_file.c_str());
   }
 
   // Curl's header callback (each line of the response head). An answer has begun,
@@ -259,7 +259,7 @@ class streaming_call : public std::enable_shared_from_this<streaming_call> {
         if (!got_token_) {
           got_token_ = true;
           // From now on the (usually shorter) idle timeout applies.
-          arm_deadline(last_activity_ + settings_.idle_timeout);
+          arm_deadline(last_activity_ + settings_->idle_timeout);
         }
         push(token_event{step->text});
       }
@@ -325,8 +325,8 @@ class streaming_call : public std::enable_shared_from_this<streaming_call> {
       std::lock_guard lock(mutex_);
       if (paused_) last_activity_ = now;  // we stopped reading, the upstream is not idle
     }
-    const auto due = got_token_ ? last_activity_ + settings_.idle_timeout
-                                : started_ + settings_.first_token_timeout;
+    const auto due = got_token_ ? last_activity_ + settings_->idle_timeout
+                                : started_ + settings_->first_token_timeout;
     if (now < due) {
       arm_deadline(due);
       return;
@@ -400,7 +400,7 @@ class streaming_call : public std::enable_shared_from_this<streaming_call> {
   }
 
   curl_multi& multi_;
-  const upstream_settings settings_;  // a copy: a stream may outlive its provider at shutdown
+  const std::shared_ptr<const upstream_settings> settings_;
   const stream_dialect dialect_;
   asio::any_io_executor consumer_;
   asio::steady_timer wake_;      // consumer strand only
@@ -462,22 +462,24 @@ class streaming_generation final : public generation {
 }  // namespace
 
 std::unique_ptr<generation> start_streaming_call(curl_multi& multi,
-                                                 const upstream_settings& settings,
+                                                 std::shared_ptr<const upstream_settings> settings,
                                                  stream_request request, stream_dialect dialect,
                                                  asio::any_io_executor consumer) {
-  auto stream = std::make_shared<streaming_call>(multi, settings, std::move(request), dialect,
-                                                 std::move(consumer));
+  auto stream = std::make_shared<streaming_call>(multi, std::move(settings), std::move(request),
+                                                 dialect, std::move(consumer));
   stream->launch();
   return std::make_unique<streaming_generation>(std::move(stream));
 }
 
 streaming_provider::streaming_provider(curl_multi& multi, upstream_settings settings,
                                        stream_dialect dialect)
-    : multi_(multi), settings_(std::move(settings)), dialect_(dialect) {}
+    : multi_(multi),
+      settings_(std::make_shared<const upstream_settings>(std::move(settings))),
+      dialect_(dialect) {}
 
 std::unique_ptr<generation> streaming_provider::start(generation_request request,
                                                       asio::any_io_executor consumer) {
-  const auto& key = request.api_key ? *request.api_key : settings_.api_key;
+  const auto& key = request.api_key ? *request.api_key : settings_->api_key;
   auto call = prepare(request, key);
   call.secret = key;
   return start_streaming_call(multi_, settings_, std::move(call), dialect_, std::move(consumer));

@@ -66,9 +66,10 @@ struct stream_dialect {
 };
 
 // Starts the request at once. `multi` must outlive the generation; `consumer` is the
-// strand the caller awaits next() on.
+// strand the caller awaits next() on. The settings are shared: a stream may outlive
+// its provider at shutdown.
 std::unique_ptr<generation> start_streaming_call(curl_multi& multi,
-                                                 const upstream_settings& settings,
+                                                 std::shared_ptr<const upstream_settings> settings,
                                                  stream_request request, stream_dialect dialect,
                                                  asio::any_io_executor consumer);
 
@@ -89,7 +90,7 @@ class streaming_provider : public provider {
 
  private:
   curl_multi& multi_;
-  upstream_settings settings_;
+  std::shared_ptr<const upstream_settings> settings_;
   stream_dialect dialect_;
 };
 

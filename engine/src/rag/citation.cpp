@@ -20,13 +20,21 @@ std::string snippet_of(std::string_view text, std::size_t max_bytes) {
   return out + "\u2026";
 }
 
-std::vector<citation> citations_for(const std::vector<retrieved_passage>& passages) {
+cited_passages::cited_passages(std::shared_ptr<const knowledge_index> index,
+                               const std::vector<retrieved_passage>& passages)
+    : index_(std::move(index)) {
+  cited_.reserve(passages.size());
+  for (const auto& p : passages) cited_.push_back({p.position, p.score});
+}
+
+std::vector<citation> cited_passages::citations() const {
   std::vector<citation> out;
-  out.reserve(passages.size());
-  for (std::size_t i = 0; i < passages.size(); ++i) {
-    const auto& p = passages[i];
-    out.push_back({static_cast<int>(i + 1), p.document_id, p.title, p.source_uri, p.ordinal,
-                   p.heading, p.page, p.score, snippet_of(p.content)});
+  out.reserve(cited_.size());
+  for (std::size_t i = 0; i < cited_.size(); ++i) {
+    const auto s = index_->source_of(cited_[i].position);
+    out.push_back({static_cast<int>(i + 1), std::string(s.document_id), std::string(s.title),
+                   std::string(s.source_uri), s.ordinal, std::string(s.heading), s.page,
+                   cited_[i].score, snippet_of(s.content)});
   }
   return out;
 }

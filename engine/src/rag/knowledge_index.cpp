@@ -144,9 +144,15 @@ std::vector<retrieved_passage> knowledge_index::search(std::string_view agent_id
     out.push_back({c.id, d.id, d.title, d.source_uri, c.ordinal, c.content, f.score,
                    c.dense_row >= 0 ? dense_score(query_vector, c.dense_row) : 0.0F,
                    static_cast<float>(bm25[f.row]), c.heading, c.page, rank_in(rankings[0], f.row),
-                   rank_in(rankings[1], f.row)});
+                   rank_in(rankings[1], f.row), f.row});
   }
   return out;
+}
+
+chunk_source knowledge_index::source_of(std::uint32_t position) const {
+  const auto& c = chunks_.at(position);
+  const auto& d = documents_[c.document];
+  return {d.id, d.title, d.source_uri, c.ordinal, c.heading, c.page, c.content};
 }
 
 }  // namespace parley::rag

@@ -87,6 +87,19 @@ struct retrieved_passage {
   int page = 0;
   std::size_t vector_rank = 0;   // 1-based place in the vector ranking; 0 when not in it
   std::size_t lexical_rank = 0;  // the same in the BM25 ranking
+  std::uint32_t position = 0;    // the chunk's place in the index that found it
+};
+
+// What the index knows of one chunk, for citing it: views into the index, valid
+// while it lives.
+struct chunk_source {
+  std::string_view document_id;
+  std::string_view title;
+  std::string_view source_uri;
+  int ordinal = 0;
+  std::string_view heading;
+  int page = 0;
+  std::string_view content;
 };
 
 // Which index the dense side searches: exact (the default) or, for tenants large
@@ -131,6 +144,9 @@ class knowledge_index {
   std::vector<retrieved_passage> search(std::string_view agent_id, std::string_view query,
                                         std::span<const float> query_vector,
                                         const retrieval_options& options) const;
+
+  // The chunk at a passage's `position`; throws std::out_of_range for another index's.
+  chunk_source source_of(std::uint32_t position) const;
 
  private:
   struct chunk_entry {
