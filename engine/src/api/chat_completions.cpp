@@ -1,5 +1,6 @@
 #include "api/chat_completions.hpp"
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -162,7 +163,7 @@ class streamed_answer final : public chat::turn_sink {
 // What a request asks, parsed outside any coroutine frame (the parse's temporaries
 // would otherwise take room in the handler's frame for as long as the answer runs).
 struct parsed_turn {
-  chat::turn_request turn;
+  std::unique_ptr<chat::turn_request> turn;
   completion_meta meta;
   bool stream = false;
 };
@@ -172,7 +173,7 @@ parsed_turn parse_turn(const http::request& req) {
   parsed_turn p;
   p.meta = {new_completion_id(), base::unix_seconds(), creq.model, creq.include_usage};
   p.stream = creq.stream;
-  p.turn = to_turn(std::move(creq), req);
+  p.turn = std::make_unique<chat::turn_request>(to_turn(std::move(creq), req));
   return p;
 }
 
@@ -180,12 +181,13 @@ parsed_turn parse_turn(const http::request& req) {
 // was sent yet). One coroutine, whose frame holds the sink: a long stream's frames
 // hold only what the stream needs (an idle stream's memory is mostly such frames).
 template <class Sink>
-asio::awaitable<void> answer(chat::pipeline& pipeline, chat::turn_request turn, Sink sink) {
-  std::optional<http::api_error> refused;
+asio::awaitable<void> answer(chat::pipeline& pipeline, std::unique_ptr<chat::turn_request> turn,
+                             Sink sink) {
+  std::unique_ptr<http::api_error> refused;  // not inline: the frame lasts as long as the answer
   try {
     co_await pipeline.run(std::move(turn), sink);
   } catch (const chat::turn_error& e) {
-    refused = to_api_error(e);
+    refused = std::make_unique<http::api_error>(to_api_error(e));
   }
   if (refused) throw *refused;
   co_await sink.complete();

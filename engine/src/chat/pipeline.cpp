@@ -94,14 +94,18 @@ chat::indexes::corpus_reader corpus_reader(store::database& db, llm::embedders& 
 }
 
 // What a turn stores besides an LLM's answer: the session when it is new, the
-// user's message, and the refusal when that is the answer.
+// user's message, and the refusal when that is the answer. The tenant, session and
+// agent are the call's, given when it is written: a stream holds the question until
+// the answer is stored, and copies of them for as long.
 struct question_row {
   std::string id;
-  std::string tenant_id;
-  std::optional<store::new_session> new_session;
-  std::string session_id;
   std::string text;
   std::int64_t asked_at_unix_us = 0;
+  struct session_start {
+    std::string channel;
+    std::optional<std::string> external_user;
+  };
+  std::optional<session_start> new_session;  // the session is created with the question
   struct answer_row {
     std::string id;
     std::string text;
@@ -115,16 +119,20 @@ std::int64_t asked_at_unix_us(const turn_request& req) {
   return base::unix_micros() - std::chrono::duration_cast<std::chrono::microseconds>(ago).count();
 }
 
-void write_question(store::write_batch& batch, const question_row& q) {
-  if (q.new_session) store::create_session(batch, *q.new_session);
+void write_question(store::write_batch& batch, const question_row& q, const std::string& tenant_id,
+                    const std::string& session_id, const std::string& agent_id) {
+  if (q.new_session) {
+    store::create_session(batch, {session_id, tenant_id, agent_id, q.new_session->channel,
+                                  q.new_session->external_user});
+  }
   store::insert_message(
-      batch, {q.id, q.tenant_id, q.session_id, "user", q.text, q.asked_at_unix_us, std::nullopt});
+      batch, {q.id, tenant_id, session_id, "user", q.text, q.asked_at_unix_us, std::nullopt});
   if (q.refusal) {
-    store::insert_message(batch, {q.refusal->id, q.tenant_id, q.session_id, "assistant",
+    store::insert_message(batch, {q.refusal->id, tenant_id, session_id, "assistant",
                                   q.refusal->text, base::unix_micros(),
                                   store::message_metadata{{}, true, std::nullopt, std::nullopt}});
   }
-  if (!q.new_session) store::touch_session(batch, q.session_id);
+  if (!q.new_session) store::touch_session(batch, session_id);
 }
 
 }  // namespace
@@ -155,8 +163,10 @@ struct pipeline::call {
   std::optional<store::reservation> reservation;  // for tenants with a budget
   std::string answer_id = base::random_uuid();    // the stored answer's message id
   rag::cited_passages cited;
-  llm::generation_request request;  // moved into the provider when the call starts
-  question_row question;            // stored with the answer
+  // Given to the provider when the call starts; not held after, nor inline while the
+  // answer streams.
+  std::unique_ptr<llm::generation_request> request = std::make_unique<llm::generation_request>();
+  question_row question;  // stored with the answer
 };
 
 pipeline::pipeline(asio::io_context& io, store::database& db, const config::config& cfg,
@@ -175,11 +185,18 @@ pipeline::pipeline(asio::io_context& io, store::database& db, const config::conf
 
 pipeline::~pipeline() = default;
 
-asio::awaitable<void> pipeline::run(turn_request req, turn_sink& sink) {
+asio::awaitable<void> pipeline::run(std::unique_ptr<turn_request> req, turn_sink& sink) {
   // Preparing is a coroutine of its own so that its frame, with everything retrieval
-  // needed, is gone before the answer streams: a long stream holds only its call.
-  const auto c = co_await prepare(std::move(req), sink);
-  if (c) co_await generate(*c, sink);
+  // needed, is gone before the answer streams: a long stream holds this frame, the
+  // call and the one streaming it. Storing the turn comes in a frame of its own, after.
+  auto prepared = prepare(std::move(*req), sink);
+  req.reset();
+  const auto c = co_await std::move(prepared);
+  if (!c) co_return;
+  if (obs::prompts_enabled()) log_prompt(*c);
+  call_record record(c->request->messages);
+  co_await stream_answer(*c, record, sink);
+  co_await finish_turn(*c, record, sink);
 }
 
 void pipeline::tenant_changed(std::string tenant_id) {
@@ -260,21 +277,14 @@ asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request 
                           1e6);
 
   question_row question{req.question_id ? *req.question_id : base::random_uuid(),
-                        req.tenant_id,
-                        std::nullopt,
-                        ctx.session_id,
-                        req.messages.back().content,
-                        asked_at_unix_us(req),
+                        req.messages.back().content, asked_at_unix_us(req), std::nullopt,
                         std::nullopt};
-  if (ctx.new_session) {
-    question.new_session =
-        store::new_session{ctx.session_id, req.tenant_id, ctx.agent.id, req.channel, req.user};
-  }
+  if (ctx.new_session) question.new_session = question_row::session_start{req.channel, req.user};
   if (retrieved.passages.empty()) {
     // Nothing relevant: the agent's refusal is the answer, and no LLM is called.
     question.refusal = question_row::answer_row{base::random_uuid(), ctx.agent.refusal_text};
     store::write_batch batch;
-    write_question(batch, question);
+    write_question(batch, question, req.tenant_id, ctx.session_id, ctx.agent.id);
     store::count_uncalled(batch, req.tenant_id, ctx.agent.id, store::uncalled::refusal);
     co_await db_.async_write(req.tenant_id, std::move(batch));
     timing.mark(turn_timing::stage::stored);
@@ -291,11 +301,12 @@ asio::awaitable<std::unique_ptr<pipeline::call>> pipeline::prepare(turn_request 
 asio::awaitable<void> pipeline::reserve(call& c) {
   // The most the call can cost: the prompt as estimated, with a margin since the
   // provider counts its own way, and all it may write, which is sent upstream.
-  if (!c.request.max_tokens) c.request.max_tokens = cfg_.llm.max_tokens;
-  const auto prompt = llm::estimate_prompt_tokens(c.request.messages) * 5 / 4 + reserve_margin;
-  const auto tokens = prompt + *c.request.max_tokens;
+  auto& request = *c.request;
+  if (!request.max_tokens) request.max_tokens = cfg_.llm.max_tokens;
+  const auto prompt = llm::estimate_prompt_tokens(request.messages) * 5 / 4 + reserve_margin;
+  const auto tokens = prompt + *request.max_tokens;
   const auto cost =
-      config::priced_cost(cfg_.llm.prices, c.model, prompt, *c.request.max_tokens).value_or(0);
+      config::priced_cost(cfg_.llm.prices, c.model, prompt, *request.max_tokens).value_or(0);
   store::write_batch admission;
   store::add_admission(admission, c.tenant_id, tokens, cost);
   const auto admitted = co_await db_.async_write_returning(c.tenant_id, std::move(admission));
@@ -419,30 +430,22 @@ pipeline::call pipeline::make_call(const turn_request& req, const context& ctx, 
   c.model = c.provider->calls_out ? ctx.agent.overrides.model.value_or(c.provider->model)
                                   : c.provider->model;
   c.cited = rag::cited_passages(std::move(retrieved.index), retrieved.passages);
-  c.request.question = in.question;
+  auto& request = *c.request;
+  request.question = in.question;
   for (const auto& passage : retrieved.passages)
-    c.request.sources.push_back({passage.title, passage.content});
+    request.sources.push_back({passage.title, passage.content});
   in.passages = std::move(retrieved.passages);
-  c.request.messages = build_prompt(in);
-  c.request.model = c.model;
-  c.request.temperature = req.temperature ? req.temperature : ctx.agent.overrides.temperature;
-  c.request.max_tokens = req.max_tokens ? req.max_tokens : ctx.agent.overrides.max_tokens;
-  c.request.api_key = ctx.api_key;
+  request.messages = build_prompt(in);
+  request.model = c.model;
+  request.temperature = req.temperature ? req.temperature : ctx.agent.overrides.temperature;
+  request.max_tokens = req.max_tokens ? req.max_tokens : ctx.agent.overrides.max_tokens;
+  request.api_key = ctx.api_key;
   return c;
-}
-
-// Three coroutines, not one: what a stream holds while it waits for the upstream is
-// the first two frames; the third, with what storing the turn needs, comes after.
-asio::awaitable<void> pipeline::generate(call& c, turn_sink& sink) {
-  if (obs::prompts_enabled()) log_prompt(c);
-  call_record record(c.request.messages);
-  co_await stream_answer(c, record, sink);
-  co_await finish_turn(c, record, sink);
 }
 
 void pipeline::log_prompt(const call& c) const {
   std::vector<std::string> lines;
-  for (const auto& m : c.request.messages)
+  for (const auto& m : c.request->messages)
     lines.push_back(std::string(llm::to_string(m.role)) + ": " + m.content);
   obs::info("chat_prompt",
             {{"request_id", c.request_id}, {"tenant_id", c.tenant_id}, {"messages", lines}});
@@ -450,7 +453,8 @@ void pipeline::log_prompt(const call& c) const {
 
 asio::awaitable<void> pipeline::stream_answer(call& c, call_record& record, turn_sink& sink) {
   const auto ex = co_await asio::this_coro::executor;
-  const std::shared_ptr<llm::generation> gen = c.provider->impl->start(std::move(c.request), ex);
+  const std::shared_ptr<llm::generation> gen =
+      c.provider->impl->start(std::move(*std::exchange(c.request, nullptr)), ex);
   c.timing.mark(turn_timing::stage::upstream);
   // The callback may run after this returns: hence the shared flag and weak reference.
   const auto client_left = std::make_shared<bool>(false);
@@ -532,7 +536,7 @@ asio::awaitable<bool> pipeline::persist(const call& c, const call_record& record
                                        record.finish_reason()};
   }
   store::write_batch batch;
-  write_question(batch, c.question);
+  write_question(batch, c.question, c.tenant_id, c.session_id, c.agent_id);
   // A partial answer (error, cancel) is kept too: it is what the user saw.
   if (metadata) {
     row.message_id = c.answer_id;

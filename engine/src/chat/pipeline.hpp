@@ -67,8 +67,10 @@ class pipeline {
 
   // Runs one turn, reporting to `sink`. Throws turn_error (unknown agent or
   // session, the query could not be embedded) before anything is stored, and store::db_error when
-  // the database fails before the answer began.
-  asio::awaitable<void> run(turn_request req, turn_sink& sink);
+  // the database fails before the answer began. The request comes by pointer and is
+  // gone once the call is prepared: a coroutine frame that held it would hold its
+  // size for as long as the answer streams.
+  asio::awaitable<void> run(std::unique_ptr<turn_request> req, turn_sink& sink);
 
   // The agent's best passages for `query`, as a turn would retrieve them, at most
   // `top_k` (else the agent's or the configured number). Throws turn_error:
@@ -116,7 +118,6 @@ class pipeline {
                                const std::string& answer_id, turn_sink& sink);
   call make_call(const turn_request& req, const context& ctx, found retrieved,
                  const turn_timing& timing) const;
-  asio::awaitable<void> generate(call& c, turn_sink& sink);
   void log_prompt(const call& c) const;
   // The provider's events to the sink, into `record`, until the answer ends or the
   // client leaves.

@@ -5,6 +5,7 @@
 #include <boost/beast/http.hpp>
 
 #include <cmath>
+#include <memory>
 #include <optional>
 
 #include "base/clock.hpp"
@@ -144,18 +145,18 @@ asio::awaitable<bool> connection::serve_one() {
 // error response.
 asio::awaitable<void> connection::answer(request& req, const std::string& query,
                                          responder_impl& res) {
-  std::optional<api_error> failure;
+  std::unique_ptr<api_error> failure;  // not inline: the frame lasts as long as a stream
   try {
     if (!query.empty()) req.query = parse_query(query);
     const auto& route = srv_.routes.resolve(req, srv_.verifier, base::unix_millis());
     co_await route.handler(req, res);
   } catch (const api_error& e) {
-    failure = e;
+    failure = std::make_unique<api_error>(e);
   } catch (const std::exception& e) {
     obs::error("handler_exception", {{"error", e.what()},
                                      {"path", req.loggable_path()},
                                      {"request_id", req.identity.request_id}});
-    failure = api_error::internal();
+    failure = std::make_unique<api_error>(api_error::internal());
   }
   if (failure && res.responded()) {
     // Too late for an error response (headers or an SSE stream went out already):

@@ -4,19 +4,12 @@
 
 #include <cerrno>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include "http/connection.hpp"
 
 namespace parley::http {
 namespace {
 
-// What a socket that turned readable holds. Nothing: the readiness was stale when it
-// was seen (the bytes it announced were read with the request).
-enum class peer_sent { nothing, bytes, close };
+using peer_sent = peer_watch::peer_sent;
 
 peer_sent peek(int fd) noexcept {
   char byte = 0;
@@ -43,36 +36,40 @@ void peer_watch::start(std::function<void()> closed) {
   if (state_->running) return;
   state_->running = true;
   state_->stopping = false;
-  asio::co_spawn(conn_.stream().get_executor(), run(conn_, state_, std::move(closed)),
-                 asio::detached);
+  state_->closed = std::move(closed);
+  wait(conn_, state_);
 }
 
-asio::awaitable<void> peer_watch::run(connection& conn, std::shared_ptr<state> s,
-                                      std::function<void()> closed) {
-  auto& socket = conn.stream().socket();
-  boost::system::error_code ec;
-  auto sent = peer_sent::nothing;
-  // stop() may have come before this coroutine first ran: then there is no wait to
-  // cancel, and one started now would wait for a peer that says nothing.
-  while (!s->stopping && sent == peer_sent::nothing) {
-    // A wait, not a read: a stream holds no read buffer for bytes that almost never
-    // come. It has no deadline; a write outstanding meanwhile keeps its own.
-    co_await socket.async_wait(asio::socket_base::wait_read,
-                               asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) break;
-    sent = peek(socket.native_handle());
-  }
-  if (s->abandoned) co_return;
+// A wait, not a read: a stream holds no read buffer for bytes that almost never
+// come. It has no deadline; a write outstanding meanwhile keeps its own.
+void peer_watch::wait(connection& conn, std::shared_ptr<state> s) {
+  conn.stream().socket().async_wait(
+      asio::socket_base::wait_read,
+      [&conn, s = std::move(s)](const boost::system::error_code& ec) mutable {
+        if (s->abandoned) return;
+        const auto sent = ec ? peer_sent::nothing : peek(conn.stream().socket().native_handle());
+        if (!ec && sent == peer_sent::nothing && !s->stopping) {
+          wait(conn, std::move(s));
+        } else {
+          end(conn, *s, sent, ec);
+        }
+      });
+}
+
+void peer_watch::end(connection& conn, state& s, peer_sent sent,
+                     const boost::system::error_code& ec) {
   if (sent == peer_sent::bytes) {
     // A pipelined request: kept for the next parser.
+    boost::system::error_code read_ec;
     auto& buffer = conn.buffer();
-    buffer.commit(socket.read_some(buffer.prepare(512), ec));
+    buffer.commit(conn.stream().socket().read_some(buffer.prepare(512), read_ec));
   } else if (sent == peer_sent::close ||
-             (ec && !(s->stopping && ec == asio::error::operation_aborted))) {
-    closed();
+             (ec && !(s.stopping && ec == asio::error::operation_aborted))) {
+    s.closed();
   }
-  s->running = false;
-  s->done.notify();
+  s.closed = nullptr;
+  s.running = false;
+  s.done.notify();
 }
 
 asio::awaitable<void> peer_watch::stop() {

@@ -10,6 +10,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
 
 #include <functional>
 #include <memory>
@@ -22,31 +23,38 @@ class connection;
 
 class peer_watch {
  public:
+  // What a socket that turned readable holds. Nothing: the readiness was stale when
+  // it was seen (the bytes it announced were read with the request).
+  enum class peer_sent { nothing, bytes, close };
+
   explicit peer_watch(connection& conn);
-  // A watch still reading (an exception skipped stop()) closes the connection under
-  // it, so that the read ends without touching its owner.
+  // A watch still waiting (an exception skipped stop()) closes the connection under
+  // it, so that the wait ends without touching its owner.
   ~peer_watch();
   peer_watch(const peer_watch&) = delete;
   peer_watch& operator=(const peer_watch&) = delete;
 
-  // Starts reading; `closed` runs on the connection's strand if the peer closes first.
+  // Starts waiting; `closed` runs on the connection's strand if the peer closes first.
   void start(std::function<void()> closed);
 
-  // Cancels the read and waits until it has ended. Idempotent.
+  // Cancels the wait and waits until it has ended. Idempotent.
   boost::asio::awaitable<void> stop();
 
  private:
-  // Shared with the reading coroutine, which may end after the watch.
+  // Shared with the wait's completion handler, which may run after the watch is gone.
+  // A handler, not a coroutine: a stream waits this way for its whole life, and a
+  // spawned coroutine would hold two frames for it.
   struct state {
     explicit state(const boost::asio::any_io_executor& ex) : done(ex) {}
     bool running = false;
     bool stopping = false;
     bool abandoned = false;
+    std::function<void()> closed;
     event done;
   };
 
-  static boost::asio::awaitable<void> run(connection& conn, std::shared_ptr<state> s,
-                                          std::function<void()> closed);
+  static void wait(connection& conn, std::shared_ptr<state> s);
+  static void end(connection& conn, state& s, peer_sent sent, const boost::system::error_code& ec);
 
   connection& conn_;
   std::shared_ptr<state> state_;

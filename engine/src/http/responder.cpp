@@ -64,7 +64,7 @@ asio::awaitable<std::reference_wrapper<sse_writer>> responder_impl::start_sse(ss
   }
   const auto& request_id = req_.identity.request_id;
   if (!request_id.empty()) options.headers.push_back({"X-Request-Id", request_id});
-  sse_ = std::make_unique<sse_writer_impl>(conn_, options.heartbeat);
+  sse_ = std::make_unique<sse_writer_impl>(conn_, watch_, options.heartbeat);
   // HTTP/1.0 has no chunked encoding: the stream then ends by closing the connection.
   if (version_ < 11) keep_alive_ = false;
   sse_->start(version_, keep_alive_, options.headers);

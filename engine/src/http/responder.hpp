@@ -39,8 +39,10 @@ class responder_impl final : public responder {
   unsigned version_;
   bool keep_alive_;
   unsigned status_ = 0;
+  // While on_client_gone() is pending, then the stream's, if one starts: declared
+  // before it, since the stream watches through it until destroyed.
+  peer_watch watch_;
   std::unique_ptr<sse_writer_impl> sse_;
-  peer_watch watch_;  // only while on_client_gone() is pending
 };
 
 }  // namespace parley::http

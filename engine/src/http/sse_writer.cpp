@@ -1,10 +1,6 @@
 #include "http/sse_writer.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/http.hpp>
@@ -21,7 +17,6 @@ namespace {
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using clock = std::chrono::steady_clock;
-using asio::use_awaitable;
 
 constexpr std::string_view crlf = "\r\n";
 constexpr std::string_view last_chunk = "0\r\n\r\n";
@@ -44,14 +39,14 @@ std::string header_bytes(bhttp::response<bhttp::empty_body>& head) {
 
 }  // namespace
 
-sse_writer_impl::sse_writer_impl(connection& conn, std::chrono::milliseconds heartbeat)
+sse_writer_impl::sse_writer_impl(connection& conn, peer_watch& watch,
+                                 std::chrono::milliseconds heartbeat)
     : conn_(conn),
       open_(conn.stats().streams_open),
       heartbeat_(heartbeat),
       progress_(conn.stream().get_executor()),
-      heartbeat_done_(conn.stream().get_executor()),
       heartbeat_timer_(conn.stream().get_executor()),
-      watch_(conn) {}
+      watch_(watch) {}
 
 void sse_writer_impl::start(unsigned version, bool keep_alive,
                             const std::vector<header_field>& headers) {
@@ -69,7 +64,7 @@ void sse_writer_impl::start(unsigned version, bool keep_alive,
   kick();
   if (heartbeat_.count() > 0) {
     heartbeat_running_ = true;
-    asio::co_spawn(conn_.stream().get_executor(), heartbeat(), asio::detached);
+    arm_heartbeat();
   }
   watch_.start([this] { mark_gone(); });
 }
@@ -148,17 +143,26 @@ void sse_writer_impl::on_written(const boost::system::error_code& ec) {
 }
 
 // SPEC 3.6: a comment line while the stream is idle keeps proxies from timing out and
-// finds dead clients before the first token arrives.
-asio::awaitable<void> sse_writer_impl::heartbeat() {
-  while (!finished_ && !gone_) {
-    heartbeat_timer_.expires_at(last_write_ + heartbeat_);
-    boost::system::error_code ec;
-    co_await heartbeat_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
-    if (finished_ || gone_) break;
-    if (!writing_ && clock::now() - last_write_ >= heartbeat_) co_await write(": ping\n\n");
+// finds dead clients before the first token arrives. A timer's handler, not a
+// coroutine: it waits for as long as the stream lasts, and a spawned coroutine would
+// hold two frames for it.
+void sse_writer_impl::arm_heartbeat() {
+  heartbeat_timer_.expires_at(last_write_ + heartbeat_);
+  heartbeat_timer_.async_wait([this](const boost::system::error_code&) { on_heartbeat_due(); });
+}
+
+void sse_writer_impl::on_heartbeat_due() {
+  if (finished_ || gone_) {
+    heartbeat_running_ = false;
+    progress_.notify();
+    return;
   }
-  heartbeat_running_ = false;
-  heartbeat_done_.notify();
+  // Nothing is queued unless a write is under way, so the ping needs no backpressure.
+  if (!writing_ && clock::now() - last_write_ >= heartbeat_) {
+    pending_ += ": ping\n\n";
+    kick();
+  }
+  arm_heartbeat();
 }
 
 asio::awaitable<void> sse_writer_impl::finish() {
@@ -171,7 +175,7 @@ asio::awaitable<void> sse_writer_impl::finish() {
   kick();
   while (writing_) co_await progress_.wait();
   co_await watch_.stop();
-  while (heartbeat_running_) co_await heartbeat_done_.wait();
+  while (heartbeat_running_) co_await progress_.wait();
 }
 
 }  // namespace parley::http

@@ -31,7 +31,8 @@ class connection;
 class sse_writer_impl final : public sse_writer {
  public:
   // A ": ping\n\n" comment is written after `heartbeat` without any frame; zero: never.
-  sse_writer_impl(connection& conn, std::chrono::milliseconds heartbeat);
+  // `watch` (stopped; the responder's) must outlive the writer.
+  sse_writer_impl(connection& conn, peer_watch& watch, std::chrono::milliseconds heartbeat);
 
   // Queues the response header, with `headers` besides its own, to be sent with the
   // frames of this turn, and starts the heartbeat and the peer watch.
@@ -50,7 +51,8 @@ class sse_writer_impl final : public sse_writer {
   void write_batch();
   void on_written(const boost::system::error_code& ec);
   bool has_unsent() const noexcept;
-  asio::awaitable<void> heartbeat();
+  void arm_heartbeat();
+  void on_heartbeat_due();
   void mark_gone();
 
   connection& conn_;
@@ -69,10 +71,9 @@ class sse_writer_impl final : public sse_writer {
   bool heartbeat_running_ = false;
   std::chrono::steady_clock::time_point last_write_ = std::chrono::steady_clock::now();
   std::vector<std::function<void()>> gone_callbacks_;
-  event progress_;  // a write completed or the client went away
-  event heartbeat_done_;
+  event progress_;  // a write completed, the client went away or the heartbeat stopped
   asio::steady_timer heartbeat_timer_;
-  peer_watch watch_;
+  peer_watch& watch_;
 };
 
 }  // namespace parley::http

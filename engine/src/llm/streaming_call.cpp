@@ -158,6 +158,7 @@ class streaming_call : public std::enable_shared_from_this<streaming_call> {
     std::string url = settings_->base_url;
     while (!url.empty() && url.back() == '/') url.pop_back();
     url += path_;
+    std::string().swap(path_);
     const auto append = [this](const std::string& h) {
       auto* next = curl_slist_append(headers_, h.c_str());
       if (next == nullptr) throw std::runtime_error("curl_slist_append failed");

@@ -6,6 +6,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <charconv>
+#include <memory>
 
 #include "base/clock.hpp"
 #include "base/crypto.hpp"
@@ -101,8 +102,9 @@ json error_event(std::string_view code, std::string_view message) {
 
 // Runs on the stream's own strand, apart from the request that started it.
 asio::awaitable<void> generate(chat::pipeline& pipeline, stream_hub& hub, std::string key,
-                               std::shared_ptr<live_stream> stream, chat::turn_request turn) {
-  const auto request_id = turn.request_id;
+                               std::shared_ptr<live_stream> stream,
+                               std::unique_ptr<chat::turn_request> turn) {
+  const auto request_id = turn->request_id;
   stream_sink sink(*stream);
   try {
     co_await pipeline.run(std::move(turn), sink);
@@ -157,16 +159,16 @@ asio::awaitable<void> post_message(store::database& db, chat::pipeline& pipeline
     throw http::api_error(409, "invalid_request_error", "generation_in_progress",
                           "The previous answer of this conversation is still being written.");
   }
-  chat::turn_request turn;
-  turn.received_at = req.received_at;
-  turn.tenant_id = who.tenant_id;
-  turn.request_id = who.request_id;
-  turn.agent_code = who.principal_id;
-  turn.messages.push_back({chat::message_role::user, std::move(content)});
-  turn.session_id = session;
-  turn.channel = "widget";
-  turn.question_id = base::random_uuid();
-  const std::string message_id = *turn.question_id;
+  auto turn = std::make_unique<chat::turn_request>();
+  turn->received_at = req.received_at;
+  turn->tenant_id = who.tenant_id;
+  turn->request_id = who.request_id;
+  turn->agent_code = who.principal_id;
+  turn->messages.push_back({chat::message_role::user, std::move(content)});
+  turn->session_id = session;
+  turn->channel = "widget";
+  turn->question_id = base::random_uuid();
+  const std::string message_id = *turn->question_id;
 
   const stream_claims claims{
       {s.issuer, who.tenant_id, asking_origin(req), base::unix_seconds(), s.stream_id_ttl_s},
