@@ -7,11 +7,8 @@
 #include "http/connection.hpp"
 
 namespace parley::http {
-namespace {
 
-using peer_sent = peer_watch::peer_sent;
-
-peer_sent peek(int fd) noexcept {
+peer_watch::peer_sent peer_watch::peek(int fd) noexcept {
   char byte = 0;
   const auto n = ::recv(fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
   if (n > 0) return peer_sent::bytes;
@@ -20,8 +17,6 @@ peer_sent peek(int fd) noexcept {
   }
   return peer_sent::close;  // the end of the stream, or a broken connection
 }
-
-}  // namespace
 
 peer_watch::peer_watch(connection& conn)
     : conn_(conn), state_(std::make_shared<state>(conn.stream().get_executor())) {}

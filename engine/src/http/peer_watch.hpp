@@ -23,10 +23,6 @@ class connection;
 
 class peer_watch {
  public:
-  // What a socket that turned readable holds. Nothing: the readiness was stale when
-  // it was seen (the bytes it announced were read with the request).
-  enum class peer_sent { nothing, bytes, close };
-
   explicit peer_watch(connection& conn);
   // A watch still waiting (an exception skipped stop()) closes the connection under
   // it, so that the wait ends without touching its owner.
@@ -52,6 +48,11 @@ class peer_watch {
     std::function<void()> closed;
     event done;
   };
+
+  // What a socket that turned readable holds. Nothing: the readiness was stale when
+  // it was seen (the bytes it announced were read with the request).
+  enum class peer_sent { nothing, bytes, close };
+  static peer_sent peek(int fd) noexcept;
 
   static void wait(connection& conn, std::shared_ptr<state> s);
   static void end(connection& conn, state& s, peer_sent sent, const boost::system::error_code& ec);
