@@ -67,8 +67,8 @@ class pipeline {
 
   // Runs one turn, reporting to `sink`. Throws turn_error (unknown agent or
   // session, the query could not be embedded) before anything is stored, and store::db_error when
-  // the database fails before the answer began. The request comes by pointer and is
-  // gone once the call is prepared: a coroutine frame that held it would hold its
+  // the database fails before the answer began. The request comes by pointer (never
+  // null) and is gone once the call is prepared: a coroutine frame that held it would hold its
   // size for as long as the answer streams.
   asio::awaitable<void> run(std::unique_ptr<turn_request> req, turn_sink& sink);
 

@@ -2,13 +2,14 @@
 
 // One accepted connection: reads a request, answers it through the router and the
 // one error wrapper, and keeps the connection alive for the next. Internal to http/:
-// the responder, the SSE writer and the peer watch read and write through it.
+// the responder, the SSE writer and the peer watch read, write and wait through it.
 //
 // Timeouts are Beast's stream timers. Each read or write sets its own deadline with
 // expires_after() just before it starts (the setting applies to the next operation of
 // each direction not already pending); past it the stream closes and the operation
-// fails with beast::error::timeout. The peer watch's read sets none: it may last as
-// long as a handler works or a stream is open, while writes run under their own timer.
+// fails with beast::error::timeout. The peer watch's wait on the socket is no Beast
+// operation and has none: it may last as long as a handler works or a stream is
+// open, while writes run under their own timer.
 
 #include <utility>  // before Asio under g++ 12 / Boost 1.74
 

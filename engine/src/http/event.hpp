@@ -1,7 +1,7 @@
 #pragma once
 
 // Wakes every coroutine waiting on it: a timer that never expires on its own. The
-// SSE writer and the peer watch use it to wait for "a write completed" or "the read
+// SSE writer and the peer watch use it to wait for "a write completed" or "the watch
 // ended" without polling.
 
 #include <utility>  // before Asio under g++ 12 / Boost 1.74

@@ -58,6 +58,7 @@ void peer_watch::end(connection& conn, state& s, peer_sent sent,
     boost::system::error_code read_ec;
     auto& buffer = conn.buffer();
     buffer.commit(conn.stream().socket().read_some(buffer.prepare(512), read_ec));
+    if (read_ec) s.closed();
   } else if (sent == peer_sent::close ||
              (ec && !(s.stopping && ec == asio::error::operation_aborted))) {
     s.closed();

@@ -1,10 +1,10 @@
 #pragma once
 
 // While a response is prepared or streamed the peer (nginx) sends nothing: the socket
-// turning readable with nothing to read means it closed the connection, i.e. the
-// client went away. Bytes of a pipelined request that arrive meanwhile are kept for
-// the parser of the next one. The wait has no timeout: it lasts as long as the
-// handler works or the stream is open.
+// turning readable at its end means it closed the connection, i.e. the client went
+// away. Bytes of a pipelined request that arrive meanwhile are kept for the parser of
+// the next one; readiness with nothing to read (stale) is waited out. The wait has no
+// timeout: it lasts as long as the handler works or the stream is open.
 
 #include <utility>  // before Asio under g++ 12 / Boost 1.74
 

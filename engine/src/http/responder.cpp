@@ -27,7 +27,7 @@ void responder_impl::on_client_gone(std::function<void()> fn) {
     keep_alive_ = false;
     conn_.note_peer_closed();
     // Posted, not called: a callback that cancels upstream work must not run inside
-    // the read that noticed the disconnect.
+    // the handler that noticed the disconnect.
     asio::post(conn_.stream().get_executor(), fn);
   });
 }

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "http/connection.hpp"
+#include "http/peer_watch.hpp"
 
 namespace parley::http {
 namespace {
@@ -92,7 +93,11 @@ void sse_writer_impl::on_client_gone(std::function<void()> fn) {
 
 asio::awaitable<bool> sse_writer_impl::write(std::string frame) {
   if (gone_ || finished_) co_return false;
-  pending_ += frame;
+  if (pending_.empty()) {
+    pending_ = std::move(frame);
+  } else {
+    pending_ += frame;
+  }
   kick();
   while (pending_.size() > conn_.cfg().sse_queue_bytes && !gone_) co_await progress_.wait();
   co_return !gone_;
@@ -114,8 +119,7 @@ void sse_writer_impl::write_batch() {
     progress_.notify();
     return;
   }
-  batch_.swap(pending_);
-  pending_.clear();
+  batch_.swap(pending_);  // on_written gave the last batch back: pending_ starts empty
   // One gather write of whichever parts there are; the chunk framing (size line,
   // data, CRLF; "0" CRLF CRLF at the end) is spelled out because Beast's chunk
   // buffers have a different type for each combination.
@@ -147,7 +151,9 @@ void sse_writer_impl::on_written(const boost::system::error_code& ec) {
 // coroutine: it waits for as long as the stream lasts, and a spawned coroutine would
 // hold two frames for it.
 void sse_writer_impl::arm_heartbeat() {
-  heartbeat_timer_.expires_at(last_write_ + heartbeat_);
+  // While a write is under way the next ping is a whole interval away: a due time
+  // already past would fire again and again until the write ends.
+  heartbeat_timer_.expires_at((writing_ ? clock::now() : last_write_) + heartbeat_);
   heartbeat_timer_.async_wait([this](const boost::system::error_code&) { on_heartbeat_due(); });
 }
 

@@ -19,13 +19,13 @@
 #include <vector>
 
 #include "http/event.hpp"
-#include "http/peer_watch.hpp"
 #include "http/route.hpp"
 #include "http/stats.hpp"
 
 namespace parley::http {
 
 class connection;
+class peer_watch;
 
 // The open SSE response of one request. Runs on the connection's strand.
 class sse_writer_impl final : public sse_writer {

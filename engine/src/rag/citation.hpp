@@ -31,7 +31,8 @@ struct citation {
 // them until the answer ends, when they become citations. An answer streams for
 // seconds to minutes, and copies of each passage's title, address and snippet were
 // the largest part of what a waiting stream held; a reference costs a few bytes,
-// and keeps that version of the index alive until the answer is done.
+// and keeps that version of the index alive until the answer is done, outside the
+// index cache's budget when a newer version or eviction replaced it meanwhile.
 class cited_passages {
  public:
   cited_passages() = default;

@@ -145,7 +145,8 @@ class knowledge_index {
                                         std::span<const float> query_vector,
                                         const retrieval_options& options) const;
 
-  // The chunk at a passage's `position`; throws std::out_of_range for another index's.
+  // The chunk at a passage's `position`, which must come from this index's search;
+  // throws std::out_of_range past its chunks.
   chunk_source source_of(std::uint32_t position) const;
 
  private:
