@@ -1,6 +1,5 @@
 #include "llm/curl_multi.hpp"
 
-#include <poll.h>
 #include <boost/asio/post.hpp>
 
 #include <chrono>
@@ -22,19 +21,6 @@ void global_init() {
       throw std::runtime_error("curl_global_init failed");
     }
   });
-}
-
-// Readiness the edge-triggered reactor may have reported before our wait was queued.
-int ready_now(curl_socket_t fd, int wanted) noexcept {
-  pollfd p{fd, 0, 0};
-  if ((wanted & CURL_POLL_IN) != 0) p.events |= POLLIN;
-  if ((wanted & CURL_POLL_OUT) != 0) p.events |= POLLOUT;
-  if (p.events == 0 || ::poll(&p, 1, 0) <= 0) return 0;
-  int flags = 0;
-  if ((p.revents & (POLLIN | POLLHUP)) != 0) flags |= CURL_CSELECT_IN;
-  if ((p.revents & POLLOUT) != 0) flags |= CURL_CSELECT_OUT;
-  if ((p.revents & (POLLERR | POLLNVAL)) != 0) flags |= CURL_CSELECT_ERR;
-  return flags;
 }
 
 }  // namespace
@@ -150,14 +136,6 @@ void curl_multi::arm(curl_socket_t fd, watch& w) {
                             [this, fd, id](const boost::system::error_code& ec) {
                               on_ready(fd, id, CURL_CSELECT_OUT, ec);
                             });
-  }
-  // Waits are queued now, so any later edge completes them; readiness from before
-  // is only visible to poll(). Acting twice on one readiness is harmless to curl.
-  if (const int flags = ready_now(fd, w.wanted); flags != 0) {
-    asio::post(strand_, [this, fd, id, flags] {
-      const auto it = watches_.find(fd);
-      if (it != watches_.end() && it->second->id == id) act(fd, flags);
-    });
   }
 }
 

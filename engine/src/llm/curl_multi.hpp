@@ -15,8 +15,9 @@
 //   release() it before curl closes it, so Asio never closes curl's socket.
 // - A completion handler that sees operation_aborted returns at once: the watch
 //   it belonged to may be gone.
-// - Asio's epoll reactor is edge-triggered, so after arming a wait we poll() the fd
-//   once: readiness that arrived while no wait was queued is acted on, not lost.
+// - Asio's epoll reactor is edge-triggered, yet readiness that arrived while no
+//   wait was queued is not lost: Asio starts each async_wait with EPOLL_CTL_MOD,
+//   and the kernel then reports the descriptor's current readiness afresh.
 
 #include <utility>  // before Asio under g++ 12 / Boost 1.74
 
