@@ -66,6 +66,11 @@ struct families {
                            {},
                            fast_buckets,
                            unbounded};
+  histogram_family commit_group{"parley_db_commit_group_writes",
+                                "Writes committed together in one transaction.",
+                                {},
+                                {1, 2, 4, 8, 16, 32, 64},
+                                unbounded};
 };
 
 families& all() {
@@ -105,12 +110,16 @@ void retrieval(double seconds) { all().retrieval.observe({}, seconds); }
 
 void db_pool_wait(double seconds) { all().db_wait.observe({}, seconds); }
 
+void db_commit_group(std::size_t writes) {
+  all().commit_group.observe({}, static_cast<double>(writes));
+}
+
 std::string exposition() {
   auto& f = all();
   std::string out;
   const std::initializer_list<const prometheus::family*> every{
-      &f.requests,     &f.request_seconds, &f.calls, &f.tokens,    &f.cost,   &f.ttft,
-      &f.call_seconds, &f.upstream_errors, &f.turns, &f.retrieval, &f.db_wait};
+      &f.requests,     &f.request_seconds, &f.calls, &f.tokens,    &f.cost,    &f.ttft,
+      &f.call_seconds, &f.upstream_errors, &f.turns, &f.retrieval, &f.db_wait, &f.commit_group};
   for (const auto* family : every) family->write(out);
   return out;
 }

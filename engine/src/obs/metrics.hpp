@@ -48,6 +48,9 @@ void retrieval(double seconds);
 // Time a database call waited for a pooled connection.
 void db_pool_wait(double seconds);
 
+// Writes committed together in one transaction (store::commit_group).
+void db_commit_group(std::size_t writes);
+
 // Every family recorded here, in the text format.
 std::string exposition();
 

@@ -9,10 +9,14 @@
 
 #include "obs/log.hpp"
 #include "obs/metrics.hpp"
+#include "store/commit_group.hpp"
 #include "store/text_guard.hpp"
 
 namespace parley::store {
 namespace {
+
+// The most writes one transaction commits (commit_group).
+constexpr std::size_t max_group_writes = 64;
 
 std::string connection_message(PGconn* conn) {
   std::string msg = conn ? PQerrorMessage(conn) : "out of memory";
@@ -328,7 +332,11 @@ class database::connection_pool {
 };
 
 database::database(std::string dsn, unsigned pool_size)
-    : pool_(std::make_unique<connection_pool>(std::move(dsn), pool_size)), threads_(pool_size) {}
+    : pool_(std::make_unique<connection_pool>(std::move(dsn), pool_size)),
+      threads_(pool_size),
+      group_(std::make_unique<commit_group>(
+          threads_, [this](std::vector<pending_write>& writes) { commit_writes(writes); },
+          max_group_writes)) {}
 
 database::~database() { threads_.join(); }
 
@@ -442,39 +450,67 @@ result database::write_returning(std::string_view tenant_id, const write_batch& 
 }
 
 std::optional<result> database::run_batch(std::string_view tenant_id, const write_batch& batch) {
-  if (tenant_id.empty()) throw db_error("tenant transaction without a tenant id", "");
+  const tenant_write write{tenant_id, batch};
+  std::optional<std::size_t> failed;
+  return run_writes({&write, 1}, failed);
+}
+
+std::optional<result> database::run_writes(std::span<const tenant_write> writes,
+                                           std::optional<std::size_t>& failed) {
+  failed.reset();
+  const std::string_view set_tenant = "SELECT set_config('parley.tenant_id', $1, true)";
+  // Parameters are converted (and a NUL in text refused) before anything is sent.
+  std::vector<param> tenant_ids;
+  tenant_ids.reserve(writes.size());  // the wire forms point into these
+  std::vector<wire_params> tenants;
+  std::vector<std::vector<wire_params>> wires(writes.size());
+  for (std::size_t w = 0; w < writes.size(); ++w) {
+    try {
+      if (writes[w].tenant_id.empty()) throw db_error("tenant transaction without a tenant id", "");
+      tenants.emplace_back(
+          std::span<const param>(&tenant_ids.emplace_back(writes[w].tenant_id), 1));
+      wires[w].reserve(writes[w].batch.statements_.size());
+      for (const auto& s : writes[w].batch.statements_) wires[w].emplace_back(s.params);
+    } catch (const db_error&) {
+      failed = w;
+      throw;
+    }
+  }
   lease leased(*pool_, acquire_live());
   PGconn* conn = leased.conn();
   auto& statements = leased.statements();
-  // Parameters are converted (and a NUL in text refused) before anything is sent.
-  const std::string_view set_tenant = "SELECT set_config('parley.tenant_id', $1, true)";
-  const param tenant[] = {tenant_id};
-  const wire_params none({});
-  const wire_params tenant_wire(tenant);
-  std::vector<wire_params> wires;
-  wires.reserve(batch.statements_.size());
-  for (const auto& s : batch.statements_) wires.emplace_back(s.params);
   // Preparing is a round trip of its own: done before the pipeline, once a connection.
   statements.name_for(conn, set_tenant, 1);
-  for (const auto& s : batch.statements_) {
-    if (!s.params.empty()) statements.name_for(conn, s.sql, static_cast<int>(s.params.size()));
+  for (const auto& write : writes) {
+    for (const auto& s : write.batch.statements_) {
+      if (!s.params.empty()) statements.name_for(conn, s.sql, static_cast<int>(s.params.size()));
+    }
   }
   // A send that fails leaves half a pipeline unsynced: the lease then closes the
   // connection instead of pooling it.
+  const wire_params none({});
   if (PQenterPipelineMode(conn) == 0) throw db_error(connection_message(conn), "");
   send_statement(conn, statements, "BEGIN", none);
-  send_statement(conn, statements, set_tenant, tenant_wire);
-  for (std::size_t i = 0; i < wires.size(); ++i) {
-    send_statement(conn, statements, batch.statements_[i].sql, wires[i]);
+  for (std::size_t w = 0; w < writes.size(); ++w) {
+    send_statement(conn, statements, set_tenant, tenants[w]);
+    const auto& batch = writes[w].batch.statements_;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      send_statement(conn, statements, batch[i].sql, wires[w][i]);
+    }
   }
   send_statement(conn, statements, "COMMIT", none);
   if (PQpipelineSync(conn) == 0) throw db_error(connection_message(conn), "");
 
   std::optional<db_error> failure;
-  std::optional<result> last;  // of the batch's last statement
+  std::optional<result> last;  // of the last write's last statement
   read_result(conn, failure);  // BEGIN
-  read_result(conn, failure);  // the tenant
-  for (std::size_t i = 0; i < wires.size(); ++i) last = read_result(conn, failure);
+  for (std::size_t w = 0; w < writes.size(); ++w) {
+    const bool failed_before = failure.has_value();
+    read_result(conn, failure);  // the tenant
+    for (std::size_t i = 0; i < wires[w].size(); ++i) last = read_result(conn, failure);
+    // A server's error names its statement; a lost connection is no write's fault.
+    if (!failed_before && failure && !failure->sqlstate().empty()) failed = w;
+  }
   read_result(conn, failure);  // COMMIT
   PQclear(PQgetResult(conn));  // the sync point
   PQexitPipelineMode(conn);
@@ -483,10 +519,41 @@ std::optional<result> database::run_batch(std::string_view tenant_id, const writ
 }
 
 asio::awaitable<void> database::async_write(std::string tenant_id, write_batch batch) {
-  auto job = [this, tenant_id = std::move(tenant_id), batch = std::move(batch)] {
-    write(tenant_id, batch);
+  auto initiate = [this, &tenant_id, &batch](auto handler) {
+    // Keep the caller's executor alive until the outcome is posted back to it.
+    auto home = asio::prefer(asio::get_associated_executor(handler),
+                             asio::execution::outstanding_work.tracked);
+    auto waiting = std::make_shared<decltype(handler)>(std::move(handler));
+    group_->submit({std::move(tenant_id), std::move(batch),
+                    [waiting, home = std::move(home)](std::exception_ptr error) {
+                      asio::post(home, [waiting, error] { (*waiting)(error); });
+                    }});
   };
-  co_await async(std::move(job));
+  co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(std::exception_ptr)>(
+      std::move(initiate), asio::use_awaitable);
+}
+
+void database::commit_writes(std::vector<pending_write>& writes) noexcept {
+  std::vector<tenant_write> parts;
+  parts.reserve(writes.size());
+  for (const auto& w : writes) parts.push_back({w.tenant_id, w.batch});
+  std::optional<std::size_t> failed;
+  std::exception_ptr error;
+  try {
+    run_writes(parts, failed);
+    obs::metrics::db_commit_group(writes.size());
+  } catch (...) {
+    error = std::current_exception();
+  }
+  if (error && failed && writes.size() > 1) {
+    // The others were rolled back with it, through no fault of theirs: they commit
+    // again without it.
+    writes[*failed].done(error);
+    writes.erase(writes.begin() + static_cast<std::ptrdiff_t>(*failed));
+    commit_writes(writes);
+    return;
+  }
+  for (auto& w : writes) w.done(error);
 }
 
 asio::awaitable<result> database::async_write_returning(std::string tenant_id, write_batch batch) {

@@ -176,6 +176,9 @@ class write_batch {
   std::vector<statement> statements_;
 };
 
+class commit_group;
+struct pending_write;
+
 class database {
  public:
   // Up to `pool_size` connections to `dsn`, opened on demand, and as many DB threads.
@@ -205,6 +208,8 @@ class database {
   // Runs the batch in one tenant transaction, all of it in one round trip. Throws
   // db_error with the first failure; nothing is kept then.
   void write(std::string_view tenant_id, const write_batch& batch);
+  // The same, committed with the writes of other callers that arrive meanwhile
+  // (commit_group.hpp); the batch's own failure is thrown, never another's.
   asio::awaitable<void> async_write(std::string tenant_id, write_batch batch);
   // The same, answering the rows of the batch's last statement (an UPDATE ...
   // RETURNING that decides something): still one round trip.
@@ -216,8 +221,23 @@ class database {
   class connection_pool;
   class lease;
 
-  // The batch in one round trip; the rows of its last statement, unless it is empty.
+  // A batch and the tenant it is written for.
+  struct tenant_write {
+    std::string_view tenant_id;
+    const write_batch& batch;
+  };
+
+  // The writes in one transaction, sent in one round trip, each after setting its own
+  // tenant; the rows of the last write's last statement, unless it is empty. Throws
+  // db_error with the first failure, and sets `failed` to the write whose statement
+  // or parameter failed; it stays empty for a failure of no one write (the
+  // connection, BEGIN, COMMIT).
+  std::optional<result> run_writes(std::span<const tenant_write> writes,
+                                   std::optional<std::size_t>& failed);
   std::optional<result> run_batch(std::string_view tenant_id, const write_batch& batch);
+
+  // Commits a group of async_write's writes and tells each its outcome (commit_group).
+  void commit_writes(std::vector<pending_write>& writes) noexcept;
 
   // Runs body in a transaction; tenant_id empty = platform scope.
   void run_transaction(std::string_view tenant_id, const std::function<void(transaction&)>& body);
@@ -231,6 +251,7 @@ class database {
 
   std::unique_ptr<connection_pool> pool_;
   asio::thread_pool threads_;
+  std::unique_ptr<commit_group> group_;
 };
 
 // ---- template definitions --------------------------------------------------------

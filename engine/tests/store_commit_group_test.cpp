@@ -1,0 +1,119 @@
+#include "store/commit_group.hpp"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace parley::store {
+namespace {
+
+// A commit that records each group's tenants, and can hold the first group until
+// released, as a slow transaction would.
+struct recording_commit {
+  std::mutex mutex;
+  std::condition_variable cv;
+  bool hold_first = false;
+  bool released = false;
+  bool first_started = false;
+  std::vector<std::vector<std::string>> groups;
+
+  void operator()(std::vector<pending_write>& writes) {
+    std::unique_lock lock(mutex);
+    std::vector<std::string> tenants;
+    for (const auto& w : writes) tenants.push_back(w.tenant_id);
+    groups.push_back(tenants);
+    if (groups.size() == 1 && hold_first) {
+      first_started = true;
+      cv.notify_all();
+      cv.wait(lock, [this] { return released; });
+    }
+    lock.unlock();
+    for (auto& w : writes) w.done(nullptr);
+  }
+};
+
+pending_write write_for(std::string tenant, std::promise<void>& committed) {
+  return {std::move(tenant), write_batch(),
+          [&committed](std::exception_ptr) { committed.set_value(); }};
+}
+
+TEST(StoreCommitGroup, WritesArrivingDuringACommitAreCommittedTogetherAfterIt) {
+  asio::thread_pool threads(2);
+  recording_commit commit;
+  commit.hold_first = true;
+  commit_group group(
+      threads, [&commit](std::vector<pending_write>& w) { commit(w); }, 64);
+
+  std::vector<std::promise<void>> committed(4);
+  group.submit(write_for("a", committed[0]));
+  {
+    std::unique_lock lock(commit.mutex);
+    commit.cv.wait(lock, [&] { return commit.first_started; });
+  }
+  group.submit(write_for("b", committed[1]));
+  group.submit(write_for("c", committed[2]));
+  group.submit(write_for("d", committed[3]));
+  {
+    const std::lock_guard lock(commit.mutex);
+    commit.released = true;
+  }
+  commit.cv.notify_all();
+  for (auto& c : committed) c.get_future().wait();
+  threads.join();
+
+  const std::vector<std::vector<std::string>> expected{{"a"}, {"b", "c", "d"}};
+  EXPECT_EQ(commit.groups, expected);
+}
+
+TEST(StoreCommitGroup, AGroupHoldsAtMostItsLimit) {
+  asio::thread_pool threads(1);
+  recording_commit commit;
+  commit.hold_first = true;
+  commit_group group(
+      threads, [&commit](std::vector<pending_write>& w) { commit(w); }, 2);
+
+  std::vector<std::promise<void>> committed(6);
+  group.submit(write_for("a", committed[0]));
+  {
+    std::unique_lock lock(commit.mutex);
+    commit.cv.wait(lock, [&] { return commit.first_started; });
+  }
+  for (std::size_t i = 1; i < committed.size(); ++i) {
+    group.submit(write_for(std::string(1, static_cast<char>('a' + i)), committed[i]));
+  }
+  {
+    const std::lock_guard lock(commit.mutex);
+    commit.released = true;
+  }
+  commit.cv.notify_all();
+  for (auto& c : committed) c.get_future().wait();
+  threads.join();
+
+  const std::vector<std::vector<std::string>> expected{{"a"}, {"b", "c"}, {"d", "e"}, {"f"}};
+  EXPECT_EQ(commit.groups, expected);
+}
+
+TEST(StoreCommitGroup, ALoneWriteIsCommittedWithoutWaitingForCompany) {
+  asio::thread_pool threads(1);
+  recording_commit commit;
+  commit_group group(
+      threads, [&commit](std::vector<pending_write>& w) { commit(w); }, 64);
+
+  std::promise<void> first;
+  group.submit(write_for("a", first));
+  first.get_future().wait();
+  std::promise<void> second;
+  group.submit(write_for("b", second));
+  second.get_future().wait();
+  threads.join();
+
+  const std::vector<std::vector<std::string>> expected{{"a"}, {"b"}};
+  EXPECT_EQ(commit.groups, expected);
+}
+
+}  // namespace
+}  // namespace parley::store

@@ -1,0 +1,121 @@
+"""Group commit (engine/src/store/commit_group.hpp): the turns that end while
+another turn's transaction is committing are stored together in the next
+transaction, each under its own tenant.  A turn whose rows cannot be stored
+fails alone, with the explicit storage error: the turns it shared a
+transaction with are stored, each tenant's rows stay its own, and none of the
+failed turn's rows are kept."""
+
+import os
+import re
+import subprocess
+import time
+
+import requests
+
+from conftest import DATA, chat, db_rows, make_tenant, sse_events
+from parley_stack import PG_BIN
+# the fixture is used by name below
+from test_tenant_state_changes import unstorable_questions  # noqa: F401
+
+BLUEFIN = "What is the launch codename of Project Bluefin?"
+GROUP_SAMPLE = re.compile(
+    r'^parley_db_commit_group_writes_(bucket\{le="2"\}|count) (\S+)$', re.M)
+
+
+class LockedUsage:
+    """A session holding usage_daily locked, as a long transaction would:
+    every turn's write waits behind it (each turn counts its usage)."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        env = dict(os.environ, PGPASSWORD=stack.secret_for("parley_owner"))
+        self.psql = subprocess.Popen(
+            [PG_BIN / "psql", "-h", stack.pg_dir, "-U", "parley_owner",
+             "-d", "parley", "-qAtX", "-v", "ON_ERROR_STOP=1"],
+            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.psql.stdin.write("BEGIN;\nLOCK TABLE usage_daily IN EXCLUSIVE MODE;\n"
+                              "SELECT 'locked';\n")
+        self.psql.stdin.flush()
+        assert self.psql.stdout.readline().strip() == "locked"
+
+    def waiting(self):
+        """Transactions waiting for the lock."""
+        return int(self.stack.psql(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted").strip())
+
+    def release(self):
+        self.psql.stdin.write("COMMIT;\n")
+        self.psql.stdin.close()
+        assert self.psql.wait(timeout=10) == 0
+
+
+def commit_groups(stack):
+    """Committed transactions of the group commit, and how many of them held
+    more than two writes."""
+    text = requests.get(f"{stack.url}/_parley/metrics", timeout=10).text
+    found = dict(GROUP_SAMPLE.findall(text))
+    count = float(found.get("count", 0))
+    return count, count - float(found.get('bucket{le="2"}', 0))
+
+
+def first_token(stack, tenant, question):
+    """A streamed answer read up to its first token; the rest follows from the
+    same iterator."""
+    r = chat(stack, tenant.key, question, stream=True)
+    assert r.status_code == 200, r.text
+    events = sse_events(r)
+    for event in events:
+        if (isinstance(event, dict) and event.get("choices")
+                and event["choices"][0]["delta"].get("content")):
+            return r, events
+    raise AssertionError("the stream ended before its first token")
+
+
+def rest_of(stream):
+    response, events = stream
+    return response, list(events)
+
+
+def test_turns_stored_together_keep_their_tenants_and_fail_alone(
+        stack, unstorable_questions):  # noqa: F811
+    a = make_tenant(stack, DATA / "tenant_a")
+    b = make_tenant(stack, DATA / "tenant_a")
+    _, big_groups_before = commit_groups(stack)
+
+    lock = LockedUsage(stack)
+    try:
+        # The first turn's transaction waits for the lock ...
+        first = first_token(stack, a, BLUEFIN)
+        deadline = time.monotonic() + 20
+        while lock.waiting() == 0:
+            assert time.monotonic() < deadline, "the first turn never waited"
+            time.sleep(0.05)
+        # ... and the turns ending meanwhile queue for the next transaction:
+        # three of tenant a, one of tenant b that cannot be stored.
+        queued = [first_token(stack, a, BLUEFIN) for _ in range(3)]
+        unstorable = first_token(stack, b, unstorable_questions)
+        time.sleep(1)  # their answers end and their writes queue
+    finally:
+        lock.release()
+
+    for response, events in [rest_of(first)] + [rest_of(s) for s in queued]:
+        assert events[-1] == "[DONE]", events[-3:]
+        session = response.headers["X-Parley-Session-Id"]
+        # stored, under tenant a (RLS shows a tenant its own rows only)
+        assert db_rows(stack, "SELECT count(*) FROM messages WHERE "
+                              f"session_id = '{session}'", tenant=a.id) == [["2"]]
+        assert db_rows(stack, "SELECT count(*) FROM llm_requests WHERE "
+                              f"session_id = '{session}'", tenant=a.id) == [["1"]]
+
+    response, events = rest_of(unstorable)
+    assert "[DONE]" not in events
+    assert events[-1]["error"]["code"] == "storage_error"
+    session = response.headers["X-Parley-Session-Id"]
+    for tenant in (a, b):
+        assert db_rows(stack, f"SELECT count(*) FROM sessions WHERE id = '{session}'",
+                       tenant=tenant.id) == [["0"]]
+    assert db_rows(stack, "SELECT count(*) FROM llm_requests", tenant=b.id) == [["0"]]
+
+    # the three of tenant a were committed in one transaction, without b's
+    _, big_groups = commit_groups(stack)
+    assert big_groups > big_groups_before
