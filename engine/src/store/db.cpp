@@ -2,6 +2,7 @@
 
 #include <poll.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstring>
@@ -488,28 +489,45 @@ std::optional<result> database::run_writes(std::span<const tenant_write> writes,
   }
   // A send that fails leaves half a pipeline unsynced: the lease then closes the
   // connection instead of pooling it.
+  // The order the statements run in: each write's, then each write's last ones.
+  struct step {
+    std::size_t write;
+    bool last;
+  };
+  std::vector<step> steps;
+  for (std::size_t w = 0; w < writes.size(); ++w) steps.push_back({w, false});
+  for (std::size_t w = 0; w < writes.size(); ++w) {
+    const auto& batch = writes[w].batch.statements_;
+    if (std::any_of(batch.begin(), batch.end(), [](const auto& s) { return s.last; })) {
+      steps.push_back({w, true});
+    }
+  }
   const wire_params none({});
   if (PQenterPipelineMode(conn) == 0) throw db_error(connection_message(conn), "");
   send_statement(conn, statements, "BEGIN", none);
-  for (std::size_t w = 0; w < writes.size(); ++w) {
-    send_statement(conn, statements, set_tenant, tenants[w]);
-    const auto& batch = writes[w].batch.statements_;
+  for (const auto& step : steps) {
+    send_statement(conn, statements, set_tenant, tenants[step.write]);
+    const auto& batch = writes[step.write].batch.statements_;
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      send_statement(conn, statements, batch[i].sql, wires[w][i]);
+      if (batch[i].last == step.last) {
+        send_statement(conn, statements, batch[i].sql, wires[step.write][i]);
+      }
     }
   }
   send_statement(conn, statements, "COMMIT", none);
   if (PQpipelineSync(conn) == 0) throw db_error(connection_message(conn), "");
 
   std::optional<db_error> failure;
-  std::optional<result> last;  // of the last write's last statement
+  std::optional<result> last;  // of the statement run last
   read_result(conn, failure);  // BEGIN
-  for (std::size_t w = 0; w < writes.size(); ++w) {
+  for (const auto& step : steps) {
     const bool failed_before = failure.has_value();
     read_result(conn, failure);  // the tenant
-    for (std::size_t i = 0; i < wires[w].size(); ++i) last = read_result(conn, failure);
+    for (const auto& s : writes[step.write].batch.statements_) {
+      if (s.last == step.last) last = read_result(conn, failure);
+    }
     // A server's error names its statement; a lost connection is no write's fault.
-    if (!failed_before && failure && !failure->sqlstate().empty()) failed = w;
+    if (!failed_before && failure && !failure->sqlstate().empty()) failed = step.write;
   }
   read_result(conn, failure);  // COMMIT
   PQclear(PQgetResult(conn));  // the sync point

@@ -163,7 +163,13 @@ class transaction {
 class write_batch {
  public:
   void add(std::string_view sql, std::initializer_list<param> params) {
-    statements_.push_back({sql, std::vector<param>(params)});
+    statements_.push_back({sql, std::vector<param>(params), false});
+  }
+  // A statement on a row that many transactions update (a tenant's spend): it runs
+  // after every other statement of its transaction, its group's included, so that
+  // the row is locked only for the transaction's end.
+  void add_last(std::string_view sql, std::initializer_list<param> params) {
+    statements_.push_back({sql, std::vector<param>(params), true});
   }
   bool empty() const noexcept { return statements_.empty(); }
 
@@ -172,6 +178,7 @@ class write_batch {
   struct statement {
     std::string_view sql;
     std::vector<param> params;
+    bool last = false;
   };
   std::vector<statement> statements_;
 };
@@ -211,7 +218,7 @@ class database {
   // The same, committed with the writes of other callers that arrive meanwhile
   // (commit_group.hpp); the batch's own failure is thrown, never another's.
   asio::awaitable<void> async_write(std::string tenant_id, write_batch batch);
-  // The same, answering the rows of the batch's last statement (an UPDATE ...
+  // The same, answering the rows of the statement run last (an UPDATE ...
   // RETURNING that decides something): still one round trip.
   result write_returning(std::string_view tenant_id, const write_batch& batch);
   asio::awaitable<result> async_write_returning(std::string tenant_id, write_batch batch);

@@ -91,8 +91,9 @@ std::optional<reservation> admitted(const result& r, std::int64_t tokens, double
 void settle_spend(write_batch& batch, std::string_view tenant_id, const reservation& reserved,
                   std::int64_t tokens, double cost) {
   // Against the periods of the reservation: a call reserved yesterday is settled in
-  // yesterday's count, which today's no longer holds.
-  batch.add(
+  // yesterday's count, which today's no longer holds. Last in its transaction: every
+  // admission of the tenant waits for this row's lock until the commit.
+  batch.add_last(
       R"sql(
       UPDATE tenant_spend SET
         day_tokens = day_tokens + CASE WHEN day = $2::date THEN $4::bigint ELSE 0 END,
