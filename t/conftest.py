@@ -173,12 +173,12 @@ def sse_events(response):
             yield payload if payload == "[DONE]" else json.loads(payload)
 
 
-def open_stream(stack, tenant):
+def open_stream(stack, tenant,
+                question="How many vacation days do new employees get?"):
     """A streamed answer, read up to its first token: the engine is now
     generating and the stream is open.  The events that follow come from
     the same iterator (dropping it would close the connection)."""
-    r = chat(stack, tenant.key, "How many vacation days do new employees "
-             "get?", stream=True)
+    r = chat(stack, tenant.key, question, stream=True)
     assert r.status_code == 200, r.text
     events = sse_events(r)
     for event in events:

@@ -12,7 +12,7 @@ import time
 
 import requests
 
-from conftest import DATA, chat, db_rows, make_tenant, sse_events
+from conftest import DATA, db_rows, make_tenant, open_stream
 from parley_stack import PG_BIN
 # the fixture is used by name below
 from test_tenant_state_changes import unstorable_questions  # noqa: F401
@@ -58,19 +58,6 @@ def commit_groups(stack):
     return count, count - float(found.get('bucket{le="2"}', 0))
 
 
-def first_token(stack, tenant, question):
-    """A streamed answer read up to its first token; the rest follows from the
-    same iterator."""
-    r = chat(stack, tenant.key, question, stream=True)
-    assert r.status_code == 200, r.text
-    events = sse_events(r)
-    for event in events:
-        if (isinstance(event, dict) and event.get("choices")
-                and event["choices"][0]["delta"].get("content")):
-            return r, events
-    raise AssertionError("the stream ended before its first token")
-
-
 def rest_of(stream):
     response, events = stream
     return response, list(events)
@@ -85,15 +72,15 @@ def test_turns_stored_together_keep_their_tenants_and_fail_alone(
     lock = LockedUsage(stack)
     try:
         # The first turn's transaction waits for the lock ...
-        first = first_token(stack, a, BLUEFIN)
+        first = open_stream(stack, a, BLUEFIN)
         deadline = time.monotonic() + 20
         while lock.waiting() == 0:
             assert time.monotonic() < deadline, "the first turn never waited"
             time.sleep(0.05)
         # ... and the turns ending meanwhile queue for the next transaction:
         # three of tenant a, one of tenant b that cannot be stored.
-        queued = [first_token(stack, a, BLUEFIN) for _ in range(3)]
-        unstorable = first_token(stack, b, unstorable_questions)
+        queued = [open_stream(stack, a, BLUEFIN) for _ in range(3)]
+        unstorable = open_stream(stack, b, unstorable_questions)
         time.sleep(1)  # their answers end and their writes queue
     finally:
         lock.release()

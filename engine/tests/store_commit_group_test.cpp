@@ -41,60 +41,42 @@ pending_write write_for(std::string tenant, std::promise<void>& committed) {
           [&committed](std::exception_ptr) { committed.set_value(); }};
 }
 
-TEST(StoreCommitGroup, WritesArrivingDuringACommitAreCommittedTogetherAfterIt) {
-  asio::thread_pool threads(2);
+// Submits tenants[0], then the others while its commit is held, and releases it;
+// answers the groups committed.
+std::vector<std::vector<std::string>> commit_during_a_held_commit(
+    const std::vector<std::string>& tenants, std::size_t max_writes, unsigned threads) {
+  asio::thread_pool pool(threads);
   recording_commit commit;
   commit.hold_first = true;
   commit_group group(
-      threads, [&commit](std::vector<pending_write>& w) { commit(w); }, 64);
+      pool, [&commit](std::vector<pending_write>& w) { commit(w); }, max_writes);
 
-  std::vector<std::promise<void>> committed(4);
-  group.submit(write_for("a", committed[0]));
+  std::vector<std::promise<void>> committed(tenants.size());
+  group.submit(write_for(tenants[0], committed[0]));
   {
     std::unique_lock lock(commit.mutex);
     commit.cv.wait(lock, [&] { return commit.first_started; });
   }
-  group.submit(write_for("b", committed[1]));
-  group.submit(write_for("c", committed[2]));
-  group.submit(write_for("d", committed[3]));
+  for (std::size_t i = 1; i < tenants.size(); ++i)
+    group.submit(write_for(tenants[i], committed[i]));
   {
     const std::lock_guard lock(commit.mutex);
     commit.released = true;
   }
   commit.cv.notify_all();
   for (auto& c : committed) c.get_future().wait();
-  threads.join();
+  pool.join();
+  return commit.groups;
+}
 
+TEST(StoreCommitGroup, WritesArrivingDuringACommitAreCommittedTogetherAfterIt) {
   const std::vector<std::vector<std::string>> expected{{"a"}, {"b", "c", "d"}};
-  EXPECT_EQ(commit.groups, expected);
+  EXPECT_EQ(commit_during_a_held_commit({"a", "b", "c", "d"}, 64, 2), expected);
 }
 
 TEST(StoreCommitGroup, AGroupHoldsAtMostItsLimit) {
-  asio::thread_pool threads(1);
-  recording_commit commit;
-  commit.hold_first = true;
-  commit_group group(
-      threads, [&commit](std::vector<pending_write>& w) { commit(w); }, 2);
-
-  std::vector<std::promise<void>> committed(6);
-  group.submit(write_for("a", committed[0]));
-  {
-    std::unique_lock lock(commit.mutex);
-    commit.cv.wait(lock, [&] { return commit.first_started; });
-  }
-  for (std::size_t i = 1; i < committed.size(); ++i) {
-    group.submit(write_for(std::string(1, static_cast<char>('a' + i)), committed[i]));
-  }
-  {
-    const std::lock_guard lock(commit.mutex);
-    commit.released = true;
-  }
-  commit.cv.notify_all();
-  for (auto& c : committed) c.get_future().wait();
-  threads.join();
-
   const std::vector<std::vector<std::string>> expected{{"a"}, {"b", "c"}, {"d", "e"}, {"f"}};
-  EXPECT_EQ(commit.groups, expected);
+  EXPECT_EQ(commit_during_a_held_commit({"a", "b", "c", "d", "e", "f"}, 2, 1), expected);
 }
 
 TEST(StoreCommitGroup, ALoneWriteIsCommittedWithoutWaitingForCompany) {
