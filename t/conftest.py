@@ -418,3 +418,17 @@ def extra_site(stack, http_text, what, is_up):
     finally:
         stack.extra_http = ""
         stack.reload_nginx()
+
+
+@pytest.fixture
+def unstorable_questions(stack):
+    """Messages containing UNSTORABLE fail to insert, as in a database fault."""
+    stack.psql_session([
+        "CREATE FUNCTION test_refuse_unstorable() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN IF NEW.content LIKE '%UNSTORABLE%' THEN "
+        "RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER test_refuse_unstorable BEFORE INSERT ON messages "
+        "FOR EACH ROW EXECUTE FUNCTION test_refuse_unstorable()"])
+    yield "UNSTORABLE What is the launch codename of Project Bluefin?"
+    stack.psql_session(["DROP TRIGGER test_refuse_unstorable ON messages",
+                        "DROP FUNCTION test_refuse_unstorable()"])

@@ -14,8 +14,6 @@ import requests
 
 from conftest import DATA, db_rows, make_tenant, open_stream
 from parley_stack import PG_BIN
-# the fixture is used by name below
-from test_tenant_state_changes import unstorable_questions  # noqa: F401
 
 BLUEFIN = "What is the launch codename of Project Bluefin?"
 GROUP_SAMPLE = re.compile(
@@ -63,10 +61,24 @@ def rest_of(stream):
     return response, list(events)
 
 
+def stored(stack, tenant, response):
+    """The turn of a streamed answer is stored whole, under its tenant (RLS
+    shows a tenant its own rows only)."""
+    session = response.headers["X-Parley-Session-Id"]
+    return (db_rows(stack, "SELECT count(*) FROM messages WHERE "
+                           f"session_id = '{session}'", tenant=tenant.id) == [["2"]]
+            and db_rows(stack, "SELECT count(*) FROM llm_requests WHERE "
+                               f"session_id = '{session}'", tenant=tenant.id) == [["1"]])
+
+
 def test_turns_stored_together_keep_their_tenants_and_fail_alone(
-        stack, unstorable_questions):  # noqa: F811
-    a = make_tenant(stack, DATA / "tenant_a")
-    b = make_tenant(stack, DATA / "tenant_a")
+        stack, unstorable_questions):
+    # Writes go to lanes by tenant (two with the default pool): of the three
+    # tenants whose turns are stored, two at least share a lane and a group.
+    a, b, c, d = (make_tenant(stack, DATA / "tenant_a") for _ in range(4))
+    # with a budget: its spend is settled in the shared transaction, last
+    stack.parley("tenant", "update", "--slug", c.slug,
+                 "--budget-tokens-day", "1000000", "--json")
     _, big_groups_before = commit_groups(stack)
 
     lock = LockedUsage(stack)
@@ -77,32 +89,35 @@ def test_turns_stored_together_keep_their_tenants_and_fail_alone(
         while lock.waiting() == 0:
             assert time.monotonic() < deadline, "the first turn never waited"
             time.sleep(0.05)
-        # ... and the turns ending meanwhile queue for the next transaction:
-        # three of tenant a, one of tenant b that cannot be stored.
-        queued = [open_stream(stack, a, BLUEFIN) for _ in range(3)]
+        # ... and the turns ending meanwhile queue for the next transaction
+        # of their lane: tenants a, c and d in turn, and one of tenant b that
+        # cannot be stored.
+        queued = [(t, open_stream(stack, t, BLUEFIN)) for t in (a, c, d) * 3]
         unstorable = open_stream(stack, b, unstorable_questions)
         time.sleep(1)  # their answers end and their writes queue
     finally:
         lock.release()
 
-    for response, events in [rest_of(first)] + [rest_of(s) for s in queued]:
+    for tenant, stream in [(a, first)] + queued:
+        response, events = rest_of(stream)
         assert events[-1] == "[DONE]", events[-3:]
-        session = response.headers["X-Parley-Session-Id"]
-        # stored, under tenant a (RLS shows a tenant its own rows only)
-        assert db_rows(stack, "SELECT count(*) FROM messages WHERE "
-                              f"session_id = '{session}'", tenant=a.id) == [["2"]]
-        assert db_rows(stack, "SELECT count(*) FROM llm_requests WHERE "
-                              f"session_id = '{session}'", tenant=a.id) == [["1"]]
+        assert stored(stack, tenant, response)
 
     response, events = rest_of(unstorable)
     assert "[DONE]" not in events
     assert events[-1]["error"]["code"] == "storage_error"
     session = response.headers["X-Parley-Session-Id"]
-    for tenant in (a, b):
+    for tenant in (a, b, c, d):
         assert db_rows(stack, f"SELECT count(*) FROM sessions WHERE id = '{session}'",
                        tenant=tenant.id) == [["0"]]
     assert db_rows(stack, "SELECT count(*) FROM llm_requests", tenant=b.id) == [["0"]]
 
-    # the three of tenant a were committed in one transaction, without b's
+    # c's spend is what its calls used, settled under its own tenant
+    used = db_rows(stack, "SELECT sum(prompt_tokens + completion_tokens) "
+                          "FROM llm_requests", tenant=c.id)
+    assert db_rows(stack, "SELECT day_tokens FROM tenant_spend",
+                   tenant=c.id) == used
+
+    # one transaction committed three writes or more, without b's
     _, big_groups = commit_groups(stack)
     assert big_groups > big_groups_before

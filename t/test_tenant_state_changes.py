@@ -6,8 +6,6 @@ listening connection is down, nothing is trusted from memory."""
 
 import time
 
-import pytest
-
 from conftest import DATA, chat, db_rows, engine_log_events, make_tenant, sse_events
 
 BLUEFIN = "What is the launch codename of Project Bluefin?"
@@ -89,20 +87,6 @@ def test_changes_made_while_the_listener_is_down_are_not_missed(stack):
         assert chat(stack, t.key, BLUEFIN).status_code == 404
     finally:
         set_enabled(stack, t, "support", True)
-
-
-@pytest.fixture
-def unstorable_questions(stack):
-    """Messages containing UNSTORABLE fail to insert, as in a database fault."""
-    stack.psql_session([
-        "CREATE FUNCTION test_refuse_unstorable() RETURNS trigger "
-        "LANGUAGE plpgsql AS $$ BEGIN IF NEW.content LIKE '%UNSTORABLE%' THEN "
-        "RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$",
-        "CREATE TRIGGER test_refuse_unstorable BEFORE INSERT ON messages "
-        "FOR EACH ROW EXECUTE FUNCTION test_refuse_unstorable()"])
-    yield "UNSTORABLE " + BLUEFIN
-    stack.psql_session(["DROP TRIGGER test_refuse_unstorable ON messages",
-                        "DROP FUNCTION test_refuse_unstorable()"])
 
 
 def test_an_answer_whose_question_was_not_stored_is_not_acknowledged(

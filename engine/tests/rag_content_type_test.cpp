@@ -9,7 +9,7 @@ namespace parley::rag {
 namespace {
 
 // The start of a real PNG: signature and IHDR chunk, all libmagic needs.
-const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0", 33);
+const std::string png("\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x02\0\0\0", 29);
 // The start of an ELF executable (64-bit, little-endian, x86-64, ET_DYN).
 const std::string elf(
     "\x7f"

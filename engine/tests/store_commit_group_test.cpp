@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <condition_variable>
 #include <future>
 #include <mutex>
@@ -34,6 +35,19 @@ struct recording_commit {
     lock.unlock();
     for (auto& w : writes) w.done(nullptr);
   }
+
+  void wait_until_first_started() {
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [this] { return first_started; });
+  }
+
+  void release() {
+    {
+      const std::lock_guard lock(mutex);
+      released = true;
+    }
+    cv.notify_all();
+  }
 };
 
 pending_write write_for(std::string tenant, std::promise<void>& committed) {
@@ -49,21 +63,14 @@ std::vector<std::vector<std::string>> commit_during_a_held_commit(
   recording_commit commit;
   commit.hold_first = true;
   commit_group group(
-      pool, [&commit](std::vector<pending_write>& w) { commit(w); }, max_writes);
+      pool, [&commit](std::vector<pending_write>& w) { commit(w); }, max_writes, 1);
 
   std::vector<std::promise<void>> committed(tenants.size());
   group.submit(write_for(tenants[0], committed[0]));
-  {
-    std::unique_lock lock(commit.mutex);
-    commit.cv.wait(lock, [&] { return commit.first_started; });
-  }
+  commit.wait_until_first_started();
   for (std::size_t i = 1; i < tenants.size(); ++i)
     group.submit(write_for(tenants[i], committed[i]));
-  {
-    const std::lock_guard lock(commit.mutex);
-    commit.released = true;
-  }
-  commit.cv.notify_all();
+  commit.release();
   for (auto& c : committed) c.get_future().wait();
   pool.join();
   return commit.groups;
@@ -79,11 +86,36 @@ TEST(StoreCommitGroup, AGroupHoldsAtMostItsLimit) {
   EXPECT_EQ(commit_during_a_held_commit({"a", "b", "c", "d", "e", "f"}, 2, 1), expected);
 }
 
+TEST(StoreCommitGroup, AWriteStuckInOneLaneDoesNotHoldUpAnother) {
+  // Two tenants whose writes go to different lanes of two.
+  const std::string held = "a";
+  std::string other = "b";
+  for (int i = 0; std::hash<std::string>{}(other) % 2 == std::hash<std::string>{}(held) % 2; ++i) {
+    other = "b" + std::to_string(i);
+  }
+  asio::thread_pool threads(2);
+  recording_commit commit;
+  commit.hold_first = true;
+  commit_group group(
+      threads, [&commit](std::vector<pending_write>& w) { commit(w); }, 64, 2);
+
+  std::promise<void> first;
+  group.submit(write_for(held, first));
+  commit.wait_until_first_started();
+  std::promise<void> second;
+  auto second_committed = second.get_future();
+  group.submit(write_for(other, second));
+  EXPECT_EQ(second_committed.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  commit.release();
+  first.get_future().wait();
+  threads.join();
+}
+
 TEST(StoreCommitGroup, ALoneWriteIsCommittedWithoutWaitingForCompany) {
   asio::thread_pool threads(1);
   recording_commit commit;
   commit_group group(
-      threads, [&commit](std::vector<pending_write>& w) { commit(w); }, 64);
+      threads, [&commit](std::vector<pending_write>& w) { commit(w); }, 64, 1);
 
   std::promise<void> first;
   group.submit(write_for("a", first));

@@ -16,8 +16,9 @@
 // - A completion handler that sees operation_aborted returns at once: the watch
 //   it belonged to may be gone.
 // - Asio's epoll reactor is edge-triggered, yet readiness that arrived while no
-//   wait was queued is not lost: Asio starts each async_wait with EPOLL_CTL_MOD,
-//   and the kernel then reports the descriptor's current readiness afresh.
+//   wait was queued is not lost: Asio starts a wait, when none of its kind is
+//   queued, with EPOLL_CTL_MOD, and the kernel then reports the descriptor's
+//   current readiness afresh. (We queue at most one wait of each kind.)
 
 #include <utility>  // before Asio under g++ 12 / Boost 1.74
 

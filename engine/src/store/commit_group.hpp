@@ -8,10 +8,11 @@
 // instead of its own, and a row every turn touches (a tenant's spend) is locked once
 // a transaction instead of once a turn.
 //
-// One transaction at a time: the writes of two groups never wait on each other's
-// row locks, so groups cannot deadlock one another, whatever order their parts lock
-// rows in. A single write is committed at once, as before: waiting for company
-// would only add latency when there is none.
+// Writes go to lanes by tenant, one transaction at a time in each lane. Tenants'
+// rows are disjoint, so the transactions of two lanes never wait on each other's
+// locks and groups cannot deadlock one another; a write stuck behind another
+// transaction's lock holds up its own lane only. A single write is committed at
+// once, as before: waiting for company would only add latency when there is none.
 
 #include <utility>  // before Asio under g++ 12 / Boost 1.74
 
@@ -20,6 +21,7 @@
 #include <cstddef>
 #include <exception>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
@@ -43,19 +45,26 @@ class commit_group {
 
   // At most `max_writes` a transaction: a failed write makes the others of its
   // group commit again without it, which should not redo an unbounded amount.
-  commit_group(asio::thread_pool& threads, commit_fn commit, std::size_t max_writes);
+  commit_group(asio::thread_pool& threads, commit_fn commit, std::size_t max_writes,
+               std::size_t lanes);
 
   void submit(pending_write write);
 
  private:
-  void drain();
+  struct lane {
+    std::mutex mutex;
+    std::vector<pending_write> queue;
+    bool committing = false;  // a job of the lane is queued or running on the pool
+  };
+
+  // Commits one group of the lane, then queues itself again behind the pool's other
+  // jobs while writes wait: a busy lane must not keep a DB thread from them.
+  void commit_next(lane& l);
 
   asio::thread_pool& threads_;
   commit_fn commit_;
   std::size_t max_writes_;
-  std::mutex mutex_;
-  std::vector<pending_write> queue_;
-  bool committing_ = false;  // a DB thread is draining the queue
+  std::vector<std::unique_ptr<lane>> lanes_;
 };
 
 }  // namespace parley::store

@@ -19,6 +19,19 @@ namespace {
 // The most writes one transaction commits (commit_group).
 constexpr std::size_t max_group_writes = 64;
 
+// A server's error that a write's own statements or values cause (data, integrity,
+// syntax or access, RLS's check, a trigger's RAISE): that write fails alone. The
+// others (a deadlock, a shutdown, a full disk) are no one write's doing.
+bool caused_by_the_write(const db_error& e) {
+  const auto error_class = std::string_view(e.sqlstate()).substr(0, 2);
+  return error_class == "22" || error_class == "23" || error_class == "42" || error_class == "44" ||
+         error_class == "P0";
+}
+
+// A transaction the server rolled back for a reason of the moment (deadlock,
+// serialization failure): its writes can be committed again.
+bool rolled_back_for_now(const db_error& e) { return e.sqlstate().starts_with("40"); }
+
 std::string connection_message(PGconn* conn) {
   std::string msg = conn ? PQerrorMessage(conn) : "out of memory";
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
@@ -337,7 +350,7 @@ database::database(std::string dsn, unsigned pool_size)
       threads_(pool_size),
       group_(std::make_unique<commit_group>(
           threads_, [this](std::vector<pending_write>& writes) { commit_writes(writes); },
-          max_group_writes)) {}
+          max_group_writes, std::max(1U, pool_size / 4))) {}
 
 database::~database() { threads_.join(); }
 
@@ -447,6 +460,7 @@ void database::write(std::string_view tenant_id, const write_batch& batch) {
 
 result database::write_returning(std::string_view tenant_id, const write_batch& batch) {
   if (batch.empty()) throw db_error("write_returning without a statement", "");
+  if (batch.has_last()) throw db_error("write_returning with a statement run last", "");
   return std::move(*run_batch(tenant_id, batch));
 }
 
@@ -482,13 +496,16 @@ std::optional<result> database::run_writes(std::span<const tenant_write> writes,
   auto& statements = leased.statements();
   // Preparing is a round trip of its own: done before the pipeline, once a connection.
   statements.name_for(conn, set_tenant, 1);
-  for (const auto& write : writes) {
-    for (const auto& s : write.batch.statements_) {
-      if (!s.params.empty()) statements.name_for(conn, s.sql, static_cast<int>(s.params.size()));
+  for (std::size_t w = 0; w < writes.size(); ++w) {
+    try {
+      for (const auto& s : writes[w].batch.statements_) {
+        if (!s.params.empty()) statements.name_for(conn, s.sql, static_cast<int>(s.params.size()));
+      }
+    } catch (const db_error& e) {
+      if (caused_by_the_write(e)) failed = w;
+      throw;
     }
   }
-  // A send that fails leaves half a pipeline unsynced: the lease then closes the
-  // connection instead of pooling it.
   // The order the statements run in: each write's, then each write's last ones.
   struct step {
     std::size_t write;
@@ -497,11 +514,10 @@ std::optional<result> database::run_writes(std::span<const tenant_write> writes,
   std::vector<step> steps;
   for (std::size_t w = 0; w < writes.size(); ++w) steps.push_back({w, false});
   for (std::size_t w = 0; w < writes.size(); ++w) {
-    const auto& batch = writes[w].batch.statements_;
-    if (std::any_of(batch.begin(), batch.end(), [](const auto& s) { return s.last; })) {
-      steps.push_back({w, true});
-    }
+    if (writes[w].batch.has_last()) steps.push_back({w, true});
   }
+  // A send that fails leaves half a pipeline unsynced: the lease then closes the
+  // connection instead of pooling it.
   const wire_params none({});
   if (PQenterPipelineMode(conn) == 0) throw db_error(connection_message(conn), "");
   send_statement(conn, statements, "BEGIN", none);
@@ -526,8 +542,7 @@ std::optional<result> database::run_writes(std::span<const tenant_write> writes,
     for (const auto& s : writes[step.write].batch.statements_) {
       if (s.last == step.last) last = read_result(conn, failure);
     }
-    // A server's error names its statement; a lost connection is no write's fault.
-    if (!failed_before && failure && !failure->sqlstate().empty()) failed = step.write;
+    if (!failed_before && failure && caused_by_the_write(*failure)) failed = step.write;
   }
   read_result(conn, failure);  // COMMIT
   PQclear(PQgetResult(conn));  // the sync point
@@ -557,12 +572,16 @@ void database::commit_writes(std::vector<pending_write>& writes) noexcept {
   for (const auto& w : writes) parts.push_back({w.tenant_id, w.batch});
   std::optional<std::size_t> failed;
   std::exception_ptr error;
+  bool retry_alone = false;
   try {
     run_writes(parts, failed);
-    obs::metrics::db_commit_group(writes.size());
+  } catch (const db_error& e) {
+    error = std::current_exception();
+    retry_alone = rolled_back_for_now(e) && writes.size() > 1;
   } catch (...) {
     error = std::current_exception();
   }
+  if (!error) obs::metrics::db_commit_group(writes.size());
   if (error && failed && writes.size() > 1) {
     // The others were rolled back with it, through no fault of theirs: they commit
     // again without it.
@@ -571,6 +590,18 @@ void database::commit_writes(std::vector<pending_write>& writes) noexcept {
     commit_writes(writes);
     return;
   }
+  if (retry_alone) {
+    // Rolled back by a deadlock with a transaction outside the group: each write
+    // gets its own outcome in a transaction of its own.
+    for (auto& w : writes) {
+      std::vector<pending_write> alone;
+      alone.push_back(std::move(w));
+      commit_writes(alone);
+    }
+    return;
+  }
+  // done only posts to the caller's executor; if even that fails (out of memory),
+  // noexcept ends the process rather than leave a caller waiting forever.
   for (auto& w : writes) w.done(error);
 }
 

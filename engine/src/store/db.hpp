@@ -175,6 +175,12 @@ class write_batch {
 
  private:
   friend class database;
+  bool has_last() const noexcept {
+    for (const auto& s : statements_) {
+      if (s.last) return true;
+    }
+    return false;
+  }
   struct statement {
     std::string_view sql;
     std::vector<param> params;
@@ -216,10 +222,13 @@ class database {
   // db_error with the first failure; nothing is kept then.
   void write(std::string_view tenant_id, const write_batch& batch);
   // The same, committed with the writes of other callers that arrive meanwhile
-  // (commit_group.hpp); the batch's own failure is thrown, never another's.
+  // (commit_group.hpp); the batch's own failure is thrown, never another's. Its
+  // statements share the transaction with the others': a batch must not change a
+  // transaction's settings (set_config(..., true)) besides the tenant.
   asio::awaitable<void> async_write(std::string tenant_id, write_batch batch);
-  // The same, answering the rows of the statement run last (an UPDATE ...
-  // RETURNING that decides something): still one round trip.
+  // The same, answering the rows of the batch's last statement (an UPDATE ...
+  // RETURNING that decides something): still one round trip. Refuses a batch with a
+  // statement added by add_last, which would run after it.
   result write_returning(std::string_view tenant_id, const write_batch& batch);
   asio::awaitable<result> async_write_returning(std::string tenant_id, write_batch batch);
 
@@ -235,10 +244,10 @@ class database {
   };
 
   // The writes in one transaction, sent in one round trip, each after setting its own
-  // tenant; the rows of the last write's last statement, unless it is empty. Throws
-  // db_error with the first failure, and sets `failed` to the write whose statement
-  // or parameter failed; it stays empty for a failure of no one write (the
-  // connection, BEGIN, COMMIT).
+  // tenant; the rows of the statement run last, unless there is none. Throws db_error
+  // with the first failure, and sets `failed` to the write whose statement or
+  // parameter caused it; it stays empty for a failure of no one write's doing (the
+  // connection, a deadlock, BEGIN, COMMIT).
   std::optional<result> run_writes(std::span<const tenant_write> writes,
                                    std::optional<std::size_t>& failed);
   std::optional<result> run_batch(std::string_view tenant_id, const write_batch& batch);
